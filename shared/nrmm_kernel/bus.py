@@ -1,0 +1,58 @@
+"""Kafka plumbing: topics, the idempotent producer, and the CloudEvents structured-mode encoding."""
+
+from __future__ import annotations
+
+import json
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from .envelope import EventEnvelope
+
+CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"
+
+
+def encode(envelope: EventEnvelope) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """(key, value, headers) of one event: keyed by stream id so a stream keeps its order."""
+    value = json.dumps(envelope.to_json_dict(), ensure_ascii=False, separators=(",", ":")).encode()
+    headers = [
+        ("content-type", CONTENT_TYPE.encode()),
+        ("ce_type", envelope.type.encode()),
+        ("ce_id", envelope.id.encode()),
+    ]
+    return envelope.streamid.encode(), value, headers
+
+
+def decode(value: bytes) -> EventEnvelope:
+    return EventEnvelope.model_validate_json(value)
+
+
+def make_producer(bootstrap: str, **overrides) -> AIOKafkaProducer:
+    options = {
+        "bootstrap_servers": bootstrap,
+        "enable_idempotence": True,  # broker drops retried duplicates within a producer session
+        "acks": "all",
+        "linger_ms": 5,
+        "request_timeout_ms": 30000,
+        "compression_type": None,
+    }
+    options.update(overrides)
+    return AIOKafkaProducer(**options)
+
+
+async def ensure_topics(bootstrap: str, topics: list[str], partitions: int = 3) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in topics if t not in existing]
+        if missing:
+            try:
+                await admin.create_topics(
+                    [NewTopic(name=t, num_partitions=partitions, replication_factor=1) for t in missing]
+                )
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        await admin.close()

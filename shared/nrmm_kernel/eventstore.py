@@ -1,0 +1,192 @@
+"""Event store on a MongoDB-wire database: one document per commit, expected-version appends.
+
+Layout of a commit document (collection ``event_store``):
+  _id            global position: gapless, and in commit (visibility) order
+  stream_id      the aggregate's stream
+  version        stream version of the commit's first event (unique with stream_id)
+  last_version   stream version of its last event
+  events         the CloudEvents envelopes, as JSON
+  prev_hash      hash of the stream's previous commit ("0"*64 for the first)
+  hash           sha256 over (stream_id, version, events, prev_hash): the audit chain
+  published      false until the outbox relay has the broker's acknowledgement
+
+Only single-document writes are used (MongoDB 7 and FerretDB 1.24 both guarantee those).
+Positions are allocated as max+1 under the unique _id index: a commit only takes position p after
+p-1 is visible, so a reader going forward from a position never skips a commit written later.
+(FerretDB's findAndModify $inc is not atomic under concurrency, so no counter document is used.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from .envelope import EventEnvelope, utcnow
+from .errors import ConcurrencyError
+
+GENESIS_HASH = "0" * 64
+COLLECTION = "event_store"
+
+
+def canonical_json(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def commit_hash(stream_id: str, version: int, events: list[dict], prev_hash: str) -> str:
+    payload = {"stream_id": stream_id, "version": version, "events": events, "prev_hash": prev_hash}
+    return hashlib.sha256(canonical_json(payload)).hexdigest()
+
+
+@dataclass(frozen=True)
+class Commit:
+    position: int
+    stream_id: str
+    version: int
+    last_version: int
+    events: list[EventEnvelope]
+    prev_hash: str
+    hash: str
+    committed_at: datetime
+    published: bool
+
+    @classmethod
+    def from_doc(cls, doc: dict) -> Commit:
+        return cls(
+            position=doc["_id"],
+            stream_id=doc["stream_id"],
+            version=doc["version"],
+            last_version=doc["last_version"],
+            events=[EventEnvelope.model_validate(e) for e in doc["events"]],
+            prev_hash=doc["prev_hash"],
+            hash=doc["hash"],
+            committed_at=doc["committed_at"],
+            published=doc.get("published", False),
+        )
+
+
+class EventStore:
+    def __init__(self, db: AsyncDatabase, *, collection: str = COLLECTION, max_position_retries: int = 200):
+        self._db = db
+        self._coll = db[collection]
+        self._max_retries = max_position_retries
+
+    @property
+    def collection(self):
+        return self._coll
+
+    async def ensure_indexes(self) -> None:
+        await self._coll.create_index(
+            [("stream_id", ASCENDING), ("version", ASCENDING)], unique=True, name="stream_version_unique"
+        )
+        await self._coll.create_index([("published", ASCENDING), ("_id", ASCENDING)], name="outbox")
+
+    # writing -------------------------------------------------------------------------------
+    async def append(self, stream_id: str, expected_version: int, events: Sequence[EventEnvelope]) -> Commit:
+        """Append events as one commit if the stream is still at ``expected_version``.
+
+        Raises ConcurrencyError (HTTP 409) when another writer got there first.
+        """
+        if not events:
+            raise ValueError("a commit holds at least one event")
+        for offset, envelope in enumerate(events, start=1):
+            if envelope.streamid != stream_id or envelope.streamversion != expected_version + offset:
+                raise ValueError(
+                    f"event {envelope.type} carries {envelope.streamid}@{envelope.streamversion}, "
+                    f"expected {stream_id}@{expected_version + offset}"
+                )
+        event_docs = [e.to_json_dict() for e in events]
+        for attempt in range(self._max_retries):
+            head = await self._head(stream_id)
+            actual = head["last_version"] if head else 0
+            if actual != expected_version:
+                raise ConcurrencyError(stream_id, expected_version, actual)
+            prev_hash = head["hash"] if head else GENESIS_HASH
+            last = await self._coll.find_one({}, sort=[("_id", DESCENDING)], projection={"_id": 1})
+            doc = {
+                "_id": (last["_id"] if last else 0) + 1,
+                "stream_id": stream_id,
+                "version": expected_version + 1,
+                "last_version": expected_version + len(events),
+                "events": event_docs,
+                "prev_hash": prev_hash,
+                "hash": commit_hash(stream_id, expected_version + 1, event_docs, prev_hash),
+                "committed_at": utcnow(),
+                "published": False,
+            }
+            try:
+                await self._coll.insert_one(doc)
+                return Commit.from_doc(doc)
+            except DuplicateKeyError:
+                # Either the stream moved (a real conflict) or another commit took this position.
+                head = await self._head(stream_id)
+                actual = head["last_version"] if head else 0
+                if actual != expected_version:
+                    raise ConcurrencyError(stream_id, expected_version, actual) from None
+                await asyncio.sleep(random.uniform(0, 0.002 * min(attempt + 1, 20)))
+        raise RuntimeError(f"could not allocate a position for {stream_id} after {self._max_retries} tries")
+
+    async def _head(self, stream_id: str) -> dict | None:
+        return await self._coll.find_one(
+            {"stream_id": stream_id},
+            sort=[("version", DESCENDING)],
+            projection={"last_version": 1, "hash": 1},
+        )
+
+    # reading -------------------------------------------------------------------------------
+    async def stream_version(self, stream_id: str) -> int:
+        head = await self._head(stream_id)
+        return head["last_version"] if head else 0
+
+    async def read_stream(self, stream_id: str, from_version: int = 1) -> list[EventEnvelope]:
+        cursor = self._coll.find(
+            {"stream_id": stream_id, "last_version": {"$gte": from_version}}, sort=[("version", ASCENDING)]
+        )
+        events: list[EventEnvelope] = []
+        async for doc in cursor:
+            events.extend(
+                EventEnvelope.model_validate(e) for e in doc["events"] if e["streamversion"] >= from_version
+            )
+        return events
+
+    async def read_commits(self, stream_id: str) -> list[Commit]:
+        cursor = self._coll.find({"stream_id": stream_id}, sort=[("version", ASCENDING)])
+        return [Commit.from_doc(d) async for d in cursor]
+
+    async def read_all(self, from_position: int = 1, batch_size: int = 500) -> AsyncIterator[Commit]:
+        """Every commit in commit order, starting at ``from_position``."""
+        position = from_position
+        while True:
+            docs = await self._coll.find(
+                {"_id": {"$gte": position}}, sort=[("_id", ASCENDING)], limit=batch_size
+            ).to_list()
+            if not docs:
+                return
+            for doc in docs:
+                yield Commit.from_doc(doc)
+            position = docs[-1]["_id"] + 1
+
+    async def head_position(self) -> int:
+        last = await self._coll.find_one({}, sort=[("_id", DESCENDING)], projection={"_id": 1})
+        return last["_id"] if last else 0
+
+    # outbox ------------------------------------------------------------------------------
+    async def unpublished(self, limit: int) -> list[Commit]:
+        docs = await self._coll.find({"published": False}, sort=[("_id", ASCENDING)], limit=limit).to_list()
+        return [Commit.from_doc(d) for d in docs]
+
+    async def mark_published(self, positions: Sequence[int]) -> None:
+        if positions:
+            await self._coll.update_many({"_id": {"$in": list(positions)}}, {"$set": {"published": True}})
+
+    async def backlog(self) -> int:
+        return await self._coll.count_documents({"published": False})

@@ -1,0 +1,122 @@
+"""The HTTP face every service shares: error model, correlation ids, health, readiness, metrics."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .auth import TokenVerifier
+from .errors import AppError
+from .logging import configure_logging, correlation, get_logger, new_correlation_id
+from .metrics import HTTP_LATENCY, RELAY_BACKLOG
+from .runtime import ServiceRuntime
+
+log = get_logger("http")
+CORRELATION_HEADERS = ("x-correlation-id", "x-request-id")
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None, **extra) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"code": code, "message": message, "field": field, **extra})
+
+
+def _field_of(loc: Sequence) -> str:
+    # ("body", "machine", "district") -> "machine.district"
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:] or parts
+    return ".".join(parts)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def app_error(request: Request, exc: AppError):
+        return JSONResponse(status_code=exc.status, content=exc.to_dict())
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError):
+        errors = exc.errors()
+        first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+        return error_response(
+            422, "validation_error", f"请求数据无效: {first['msg']}", _field_of(first.get("loc", ())),
+            errors=[{"field": _field_of(e.get("loc", ())), "message": e.get("msg"), "type": e.get("type")}
+                    for e in errors],
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated", 403: "forbidden"}
+        return error_response(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
+
+
+def create_service_app(
+    *,
+    title: str,
+    runtime: ServiceRuntime,
+    routers: Sequence[APIRouter] = (),
+    version: str = "0.1.0",
+    description: str = "",
+) -> FastAPI:
+    settings = runtime.settings
+    configure_logging(settings.log_level, settings.log_json, service=settings.service_name)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=title, version=version, description=description, lifespan=lifespan)
+    app.state.runtime = runtime
+    app.state.token_verifier = TokenVerifier(
+        settings.jwt_secret, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+    )
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=True,
+                           allow_methods=["*"], allow_headers=["*"])
+    install_error_handlers(app)
+
+    @app.middleware("http")
+    async def correlation_middleware(request: Request, call_next):
+        incoming = next((request.headers[h] for h in CORRELATION_HEADERS if h in request.headers), None)
+        cid = incoming or new_correlation_id()
+        started = time.perf_counter()
+        with correlation(cid, method=request.method, path=request.url.path):
+            response = await call_next(request)
+            elapsed = time.perf_counter() - started
+            route = request.scope.get("route")
+            HTTP_LATENCY.labels(request.method, getattr(route, "path", "unmatched"),
+                                str(response.status_code)).observe(elapsed)
+            log.info("http.request", status=response.status_code, ms=round(elapsed * 1000, 2))
+        response.headers["X-Correlation-ID"] = cid
+        return response
+
+    @app.get("/healthz", tags=["ops"], summary="Process is alive")
+    async def healthz():
+        return {"status": "ok", "service": settings.service_name}
+
+    @app.get("/readyz", tags=["ops"], summary="Broker and database reachable")
+    async def readyz():
+        checks = await runtime.readiness()
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse(status_code=200 if ok else 503,
+                            content={"status": "ready" if ok else "not_ready", "checks": checks})
+
+    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics", response_class=PlainTextResponse)
+    async def metrics():
+        if runtime.store is not None:
+            RELAY_BACKLOG.labels(settings.topic).set(await runtime.store.backlog())
+        return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    for router in routers:
+        app.include_router(router)
+    return app

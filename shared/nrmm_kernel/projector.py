@@ -1,0 +1,261 @@
+"""Projections: read models in the database, fed by events.
+
+- Idempotent: each read document remembers, per source stream, the last stream version applied
+  (``_v``); an event at or below it changes nothing. ``_rev`` guards concurrent writers of one document.
+- The live runner is a Kafka consumer group; offsets are committed only after the read model is written.
+- ``rebuild`` replays the event store into a fresh collection and swaps it in; live runners pause
+  for the swap, and the replay catches up with anything they applied meanwhile, so rebuilt == live.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any, ClassVar
+
+from aiokafka import AIOKafkaConsumer
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+from tqdm import tqdm
+
+from . import bus
+from .aio import sleep_or_stop
+from .envelope import EventEnvelope, EventRegistry, utcnow
+from .eventstore import EventStore
+from .logging import correlation, get_logger
+from .metrics import CONSUMER_LAG, PROJECTION_APPLIED
+
+log = get_logger("projector")
+
+CONTROL = "projection_control"
+RUNNERS = "projection_runners"
+META_KEYS = ("_id", "_v", "_rev")
+
+
+class Projection:
+    """A read model: one document per ``doc_id``, its state a fold of the events it handles."""
+
+    name: ClassVar[str]
+    # unqualified event names this projection reads; None reads everything
+    event_names: ClassVar[frozenset[str] | None] = None
+
+    def handles(self, envelope: EventEnvelope) -> bool:
+        return self.event_names is None or envelope.event_name in self.event_names
+
+    def doc_id(self, envelope: EventEnvelope) -> str:
+        return envelope.streamid
+
+    def evolve(self, doc: dict[str, Any] | None, envelope: EventEnvelope) -> dict[str, Any]:
+        """Pure: the document after this event (``doc`` is None for a new document)."""
+        raise NotImplementedError
+
+    async def ensure_indexes(self, collection: AsyncCollection) -> None:
+        """Indexes the queries on this read model need."""
+
+
+def _version_key(stream_id: str) -> str:
+    # '.' and a leading '$' are not allowed in field names
+    return stream_id.replace(".", "_").lstrip("$")
+
+
+def strip_meta(doc: dict | None) -> dict | None:
+    if doc is None:
+        return None
+    return {k: v for k, v in doc.items() if k not in META_KEYS}
+
+
+async def apply_event(collection: AsyncCollection, projection: Projection, envelope: EventEnvelope) -> str:
+    """Apply one event to a projection; returns 'applied', 'duplicate' or 'ignored'."""
+    if not projection.handles(envelope):
+        return "ignored"
+    doc_id = projection.doc_id(envelope)
+    key = _version_key(envelope.streamid)
+    for _ in range(100):
+        current = await collection.find_one({"_id": doc_id})
+        seen = (current or {}).get("_v", {}).get(key, 0)
+        if seen >= envelope.streamversion:
+            return "duplicate"
+        new = dict(projection.evolve(strip_meta(current), envelope))
+        new["_id"] = doc_id
+        new["_v"] = {**(current or {}).get("_v", {}), key: envelope.streamversion}
+        if current is None:
+            new["_rev"] = 1
+            try:
+                await collection.insert_one(new)
+                return "applied"
+            except DuplicateKeyError:
+                continue  # someone created it meanwhile: read again
+        new["_rev"] = current["_rev"] + 1
+        result = await collection.replace_one({"_id": doc_id, "_rev": current["_rev"]}, new)
+        if result.matched_count == 1:
+            return "applied"
+    raise RuntimeError(f"projection {projection.name}: document {doc_id} kept changing under us")
+
+
+class ProjectionRunner:
+    """Consumer-group runner applying events from Kafka to one or more projections."""
+
+    def __init__(
+        self,
+        *,
+        db: AsyncDatabase,
+        projections: Iterable[Projection],
+        topics: list[str],
+        bootstrap: str,
+        group_id: str,
+        registry: EventRegistry | None = None,
+        batch_size: int = 500,
+    ):
+        self.db = db
+        self.projections = list(projections)
+        self.topics = topics
+        self.bootstrap = bootstrap
+        self.group_id = group_id
+        self.registry = registry
+        self.batch_size = batch_size
+        self.runner_id = f"{group_id}:{uuid.uuid4().hex[:8]}"
+        self.applied = 0
+        self._names = [p.name for p in self.projections]
+        self._last_heartbeat = 0.0
+        self._paused = False
+
+    async def ensure_indexes(self) -> None:
+        for projection in self.projections:
+            await projection.ensure_indexes(self.db[projection.name])
+
+    async def handle(self, envelope: EventEnvelope) -> None:
+        if self.registry is not None and self.registry.knows(envelope.type):
+            envelope = self.registry.upcast(envelope)
+        with correlation(envelope.correlationid, event_id=envelope.id, event_type=envelope.event_name):
+            for projection in self.projections:
+                outcome = await apply_event(self.db[projection.name], projection, envelope)
+                PROJECTION_APPLIED.labels(projection.name, outcome).inc()
+                if outcome == "applied":
+                    self.applied += 1
+                    log.debug("projection.applied", projection=projection.name,
+                              stream=envelope.streamid, version=envelope.streamversion)
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        stop = stop or asyncio.Event()
+        await self.ensure_indexes()
+        while not stop.is_set():
+            consumer = AIOKafkaConsumer(
+                *self.topics,
+                bootstrap_servers=self.bootstrap,
+                group_id=self.group_id,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                max_poll_records=self.batch_size,
+            )
+            await consumer.start()
+            try:
+                await self._consume(consumer, stop)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Restarting the consumer resumes from the last committed offsets: nothing skipped.
+                log.exception("projector.error", group=self.group_id)
+                await sleep_or_stop(stop, 1.0)
+            finally:
+                await consumer.stop()
+                await self._heartbeat(paused=False, final=True)
+
+    async def _consume(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            if await self._pause_requested():
+                await self._heartbeat(paused=True)
+                await sleep_or_stop(stop, 0.1)
+                continue
+            batch = await consumer.getmany(timeout_ms=200, max_records=self.batch_size)
+            for messages in batch.values():
+                for message in messages:
+                    await self.handle(bus.decode(message.value))
+            if batch:
+                await consumer.commit()  # only now: the read models hold everything fetched
+            await self._record_lag(consumer)
+            await self._heartbeat(paused=False)
+
+    async def _pause_requested(self) -> bool:
+        doc = await self.db[CONTROL].find_one({"_id": {"$in": self._names}, "paused": True})
+        return doc is not None
+
+    async def _heartbeat(self, *, paused: bool, final: bool = False) -> None:
+        now = asyncio.get_running_loop().time()
+        if not final and paused == self._paused and now - self._last_heartbeat < 1.0:
+            return
+        self._paused, self._last_heartbeat = paused, now
+        await self.db[RUNNERS].replace_one(
+            {"_id": self.runner_id},
+            {"projections": self._names, "paused": paused, "seen_at": utcnow(), "stopped": final},
+            upsert=True,
+        )
+
+    async def _record_lag(self, consumer: AIOKafkaConsumer) -> None:
+        for tp in consumer.assignment():
+            high = consumer.highwater(tp)
+            if high is None:
+                continue
+            position = await consumer.position(tp)
+            CONSUMER_LAG.labels(self.group_id, tp.topic, str(tp.partition)).set(max(high - position, 0))
+
+
+async def replay(store: EventStore, collection: AsyncCollection, projection: Projection, *,
+                 registry: EventRegistry | None = None, from_position: int = 1, bar: tqdm | None = None) -> int:
+    """Apply every stored event from ``from_position`` on; returns the last position read."""
+    last = from_position - 1
+    async for commit in store.read_all(from_position):
+        for envelope in commit.events:
+            if registry is not None and registry.knows(envelope.type):
+                envelope = registry.upcast(envelope)
+            await apply_event(collection, projection, envelope)
+        last = commit.position
+        if bar is not None:
+            bar.update(1)
+    return last
+
+
+async def rebuild(db: AsyncDatabase, store: EventStore, projection: Projection, *,
+                  registry: EventRegistry | None = None, progress: bool = True,
+                  pause_timeout: float = 30.0) -> int:
+    """Drop a projection and replay it from the event store. Returns the number of commits read."""
+    name = projection.name
+    scratch = db[f"{name}__rebuild"]
+    await scratch.drop()
+    bar = tqdm(total=await store.head_position(), desc=f"rebuild {name}", unit="commit", disable=not progress)
+    try:
+        last = await replay(store, scratch, projection, registry=registry, bar=bar)
+        requested_at = utcnow()
+        await db[CONTROL].replace_one({"_id": name}, {"paused": True, "requested_at": requested_at}, upsert=True)
+        try:
+            await _wait_for_pause(db, name, requested_at, pause_timeout)
+            bar.total = await store.head_position()
+            last = await replay(store, scratch, projection, registry=registry, from_position=last + 1, bar=bar)
+            await db[name].drop()
+            if await scratch.estimated_document_count() > 0:
+                await scratch.rename(name)
+            await projection.ensure_indexes(db[name])
+        finally:
+            await db[CONTROL].replace_one({"_id": name}, {"paused": False}, upsert=True)
+    finally:
+        bar.close()
+    log.info("projection.rebuilt", projection=name, last_position=last)
+    return last
+
+
+async def _wait_for_pause(db: AsyncDatabase, name: str, requested_at, limit_seconds: float) -> None:
+    """Wait until every live runner of this projection has acknowledged the pause."""
+    deadline = asyncio.get_running_loop().time() + limit_seconds
+    while True:
+        alive_since = utcnow() - timedelta(seconds=10)
+        running = await db[RUNNERS].count_documents(
+            {"projections": name, "stopped": False, "seen_at": {"$gte": alive_since},
+             "$or": [{"paused": False}, {"seen_at": {"$lt": requested_at}}]}
+        )
+        if running == 0:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"live runners of {name} did not pause within {limit_seconds}s")
+        await asyncio.sleep(0.1)

@@ -1,0 +1,108 @@
+"""Composition of one service's infrastructure: database, event store, relay, projection runners."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from pymongo import AsyncMongoClient
+
+from .bus import ensure_topics, make_producer
+from .envelope import EventRegistry
+from .eventstore import EventStore
+from .logging import get_logger
+from .projector import Projection, ProjectionRunner, rebuild
+from .relay import OutboxRelay
+from .settings import KernelSettings
+
+log = get_logger("runtime")
+
+
+def mongo_client(url: str) -> AsyncMongoClient:
+    return AsyncMongoClient(url, tz_aware=True, uuidRepresentation="standard", serverSelectionTimeoutMS=5000)
+
+
+class ServiceRuntime:
+    """Starts and stops what a service needs; one per process."""
+
+    def __init__(
+        self,
+        settings: KernelSettings,
+        registry: EventRegistry,
+        projections: Sequence[Projection] = (),
+        subscribe_to: Sequence[str] | None = None,
+        run_background: bool = True,
+    ):
+        self.settings = settings
+        self.registry = registry
+        self.projections = list(projections)
+        # topics the projections read; by default the service's own
+        self.subscribe_to = list(subscribe_to) if subscribe_to is not None else [settings.topic]
+        self.run_background = run_background
+        self.client: AsyncMongoClient | None = None
+        self.store: EventStore | None = None
+        self.producer = None
+        self.relay: OutboxRelay | None = None
+        self.runner: ProjectionRunner | None = None
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+
+    @property
+    def db(self):
+        assert self.client is not None, "runtime not started"
+        return self.client[self.settings.database_name]
+
+    async def start(self) -> None:
+        s = self.settings
+        self.client = mongo_client(s.mongodb_url)
+        self.store = EventStore(self.db)
+        await self.store.ensure_indexes()
+        await ensure_topics(s.kafka_bootstrap, sorted({s.topic, *self.subscribe_to}), s.topic_partitions)
+        self.producer = make_producer(s.kafka_bootstrap)
+        await self.producer.start()
+        self.relay = OutboxRelay(self.store, self.producer, s.topic,
+                                 batch_size=s.relay_batch_size, poll_seconds=s.relay_poll_seconds)
+        if self.projections:
+            self.runner = ProjectionRunner(
+                db=self.db, projections=self.projections, topics=self.subscribe_to,
+                bootstrap=s.kafka_bootstrap, group_id=f"nrmm.{s.service_name}.projections",
+                registry=self.registry,
+            )
+            await self.runner.ensure_indexes()
+        if self.run_background:
+            self._tasks.append(asyncio.create_task(self.relay.run(self._stop), name="relay"))
+            if self.runner:
+                self._tasks.append(asyncio.create_task(self.runner.run(self._stop), name="projector"))
+        log.info("runtime.started", database=s.database_name, topic=s.topic)
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=10)
+            for task in self._tasks:
+                task.cancel()
+        if self.producer is not None:
+            await self.producer.stop()
+        if self.client is not None:
+            await self.client.close()
+        log.info("runtime.stopped")
+
+    async def readiness(self) -> dict[str, str]:
+        checks: dict[str, str] = {}
+        try:
+            await asyncio.wait_for(self.client.admin.command("ping"), 3)
+            checks["database"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - readiness reports any failure
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        try:
+            await asyncio.wait_for(self.producer.client.fetch_all_metadata(), 3)
+            checks["broker"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            checks["broker"] = f"unreachable: {type(exc).__name__}"
+        return checks
+
+    async def rebuild(self, name: str, progress: bool = True) -> int:
+        projection = next((p for p in self.projections if p.name == name), None)
+        if projection is None:
+            raise LookupError(f"unknown projection {name}; known: {[p.name for p in self.projections]}")
+        return await rebuild(self.db, self.store, projection, registry=self.registry, progress=progress)

@@ -1,0 +1,35 @@
+"""Settings read once from the environment (prefix NRMM_)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KernelSettings(BaseSettings):
+    """What every service needs. Services subclass it to add their own settings."""
+
+    model_config = SettingsConfigDict(env_prefix="NRMM_", extra="ignore")
+
+    service_name: str = "nrmm"
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    mongodb_url: str = "mongodb://127.0.0.1:27017/"
+    # Each service keeps its own database; empty means "nrmm_<service_name>".
+    database: str = ""
+    topic_partitions: int = Field(default=3, ge=1)
+    jwt_secret: str = "dev-only-signing-key-change-me-0123456789"
+    jwt_issuer: str = "nrmm-gateway"
+    jwt_audience: str = "nrmm"
+    log_level: str = "INFO"
+    log_json: bool = True
+    relay_batch_size: int = Field(default=500, ge=1)
+    relay_poll_seconds: float = Field(default=0.2, gt=0)
+    cors_origins: list[str] = []
+
+    @property
+    def database_name(self) -> str:
+        return self.database or f"nrmm_{self.service_name}"
+
+    @property
+    def topic(self) -> str:
+        return f"nrmm.{self.service_name}.events"
