@@ -1,0 +1,100 @@
+"""Test infrastructure: a real Kafka broker and a real MongoDB-wire database, chosen in this order:
+
+1. endpoints in NRMM_KAFKA_BOOTSTRAP and NRMM_MONGODB_URL;
+2. testcontainers (Apache Kafka KRaft + mongo:7) where a Docker engine answers;
+3. the native scripts (deploy/native.sh: Apache Kafka from Maven Central + FerretDB).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from nrmm_kernel.runtime import mongo_client
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Infra:
+    kafka_bootstrap: str
+    mongodb_url: str
+    origin: str
+
+
+def _docker_answers() -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=3).ping()
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "no engine"
+        return False
+
+
+def _choose_infra() -> tuple[Infra, list]:
+    kafka, mongo = os.environ.get("NRMM_KAFKA_BOOTSTRAP"), os.environ.get("NRMM_MONGODB_URL")
+    if kafka and mongo:
+        return Infra(kafka, mongo, "environment"), []
+    if _docker_answers():
+        from testcontainers.kafka import KafkaContainer
+        from testcontainers.mongodb import MongoDbContainer
+
+        broker = KafkaContainer().with_kraft()
+        database = MongoDbContainer("mongo:7")
+        broker.start()
+        database.start()
+        return Infra(broker.get_bootstrap_server(), database.get_connection_url(), "testcontainers"), [
+            broker, database]
+    subprocess.run([str(ROOT / "deploy" / "native.sh"), "start"], check=True)
+    env = subprocess.run([str(ROOT / "deploy" / "native.sh"), "env"], check=True, capture_output=True, text=True)
+    values = dict(line.removeprefix("export ").split("=", 1) for line in env.stdout.split())
+    return Infra(values["NRMM_KAFKA_BOOTSTRAP"], values["NRMM_MONGODB_URL"], "native"), []
+
+
+_INFRA: Infra | None = None
+
+
+@pytest.fixture(scope="session")
+def infra() -> Infra:
+    global _INFRA
+    if _INFRA is None:
+        _INFRA, containers = _choose_infra()
+        for container in containers:
+            import atexit
+
+            atexit.register(container.stop)
+        print(f"\n[infra] {_INFRA.origin}: kafka={_INFRA.kafka_bootstrap} db={_INFRA.mongodb_url}")
+    return _INFRA
+
+
+@pytest.fixture
+async def mongo(infra):
+    client = mongo_client(infra.mongodb_url)
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+async def db(mongo):
+    """A database of its own for each test, dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    yield mongo[name]
+    await mongo.drop_database(name)
+
+
+@pytest.fixture
+def topic_name() -> str:
+    return f"test.{uuid.uuid4().hex[:12]}.events"
+
+
+def pytest_report_header(config):
+    kafka, mongo = os.environ.get("NRMM_KAFKA_BOOTSTRAP"), os.environ.get("NRMM_MONGODB_URL")
+    if kafka and mongo:
+        return f"infrastructure: environment (kafka={kafka}, db={mongo})"
+    return "infrastructure: chosen at first use (testcontainers if Docker answers, else deploy/native.sh)"

@@ -1,0 +1,105 @@
+"""Event store on the real database: expected-version appends, commit order, the hash chain."""
+
+import asyncio
+
+import pytest
+
+from nrmm_kernel.aggregate import AggregateRepository
+from nrmm_kernel.errors import ConcurrencyError
+from nrmm_kernel.eventstore import GENESIS_HASH, EventStore, commit_hash
+from tests.sample import MachineMoved, MachineRegistered, SampleMachine, registry
+
+
+def wrap(stream: str, version: int, event):
+    return registry.wrap(event, stream_id=stream, stream_version=version)
+
+
+@pytest.fixture
+async def store(db):
+    store = EventStore(db)
+    await store.ensure_indexes()
+    return store
+
+
+async def test_append_and_read_back_a_stream(store):
+    await store.append("machine-1", 0, [wrap("machine-1", 1, MachineRegistered(code="4-N01AAAAA", category="crane"))])
+    await store.append("machine-1", 1, [wrap("machine-1", 2, MachineMoved(site="S-1")),
+                                        wrap("machine-1", 3, MachineMoved(site="S-2"))])
+    events = await store.read_stream("machine-1")
+    assert [e.streamversion for e in events] == [1, 2, 3]
+    assert [e.data.get("site") for e in events] == [None, "S-1", "S-2"]
+    assert await store.stream_version("machine-1") == 3
+    assert [e.streamversion for e in await store.read_stream("machine-1", from_version=3)] == [3]
+    assert await store.read_stream("machine-unknown") == []
+
+
+async def test_a_stale_expected_version_is_refused_and_writes_nothing(store):
+    await store.append("m", 0, [wrap("m", 1, MachineMoved(site="a")), wrap("m", 2, MachineMoved(site="b"))])
+    for stale in (0, 1, 3):
+        with pytest.raises(ConcurrencyError) as refused:
+            await store.append("m", stale, [wrap("m", stale + 1, MachineMoved(site="x"))])
+        assert refused.value.actual == 2
+        assert refused.value.status == 409
+    assert [e.data["site"] for e in await store.read_stream("m")] == ["a", "b"]
+
+
+async def test_concurrent_appends_with_the_same_expected_version_exactly_one_wins(store):
+    await store.append("m", 0, [wrap("m", 1, MachineMoved(site="start"))])
+
+    async def attempt(i: int):
+        try:
+            await store.append("m", 1, [wrap("m", 2, MachineMoved(site=f"site-{i}"))])
+            return f"site-{i}"
+        except ConcurrencyError:
+            return None
+
+    results = await asyncio.gather(*(attempt(i) for i in range(16)))
+    winners = [r for r in results if r]
+    assert len(winners) == 1
+    events = await store.read_stream("m")
+    assert [e.data["site"] for e in events] == ["start", winners[0]]
+
+
+async def test_concurrent_writers_on_many_streams_get_gapless_positions_in_commit_order(store):
+    async def writer(stream: str):
+        for version in range(1, 6):
+            await store.append(stream, version - 1, [wrap(stream, version, MachineMoved(site=f"s{version}"))])
+
+    await asyncio.gather(*(writer(f"m-{i}") for i in range(8)))
+    commits = [c async for c in store.read_all()]
+    assert [c.position for c in commits] == list(range(1, 41))
+    # per stream, commit order is version order
+    for i in range(8):
+        versions = [c.version for c in commits if c.stream_id == f"m-{i}"]
+        assert versions == [1, 2, 3, 4, 5]
+    assert [c.position for c in [c async for c in store.read_all(from_position=38)]] == [38, 39, 40]
+
+
+async def test_each_commit_hashes_its_content_and_links_to_the_previous_commit(store):
+    await store.append("m", 0, [wrap("m", 1, MachineMoved(site="a"))])
+    await store.append("m", 1, [wrap("m", 2, MachineMoved(site="b")), wrap("m", 3, MachineMoved(site="c"))])
+    first, second = await store.read_commits("m")
+    assert first.prev_hash == GENESIS_HASH
+    assert second.prev_hash == first.hash
+    for commit in (first, second):
+        stored = [e.to_json_dict() for e in commit.events]
+        assert commit.hash == commit_hash(commit.stream_id, commit.version, stored, commit.prev_hash)
+
+
+async def test_repository_round_trip_with_expected_version(store):
+    repo = AggregateRepository(store, registry, SampleMachine, "machine")
+    machine = SampleMachine("42")
+    machine.register("4-N11ABCDE", "excavator")
+    machine.move("S-1")
+    commit, envelopes = await repo.save(machine)
+    assert commit.stream_id == "machine-42" and [e.streamversion for e in envelopes] == [1, 2]
+
+    first, second = await repo.load("42"), await repo.load("42")
+    first.move("S-2")
+    second.move("S-3")
+    await repo.save(first)
+    with pytest.raises(ConcurrencyError):
+        await repo.save(second)
+    reloaded = await repo.load("42")
+    assert reloaded.site == "S-2" and reloaded.version == 3
+    assert await repo.load("nobody") is None

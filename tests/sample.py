@@ -1,0 +1,103 @@
+"""A small sample domain used to exercise the kernel: machines registered, moved between sites, retired."""
+
+from __future__ import annotations
+
+from nrmm_kernel.aggregate import Aggregate
+from nrmm_kernel.envelope import DomainEvent, EventEnvelope, EventRegistry
+from nrmm_kernel.errors import Conflict
+from nrmm_kernel.projector import Projection
+
+registry = EventRegistry(namespace="test.nrmm.sample", source="/nrmm/sample")
+
+
+@registry.register
+class MachineRegistered(DomainEvent):
+    schema_version = 2
+    code: str
+    category: str
+
+
+@registry.upcaster(MachineRegistered, from_version=1)
+def _registered_v1_to_v2(data: dict) -> dict:
+    # v1 had no category; older records default to "other"
+    return {**data, "category": "other"}
+
+
+@registry.register
+class MachineMoved(DomainEvent):
+    site: str
+
+
+@registry.register
+class MachineRetired(DomainEvent):
+    reason: str
+
+
+class SampleMachine(Aggregate):
+    def __init__(self, aggregate_id: str):
+        super().__init__(aggregate_id)
+        self.code: str | None = None
+        self.site: str | None = None
+        self.retired = False
+        self.moves = 0
+
+    # commands
+    def register(self, code: str, category: str) -> None:
+        if self.code is not None:
+            raise Conflict("already registered", code="already_registered")
+        self.record(MachineRegistered(code=code, category=category))
+
+    def move(self, site: str) -> None:
+        if self.retired:
+            raise Conflict("a retired machine cannot move", code="machine_retired")
+        self.record(MachineMoved(site=site))
+
+    def retire(self, reason: str) -> None:
+        if not self.retired:
+            self.record(MachineRetired(reason=reason))
+
+    # fold
+    def on_MachineRegistered(self, e: MachineRegistered) -> None:
+        self.code = e.code
+
+    def on_MachineMoved(self, e: MachineMoved) -> None:
+        self.site = e.site
+        self.moves += 1
+
+    def on_MachineRetired(self, e: MachineRetired) -> None:
+        self.retired = True
+
+
+class MachineView(Projection):
+    """One document per machine stream."""
+
+    name = "sample_machines"
+
+    def evolve(self, doc, envelope: EventEnvelope):
+        doc = dict(doc or {"moves": 0, "retired": False, "site": None})
+        data = envelope.data
+        match envelope.event_name:
+            case "MachineRegistered":
+                doc.update(code=data["code"], category=data["category"])
+            case "MachineMoved":
+                doc.update(site=data["site"], moves=doc["moves"] + 1)
+            case "MachineRetired":
+                doc.update(retired=True)
+        return doc
+
+
+class SiteRoster(Projection):
+    """One document per site, fed by many machine streams (exercises per-stream version guards)."""
+
+    name = "sample_site_visits"
+    event_names = frozenset({"MachineMoved"})
+
+    def doc_id(self, envelope: EventEnvelope) -> str:
+        return envelope.data["site"]
+
+    def evolve(self, doc, envelope: EventEnvelope):
+        doc = dict(doc or {"visits": 0, "machines": []})
+        doc["visits"] += 1
+        if envelope.streamid not in doc["machines"]:
+            doc["machines"] = sorted([*doc["machines"], envelope.streamid])
+        return doc
