@@ -1,0 +1,159 @@
+"""Projector on the real broker and database: idempotent, restartable, rebuildable."""
+
+import asyncio
+
+from nrmm_kernel import bus
+from nrmm_kernel.bus import ensure_topics, make_producer
+from nrmm_kernel.eventstore import EventStore
+from nrmm_kernel.projector import ProjectionRunner, apply_event, rebuild, strip_meta
+from nrmm_kernel.relay import OutboxRelay
+from tests.sample import MachineMoved, MachineRegistered, MachineRetired, MachineView, SiteRoster, registry
+
+
+async def write_history(store: EventStore, machines: int = 10, start: int = 0) -> None:
+    for m in range(start, start + machines):
+        stream = f"machine-{m}"
+        version = await store.stream_version(stream)
+        events = []
+        if version == 0:
+            events.append(MachineRegistered(code=f"4-N01{m:05d}", category="crane"))
+        events += [MachineMoved(site=f"S-{(m + i) % 3}") for i in range(3)]
+        if m % 4 == 0:
+            events.append(MachineRetired(reason="scrapped"))
+        envelopes = [registry.wrap(e, stream_id=stream, stream_version=version + i)
+                     for i, e in enumerate(events, start=1)]
+        await store.append(stream, version, envelopes)
+
+
+async def expected_state(store: EventStore, projection) -> dict:
+    """The oracle: fold every stored event in memory with the projection's own evolve."""
+    docs: dict = {}
+    async for commit in store.read_all():
+        for envelope in commit.events:
+            if projection.handles(envelope):
+                key = projection.doc_id(envelope)
+                docs[key] = projection.evolve(docs.get(key), envelope)
+    return docs
+
+
+async def snapshot(collection) -> dict:
+    return {d["_id"]: strip_meta(d) async for d in collection.find({})}
+
+
+async def publish_all(store, infra, topic):
+    producer = make_producer(infra.kafka_bootstrap)
+    await producer.start()
+    try:
+        relay = OutboxRelay(store, producer, topic)
+        while await relay.publish_batch():
+            pass
+    finally:
+        await producer.stop()
+
+
+async def run_until(runner: ProjectionRunner, condition, timeout: float = 30.0):
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline and not await condition():
+            await asyncio.sleep(0.1)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+
+
+def runner_for(db, infra, topic, group):
+    return ProjectionRunner(db=db, projections=[MachineView(), SiteRoster()], topics=[topic],
+                            bootstrap=infra.kafka_bootstrap, group_id=group, registry=registry)
+
+
+async def test_applying_an_event_twice_changes_nothing(db):
+    view = MachineView()
+    envelope = registry.wrap(MachineMoved(site="S-1"), stream_id="machine-1", stream_version=1)
+    assert await apply_event(db[view.name], view, envelope) == "applied"
+    before = await db[view.name].find_one({"_id": "machine-1"})
+    assert await apply_event(db[view.name], view, envelope) == "duplicate"
+    assert await db[view.name].find_one({"_id": "machine-1"}) == before
+    assert before["moves"] == 1
+
+
+async def test_projector_fed_duplicates_and_restarted_equals_a_fresh_rebuild(db, infra, topic_name):
+    store = EventStore(db)
+    await store.ensure_indexes()
+    await ensure_topics(infra.kafka_bootstrap, [topic_name])
+    await write_history(store)
+    await publish_all(store, infra, topic_name)
+
+    # duplicates on the topic: every event published a second time
+    producer = make_producer(infra.kafka_bootstrap)
+    await producer.start()
+    async for commit in store.read_all():
+        for envelope in commit.events:
+            key, value, headers = bus.encode(envelope)
+            await producer.send_and_wait(topic_name, value=value, key=key, headers=headers)
+    await producer.stop()
+
+    view, roster = MachineView(), SiteRoster()
+    want_view, want_roster = await expected_state(store, view), await expected_state(store, roster)
+    first = runner_for(db, infra, topic_name, "g1")
+    await run_until(first, lambda: _equals(db, view, want_view))
+    assert await snapshot(db[view.name]) == want_view
+
+    # more history, and a restarted runner in the same group picks up where the first committed
+    await write_history(store, machines=5, start=8)
+    await publish_all(store, infra, topic_name)
+    want_view, want_roster = await expected_state(store, view), await expected_state(store, roster)
+    second = runner_for(db, infra, topic_name, "g1")
+    await run_until(second, lambda: _equals(db, roster, want_roster))
+    live_view, live_roster = await snapshot(db[view.name]), await snapshot(db[roster.name])
+    assert live_view == want_view
+    assert live_roster == want_roster
+    # resumed from the committed offsets: only the new events were applied (20 to the view, 15 to the roster)
+    assert second.applied == 35
+
+    # rebuild == live
+    await rebuild(db, store, view, registry=registry, progress=False)
+    await rebuild(db, store, roster, registry=registry, progress=False)
+    assert await snapshot(db[view.name]) == live_view
+    assert await snapshot(db[roster.name]) == live_roster
+
+
+async def test_rebuild_while_the_live_projector_runs_equals_the_event_history(db, infra, topic_name):
+    store = EventStore(db)
+    await store.ensure_indexes()
+    await ensure_topics(infra.kafka_bootstrap, [topic_name])
+    await write_history(store, machines=20)
+    producer = make_producer(infra.kafka_bootstrap)
+    await producer.start()
+    relay = OutboxRelay(store, producer, topic_name, poll_seconds=0.05)
+    stop = asyncio.Event()
+    runner = runner_for(db, infra, topic_name, "live")
+    tasks = [asyncio.create_task(relay.run(stop)), asyncio.create_task(runner.run(stop))]
+    try:
+        view = MachineView()
+
+        async def keep_writing():
+            for batch in range(6):
+                await write_history(store, machines=4, start=20 + batch * 4)
+                await asyncio.sleep(0.05)
+
+        writer = asyncio.create_task(keep_writing())
+        await asyncio.sleep(0.3)
+        await rebuild(db, store, view, registry=registry, progress=False)
+        await writer
+        want = await expected_state(store, view)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30
+        while loop.time() < deadline and not await _equals(db, view, want):
+            await asyncio.sleep(0.1)
+        assert await snapshot(db[view.name]) == want
+    finally:
+        stop.set()
+        await asyncio.wait_for(asyncio.gather(*tasks), 15)
+        await producer.stop()
+
+
+async def _equals(db, projection, want) -> bool:
+    return await snapshot(db[projection.name]) == want
