@@ -1,6 +1,7 @@
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import ValidationError
 
 from nrmm_kernel.envelope import Actor, EventEnvelope, UnknownEventType
 from nrmm_kernel.eventstore import GENESIS_HASH, commit_hash
@@ -59,9 +60,9 @@ def test_old_schema_versions_are_upcast_on_read():
 
 def test_events_are_immutable_and_reject_unknown_fields():
     event = MachineMoved(site="S-1")
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         event.site = "S-2"
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         MachineMoved(site="S-1", colour="red")
 
 

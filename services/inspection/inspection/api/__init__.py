@@ -1,0 +1,7 @@
+"""HTTP routers of the inspection service (under /api/inspection)."""
+
+from fastapi import APIRouter
+
+
+def routers() -> list[APIRouter]:
+    return []

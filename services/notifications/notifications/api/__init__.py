@@ -1,0 +1,7 @@
+"""HTTP routers of the notifications service (under /api/notifications)."""
+
+from fastapi import APIRouter
+
+
+def routers() -> list[APIRouter]:
+    return []

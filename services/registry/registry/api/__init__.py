@@ -1,0 +1,7 @@
+"""HTTP routers of the registry service (under /api/registry)."""
+
+from fastapi import APIRouter
+
+
+def routers() -> list[APIRouter]:
+    return []

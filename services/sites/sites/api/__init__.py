@@ -1,0 +1,7 @@
+"""HTTP routers of the sites service (under /api/sites)."""
+
+from fastapi import APIRouter
+
+
+def routers() -> list[APIRouter]:
+    return []

@@ -1,0 +1,5 @@
+from nrmm_kernel.settings import KernelSettings
+
+
+class Settings(KernelSettings):
+    service_name: str = "inspection"

@@ -1,0 +1,40 @@
+"""Composition root of the registry service.
+
+Serve:    uvicorn registry.main:create_app --factory --port 8001
+Operate:  python -m registry.main rebuild [projection]
+"""
+
+from __future__ import annotations
+
+import sys
+
+from fastapi import FastAPI
+
+from nrmm_kernel.cli import run_cli
+from nrmm_kernel.http import create_service_app
+from nrmm_kernel.runtime import ServiceRuntime
+
+from .api import routers
+from .domain.events import registry
+from .projections import projections
+from .settings import Settings
+
+DEFAULT_PORT = 8001
+
+
+def build_runtime(settings: Settings | None = None) -> ServiceRuntime:
+    return ServiceRuntime(settings or Settings(), registry, projections())
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return create_service_app(
+        title="Registry service (环保编码登记)",
+        description="Environmental codes: applications, review, issuance, plate and card, owner change, "
+        "cancellation, reissue.",
+        runtime=build_runtime(settings),
+        routers=routers(),
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(build_runtime))

@@ -1,0 +1,39 @@
+"""Composition root of the sites service.
+
+Serve:    uvicorn sites.main:create_app --factory --port 8002
+Operate:  python -m sites.main rebuild [projection]
+"""
+
+from __future__ import annotations
+
+import sys
+
+from fastapi import FastAPI
+
+from nrmm_kernel.cli import run_cli
+from nrmm_kernel.http import create_service_app
+from nrmm_kernel.runtime import ServiceRuntime
+
+from .api import routers
+from .domain.events import registry
+from .projections import projections
+from .settings import Settings
+
+DEFAULT_PORT = 8002
+
+
+def build_runtime(settings: Settings | None = None) -> ServiceRuntime:
+    return ServiceRuntime(settings or Settings(), registry, projections())
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return create_service_app(
+        title="Sites service (场地与进出场)",
+        description="Sites, site admins, machine entry and exit, restricted zones.",
+        runtime=build_runtime(settings),
+        routers=routers(),
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(build_runtime))
