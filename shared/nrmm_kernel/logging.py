@@ -30,7 +30,7 @@ def configure_logging(level: str = "INFO", json: bool = True, service: str | Non
         processors=[*processors, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stdout),
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=False,  # reconfiguring (tests, CLI) must reach every logger
     )
     if service:
         bind_contextvars(service=service)

@@ -65,7 +65,7 @@ class ServiceRuntime:
         if self.projections:
             self.runner = ProjectionRunner(
                 db=self.db, projections=self.projections, topics=self.subscribe_to,
-                bootstrap=s.kafka_bootstrap, group_id=f"nrmm.{s.service_name}.projections",
+                bootstrap=s.kafka_bootstrap, group_id=f"{s.namespace}.{s.service_name}.projections",
                 registry=self.registry,
             )
             await self.runner.ensure_indexes()

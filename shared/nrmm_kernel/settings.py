@@ -14,8 +14,9 @@ class KernelSettings(BaseSettings):
     service_name: str = "nrmm"
     kafka_bootstrap: str = "127.0.0.1:9092"
     mongodb_url: str = "mongodb://127.0.0.1:27017/"
-    # Each service keeps its own database; empty means "nrmm_<service_name>".
-    database: str = ""
+    # Prefix of every database and topic name: lets several platforms (or test runs) share a broker
+    # and a database server without seeing each other.
+    namespace: str = Field(default="nrmm", pattern=r"^[a-z][a-z0-9_]{0,30}$")
     topic_partitions: int = Field(default=3, ge=1)
     jwt_secret: str = "dev-only-signing-key-change-me-0123456789"
     jwt_issuer: str = "nrmm-gateway"
@@ -28,8 +29,8 @@ class KernelSettings(BaseSettings):
 
     @property
     def database_name(self) -> str:
-        return self.database or f"nrmm_{self.service_name}"
+        return f"{self.namespace}_{self.service_name}"
 
     @property
     def topic(self) -> str:
-        return f"nrmm.{self.service_name}.events"
+        return f"{self.namespace}.{self.service_name}.events"

@@ -1,0 +1,21 @@
+# The two commands of the README, plus a few conveniences.
+.PHONY: run test bench infra-up infra-down lint
+
+run:            ## run the platform: infrastructure + every service, logs followed
+	bash deploy/run.sh
+
+test:           ## run every test on real infrastructure (started if needed)
+	uv sync --frozen --quiet
+	uv run pytest
+
+bench:          ## print throughput figures of the kernel on the same infrastructure
+	uv run python bench/kernel_bench.py
+
+infra-up:
+	bash deploy/native.sh start
+
+infra-down:
+	bash deploy/run.sh stop; bash deploy/native.sh stop
+
+lint:
+	uv run ruff check .
