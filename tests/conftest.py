@@ -42,19 +42,48 @@ def _choose_infra() -> tuple[Infra, list]:
     if kafka and mongo:
         return Infra(kafka, mongo, "environment"), []
     if _docker_answers():
-        from testcontainers.kafka import KafkaContainer
-        from testcontainers.mongodb import MongoDbContainer
-
-        broker = KafkaContainer().with_kraft()
-        database = MongoDbContainer("mongo:7")
-        broker.start()
-        database.start()
-        return Infra(broker.get_bootstrap_server(), database.get_connection_url(), "testcontainers"), [
-            broker, database]
+        return _containers()
     subprocess.run([str(ROOT / "deploy" / "native.sh"), "start"], check=True)
     env = subprocess.run([str(ROOT / "deploy" / "native.sh"), "env"], check=True, capture_output=True, text=True)
     values = dict(line.removeprefix("export ").split("=", 1) for line in env.stdout.split())
     return Infra(values["NRMM_KAFKA_BOOTSTRAP"], values["NRMM_MONGODB_URL"], "native"), []
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _containers() -> tuple[Infra, list]:
+    """Apache Kafka (KRaft) and MongoDB 7 in containers, the same images as docker-compose.yml."""
+    from testcontainers.community.mongodb import MongoDbContainer
+    from testcontainers.core.container import DockerContainer
+    from testcontainers.core.waiting_utils import wait_for_logs
+
+    port = _free_port()  # the broker must advertise the host port, so it is chosen before start
+    broker = (
+        DockerContainer("apache/kafka:3.9.1")
+        .with_bind_ports(9092, port)
+        .with_env("KAFKA_NODE_ID", "1")
+        .with_env("KAFKA_PROCESS_ROLES", "broker,controller")
+        .with_env("KAFKA_LISTENERS", "PLAINTEXT://:9092,CONTROLLER://:9093")
+        .with_env("KAFKA_ADVERTISED_LISTENERS", f"PLAINTEXT://127.0.0.1:{port}")
+        .with_env("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT")
+        .with_env("KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER")
+        .with_env("KAFKA_CONTROLLER_QUORUM_VOTERS", "1@localhost:9093")
+        .with_env("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "1")
+        .with_env("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "1")
+        .with_env("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1")
+        .with_env("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0")
+    )
+    database = MongoDbContainer("mongo:7")
+    broker.start()
+    wait_for_logs(broker, "Kafka Server started", timeout=120)
+    database.start()
+    return Infra(f"127.0.0.1:{port}", database.get_connection_url(), "testcontainers"), [broker, database]
 
 
 _INFRA: Infra | None = None
