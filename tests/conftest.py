@@ -45,7 +45,7 @@ def _choose_infra() -> tuple[Infra, list]:
         return _containers()
     subprocess.run([str(ROOT / "deploy" / "native.sh"), "start"], check=True)
     env = subprocess.run([str(ROOT / "deploy" / "native.sh"), "env"], check=True, capture_output=True, text=True)
-    values = dict(line.removeprefix("export ").split("=", 1) for line in env.stdout.split())
+    values = dict(line.removeprefix("export ").split("=", 1) for line in env.stdout.splitlines())
     return Infra(values["NRMM_KAFKA_BOOTSTRAP"], values["NRMM_MONGODB_URL"], "native"), []
 
 
