@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Native infrastructure for machines without a Docker engine:
 #   Apache Kafka (KRaft, single node: broker + controller) from Maven Central jars,
-#   FerretDB v1.24.2 (MongoDB wire protocol) with its SQLite backend.
+#   FerretDB v1.24.2 (MongoDB wire protocol) on a private PostgreSQL cluster (Debian's postgresql).
+#   PostgreSQL rather than SQLite: FerretDB pushes equality filters down to PostgreSQL, while on
+#   SQLite every query scanned the collection in FerretDB (measured: 5 appends/s at 2,000 commits).
 # Everything lives under var/ (git-ignored): downloads, builds, data, logs, pids.
 #
 #   deploy/native.sh install   fetch and build (idempotent, reuses downloads)
@@ -19,11 +21,12 @@ FERRETDB_VERSION="v1.24.2"
 KAFKA_PORT="${NRMM_NATIVE_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${NRMM_NATIVE_KAFKA_CONTROLLER_PORT:-9093}"
 FERRETDB_PORT="${NRMM_NATIVE_FERRETDB_PORT:-27017}"
+PG_PORT="${NRMM_NATIVE_PG_PORT:-5433}"
 
 KAFKA_HOME="$VAR/kafka-$KAFKA_VERSION"
 KAFKA_DATA="$VAR/data/kafka"
 FERRETDB_BIN="$VAR/bin/ferretdb-$FERRETDB_VERSION"
-FERRETDB_DATA="$VAR/data/ferretdb"
+PG_ROOT="$VAR/postgres"
 LOGS="$VAR/log"
 RUN="$VAR/run"
 
@@ -71,6 +74,49 @@ install_ferretdb() {
   rm -rf "$VAR/build/ferretdb"
 }
 
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+
+as_postgres() { runuser -u postgres -- "$@"; }
+
+install_postgres() {
+  if [ -z "$(pg_bin)" ] || [ ! -x "$(pg_bin)/initdb" ]; then
+    log "installing PostgreSQL from Debian"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  fi
+  # the server refuses to run as root: its files belong to the postgres user, who must reach them
+  if ! as_postgres test -x "$VAR"; then
+    PG_ROOT="/var/tmp/nrmm-postgres-$(printf '%s' "$VAR" | cksum | cut -d' ' -f1)"
+  fi
+  mkdir -p "$PG_ROOT" && chown postgres "$PG_ROOT"
+}
+
+start_postgres() {
+  install_postgres
+  local bin; bin="$(pg_bin)"
+  if [ ! -f "$PG_ROOT/data/PG_VERSION" ]; then
+    log "creating the PostgreSQL cluster for FerretDB"
+    as_postgres "$bin/initdb" -D "$PG_ROOT/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+  fi
+  if as_postgres "$bin/pg_ctl" -D "$PG_ROOT/data" status >/dev/null 2>&1; then
+    log "postgresql already running"
+  else
+    log "starting postgresql on 127.0.0.1:$PG_PORT"
+    as_postgres "$bin/pg_ctl" -D "$PG_ROOT/data" -w -t 60 -l "$PG_ROOT/postgres.log" \
+      -o "-p $PG_PORT -k $PG_ROOT -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200" start >/dev/null
+  fi
+  as_postgres "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc \
+    "SELECT 1 FROM pg_database WHERE datname='ferretdb'" | grep -q 1 \
+    || as_postgres "$bin/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres ferretdb
+}
+
+stop_postgres() {
+  install_postgres >/dev/null 2>&1 || true
+  local bin; bin="$(pg_bin)"
+  if [ -n "$bin" ] && [ -f "$PG_ROOT/data/PG_VERSION" ] && as_postgres "$bin/pg_ctl" -D "$PG_ROOT/data" status >/dev/null 2>&1; then
+    as_postgres "$bin/pg_ctl" -D "$PG_ROOT/data" -m fast stop >/dev/null && log "postgresql stopped"
+  fi
+}
+
 start_kafka() {
   if pid_alive kafka && port_open "$KAFKA_PORT"; then log "kafka already running"; return; fi
   mkdir -p "$KAFKA_DATA" "$LOGS" "$RUN"
@@ -91,9 +137,11 @@ start_kafka() {
 
 start_ferretdb() {
   if pid_alive ferretdb && port_open "$FERRETDB_PORT"; then log "ferretdb already running"; return; fi
-  mkdir -p "$FERRETDB_DATA" "$VAR/state/ferretdb" "$LOGS" "$RUN"
-  log "starting ferretdb on 127.0.0.1:$FERRETDB_PORT (sqlite backend)"
-  nohup "$FERRETDB_BIN" --handler=sqlite --sqlite-url="file:$FERRETDB_DATA/" \
+  mkdir -p "$VAR/state/ferretdb" "$LOGS" "$RUN"
+  start_postgres
+  log "starting ferretdb on 127.0.0.1:$FERRETDB_PORT (postgresql backend)"
+  nohup "$FERRETDB_BIN" --handler=postgresql \
+    --postgresql-url="postgres://postgres@127.0.0.1:$PG_PORT/ferretdb?pool_max_conns=50" \
     --state-dir="$VAR/state/ferretdb" --listen-addr="127.0.0.1:$FERRETDB_PORT" \
     --debug-addr=- --telemetry=disable --log-level=warn \
     >>"$LOGS/ferretdb.log" 2>&1 &
@@ -134,11 +182,13 @@ case "${1:-}" in
     wait_port ferretdb "$FERRETDB_PORT" 30
     wait_port kafka "$KAFKA_PORT" 120
     ;;
-  stop) stop_one kafka; stop_one ferretdb ;;
+  stop) stop_one kafka; stop_one ferretdb; stop_postgres ;;
   status)
     for s in kafka ferretdb; do
       if pid_alive "$s"; then echo "$s: running (pid $(cat "$RUN/$s.pid"))"; else echo "$s: stopped"; fi
     done
+    install_postgres >/dev/null 2>&1 || true
+    if as_postgres "$(pg_bin)/pg_ctl" -D "$PG_ROOT/data" status >/dev/null 2>&1; then echo "postgresql: running"; else echo "postgresql: stopped"; fi
     ;;
   env) print_env ;;
   *) echo "usage: $0 install|start|stop|status|env" >&2; exit 2 ;;

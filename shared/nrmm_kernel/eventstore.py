@@ -8,12 +8,18 @@ Layout of a commit document (collection ``event_store``):
   events         the CloudEvents envelopes, as JSON
   prev_hash      hash of the stream's previous commit ("0"*64 for the first)
   hash           sha256 over (stream_id, version, events, prev_hash): the audit chain
-  published      false until the outbox relay has the broker's acknowledgement
+  outbox         "pending" until the outbox relay has the broker's acknowledgement, then removed
 
 Only single-document writes are used (MongoDB 7 and FerretDB 1.24 both guarantee those).
-Positions are allocated as max+1 under the unique _id index: a commit only takes position p after
-p-1 is visible, so a reader going forward from a position never skips a commit written later.
-(FerretDB's findAndModify $inc is not atomic under concurrency, so no counter document is used.)
+
+Positions: the unique _id index is the arbiter. A writer inserts at the position after the last one
+it knows to exist; if that is taken it searches forward for the first free one and tries again. So a
+commit only ever takes position p once p-1 is visible: positions are gapless and in visibility order,
+and a reader going forward from a position never skips a commit written later. No counter document:
+FerretDB's findAndModify $inc is not atomic under concurrency (measured), unique indexes are.
+
+Queries are shaped for FerretDB too, which pushes only equality filters down to its backend and sorts
+in memory: hot paths filter by equality (stream_id, outbox, _id) and never sort a whole collection.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from .envelope import EventEnvelope, utcnow
 from .errors import ConcurrencyError
 
 GENESIS_HASH = "0" * 64
+PENDING = "pending"
 COLLECTION = "event_store"
 
 
@@ -70,7 +77,7 @@ class Commit:
             prev_hash=doc["prev_hash"],
             hash=doc["hash"],
             committed_at=doc["committed_at"],
-            published=doc.get("published", False),
+            published=doc.get("outbox") != PENDING,
         )
 
 
@@ -79,6 +86,7 @@ class EventStore:
         self._db = db
         self._coll = db[collection]
         self._max_retries = max_position_retries
+        self._next_position: int | None = None  # this process's guess; the unique _id index decides
 
     @property
     def collection(self):
@@ -88,7 +96,7 @@ class EventStore:
         await self._coll.create_index(
             [("stream_id", ASCENDING), ("version", ASCENDING)], unique=True, name="stream_version_unique"
         )
-        await self._coll.create_index([("published", ASCENDING), ("_id", ASCENDING)], name="outbox")
+        await self._coll.create_index([("outbox", ASCENDING), ("_id", ASCENDING)], name="outbox")
 
     # writing -------------------------------------------------------------------------------
     async def append(self, stream_id: str, expected_version: int, events: Sequence[EventEnvelope]) -> Commit:
@@ -111,9 +119,9 @@ class EventStore:
             if actual != expected_version:
                 raise ConcurrencyError(stream_id, expected_version, actual)
             prev_hash = head["hash"] if head else GENESIS_HASH
-            last = await self._coll.find_one({}, sort=[("_id", DESCENDING)], projection={"_id": 1})
+            position = await self._position_guess()
             doc = {
-                "_id": (last["_id"] if last else 0) + 1,
+                "_id": position,
                 "stream_id": stream_id,
                 "version": expected_version + 1,
                 "last_version": expected_version + len(events),
@@ -121,10 +129,11 @@ class EventStore:
                 "prev_hash": prev_hash,
                 "hash": commit_hash(stream_id, expected_version + 1, event_docs, prev_hash),
                 "committed_at": utcnow(),
-                "published": False,
+                "outbox": PENDING,
             }
             try:
                 await self._coll.insert_one(doc)
+                self._next_position = position + 1
                 return Commit.from_doc(doc)
             except DuplicateKeyError:
                 # Either the stream moved (a real conflict) or another commit took this position.
@@ -132,8 +141,32 @@ class EventStore:
                 actual = head["last_version"] if head else 0
                 if actual != expected_version:
                     raise ConcurrencyError(stream_id, expected_version, actual) from None
-                await asyncio.sleep(random.uniform(0, 0.002 * min(attempt + 1, 20)))
+                self._next_position = await self._first_free_after(position)
+                if attempt > 2:
+                    await asyncio.sleep(random.uniform(0, 0.001 * min(attempt, 20)))
         raise RuntimeError(f"could not allocate a position for {stream_id} after {self._max_retries} tries")
+
+    async def _position_guess(self) -> int:
+        if self._next_position is None:
+            self._next_position = await self.head_position() + 1
+        return self._next_position
+
+    async def _exists(self, position: int) -> bool:
+        return await self._coll.find_one({"_id": position}, projection={"_id": 1}) is not None
+
+    async def _first_free_after(self, taken: int) -> int:
+        """The first free position above ``taken`` (positions are gapless: gallop, then bisect)."""
+        low, step = taken, 1  # low: known to exist
+        while await self._exists(low + step):
+            low, step = low + step, step * 2
+        high = low + step  # known free
+        while high - low > 1:
+            middle = (low + high) // 2
+            if await self._exists(middle):
+                low = middle
+            else:
+                high = middle
+        return high
 
     async def _head(self, stream_id: str) -> dict | None:
         return await self._coll.find_one(
@@ -162,18 +195,12 @@ class EventStore:
         cursor = self._coll.find({"stream_id": stream_id}, sort=[("version", ASCENDING)])
         return [Commit.from_doc(d) async for d in cursor]
 
-    async def read_all(self, from_position: int = 1, batch_size: int = 500) -> AsyncIterator[Commit]:
+    async def read_all(self, from_position: int = 1) -> AsyncIterator[Commit]:
         """Every commit in commit order, starting at ``from_position``."""
-        position = from_position
-        while True:
-            docs = await self._coll.find(
-                {"_id": {"$gte": position}}, sort=[("_id", ASCENDING)], limit=batch_size
-            ).to_list()
-            if not docs:
-                return
-            for doc in docs:
-                yield Commit.from_doc(doc)
-            position = docs[-1]["_id"] + 1
+        # One cursor: FerretDB cannot push a range filter or a sort down, so paging would rescan.
+        cursor = self._coll.find({"_id": {"$gte": from_position}}, sort=[("_id", ASCENDING)], batch_size=500)
+        async for doc in cursor:
+            yield Commit.from_doc(doc)
 
     async def head_position(self) -> int:
         last = await self._coll.find_one({}, sort=[("_id", DESCENDING)], projection={"_id": 1})
@@ -181,12 +208,17 @@ class EventStore:
 
     # outbox ------------------------------------------------------------------------------
     async def unpublished(self, limit: int) -> list[Commit]:
-        docs = await self._coll.find({"published": False}, sort=[("_id", ASCENDING)], limit=limit).to_list()
+        docs = await self._coll.find({"outbox": PENDING}, sort=[("_id", ASCENDING)], limit=limit).to_list()
         return [Commit.from_doc(d) for d in docs]
 
-    async def mark_published(self, positions: Sequence[int]) -> None:
-        if positions:
-            await self._coll.update_many({"_id": {"$in": list(positions)}}, {"$set": {"published": True}})
+    async def mark_published(self, up_to_position: int) -> None:
+        """Every pending commit up to this position is on the broker.
+
+        Pending commits below the last one of a batch were all in that batch: a position is only
+        taken after every lower one is visible.
+        """
+        await self._coll.update_many({"outbox": PENDING, "_id": {"$lte": up_to_position}},
+                                     {"$unset": {"outbox": ""}})
 
     async def backlog(self) -> int:
-        return await self._coll.count_documents({"published": False})
+        return await self._coll.count_documents({"outbox": PENDING})

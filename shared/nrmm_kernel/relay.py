@@ -1,6 +1,6 @@
 """Outbox relay: publishes committed events to the service's Kafka topic.
 
-Progress (``published``) is recorded only after the broker acknowledged every event of the batch
+Progress (the commit's ``outbox`` mark) is recorded only after the broker acknowledged every event of the batch
 (acks=all). A relay killed at any point leaves its batch unpublished and sends it again after a
 restart: nothing is skipped, and consumers treat the repeats as the duplicates they are.
 Run one relay per service database: two relays could interleave one stream's events.
@@ -43,7 +43,7 @@ class OutboxRelay:
                 # send() enqueues in order; per partition the idempotent producer keeps that order.
                 pending.append(await self.producer.send(self.topic, value=value, key=key, headers=headers))
         await asyncio.gather(*pending)  # raises if any send failed: nothing gets marked
-        await self.store.mark_published([c.position for c in commits])
+        await self.store.mark_published(commits[-1].position)
         RELAY_PUBLISHED.labels(self.topic).inc(len(pending))
         log.debug("relay.published", topic=self.topic, commits=len(commits), events=len(pending))
         return len(pending)
