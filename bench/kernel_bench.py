@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaConsumer
 from nrmm_kernel.bus import ensure_topics, make_producer
 from nrmm_kernel.envelope import DomainEvent, EventEnvelope, EventRegistry
 from nrmm_kernel.eventstore import EventStore
+from nrmm_kernel.logging import configure_logging
 from nrmm_kernel.projector import Projection, ProjectionRunner
 from nrmm_kernel.relay import OutboxRelay
 from nrmm_kernel.runtime import mongo_client
@@ -141,6 +142,7 @@ async def bench_pipeline(db, store: EventStore, bootstrap: str) -> None:
 
 
 async def main(scale: float) -> None:
+    configure_logging("WARNING")
     bootstrap, url = endpoints()
     client = mongo_client(url)
     name = f"bench_{uuid.uuid4().hex[:8]}"

@@ -39,6 +39,7 @@ from pymongo.errors import DuplicateKeyError
 
 from .envelope import EventEnvelope, utcnow
 from .errors import ConcurrencyError
+from .metrics import APPEND_CONFLICTS, EVENTS_APPENDED
 
 GENESIS_HASH = "0" * 64
 PENDING = "pending"
@@ -87,6 +88,9 @@ class EventStore:
         self._coll = db[collection]
         self._max_retries = max_position_retries
         self._next_position: int | None = None  # this process's guess; the unique _id index decides
+        self._insert_lock = asyncio.Lock()
+        self._heads: dict[str, tuple[int, str]] = {}  # stream -> (last_version, hash) this process has seen
+        self._heads_limit = 100_000
 
     @property
     def collection(self):
@@ -113,38 +117,66 @@ class EventStore:
                     f"expected {stream_id}@{expected_version + offset}"
                 )
         event_docs = [e.to_json_dict() for e in events]
-        for attempt in range(self._max_retries):
-            head = await self._head(stream_id)
-            actual = head["last_version"] if head else 0
-            if actual != expected_version:
-                raise ConcurrencyError(stream_id, expected_version, actual)
-            prev_hash = head["hash"] if head else GENESIS_HASH
-            position = await self._position_guess()
-            doc = {
-                "_id": position,
-                "stream_id": stream_id,
-                "version": expected_version + 1,
-                "last_version": expected_version + len(events),
-                "events": event_docs,
-                "prev_hash": prev_hash,
-                "hash": commit_hash(stream_id, expected_version + 1, event_docs, prev_hash),
-                "committed_at": utcnow(),
-                "outbox": PENDING,
-            }
-            try:
-                await self._coll.insert_one(doc)
+        prev_hash = await self._prev_hash(stream_id, expected_version)
+        doc = {
+            "stream_id": stream_id,
+            "version": expected_version + 1,
+            "last_version": expected_version + len(events),
+            "events": event_docs,
+            "prev_hash": prev_hash,
+            "hash": commit_hash(stream_id, expected_version + 1, event_docs, prev_hash),
+            "outbox": PENDING,
+        }
+        # One insert at a time per process: concurrent writers here would only collide on positions.
+        async with self._insert_lock:
+            for attempt in range(self._max_retries):
+                position = await self._position_guess()
+                doc.update(_id=position, committed_at=utcnow())
+                try:
+                    await self._coll.insert_one(doc)
+                except DuplicateKeyError:
+                    # Either the stream moved (a real conflict) or another process took this position.
+                    if await self._coll.find_one({"stream_id": stream_id, "version": expected_version + 1},
+                                                 projection={"_id": 1}):
+                        actual = await self.stream_version(stream_id)
+                        APPEND_CONFLICTS.inc()
+                        raise ConcurrencyError(stream_id, expected_version, actual) from None
+                    self._next_position = await self._first_free_after(position)
+                    if attempt > 2:
+                        await asyncio.sleep(random.uniform(0, 0.001 * min(attempt, 20)))
+                    continue
                 self._next_position = position + 1
+                self._remember(stream_id, doc["last_version"], doc["hash"])
+                EVENTS_APPENDED.labels(stream_id.split("-", 1)[0]).inc(len(events))
                 return Commit.from_doc(doc)
-            except DuplicateKeyError:
-                # Either the stream moved (a real conflict) or another commit took this position.
-                head = await self._head(stream_id)
-                actual = head["last_version"] if head else 0
-                if actual != expected_version:
-                    raise ConcurrencyError(stream_id, expected_version, actual) from None
-                self._next_position = await self._first_free_after(position)
-                if attempt > 2:
-                    await asyncio.sleep(random.uniform(0, 0.001 * min(attempt, 20)))
         raise RuntimeError(f"could not allocate a position for {stream_id} after {self._max_retries} tries")
+
+    async def _prev_hash(self, stream_id: str, expected_version: int) -> str:
+        """The hash the new commit links to, after checking the expected version.
+
+        A remembered head is a head the stream really had, so it can only lag behind: if it matches
+        the expected version and the stream has moved on meanwhile, the insert collides with the
+        commit that moved it, on (stream_id, version). Only when it does not match is the database asked.
+        """
+        if expected_version == 0:
+            return GENESIS_HASH
+        known = self._heads.get(stream_id)
+        if known is not None and known[0] == expected_version:
+            return known[1]
+        head = await self._head(stream_id)
+        actual = head["last_version"] if head else 0
+        if head is not None:
+            self._remember(stream_id, actual, head["hash"])
+        if actual != expected_version:
+            APPEND_CONFLICTS.inc()
+            raise ConcurrencyError(stream_id, expected_version, actual)
+        return head["hash"]
+
+    def _remember(self, stream_id: str, last_version: int, hash_: str) -> None:
+        self._heads.pop(stream_id, None)
+        self._heads[stream_id] = (last_version, hash_)
+        if len(self._heads) > self._heads_limit:
+            self._heads.pop(next(iter(self._heads)))  # least recently written
 
     async def _position_guess(self) -> int:
         if self._next_position is None:
@@ -186,6 +218,7 @@ class EventStore:
         )
         events: list[EventEnvelope] = []
         async for doc in cursor:
+            self._remember(stream_id, doc["last_version"], doc["hash"])
             events.extend(
                 EventEnvelope.model_validate(e) for e in doc["events"] if e["streamversion"] >= from_version
             )
