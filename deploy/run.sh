@@ -41,7 +41,19 @@ port_of() {
 
 alive() { [ -f "$VAR/run/$1.pid" ] && kill -0 "$(cat "$VAR/run/$1.pid")" 2>/dev/null; }
 
+signing_key() {
+  # one random token-signing key per installation unless NRMM_JWT_SECRET is given
+  if [ -z "${NRMM_JWT_SECRET:-}" ]; then
+    if [ ! -s "$VAR/jwt-secret" ]; then
+      (umask 077; head -c 48 /dev/urandom | base64 | tr -d '\n' > "$VAR/jwt-secret")
+    fi
+    NRMM_JWT_SECRET="$(cat "$VAR/jwt-secret")"
+    export NRMM_JWT_SECRET
+  fi
+}
+
 start_services() {
+  signing_key
   (cd "$ROOT" && uv sync --frozen --quiet)
   local s port
   for s in "${SERVICES[@]}"; do

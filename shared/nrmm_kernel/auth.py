@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from .envelope import Actor
 from .errors import Forbidden, Unauthenticated
-from .reference import Department, Role, is_district
+from .reference import STAFF_ROLES, Department, Role, is_district
 
 ALGORITHM = "HS256"
 
@@ -32,14 +32,21 @@ class Principal(BaseModel):
     site_id: str | None = None
 
     @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    @property
     def city_level(self) -> bool:
-        return self.district is None
+        """Staff without a district work at city level; owners and site admins have no jurisdiction."""
+        return self.is_staff and self.district is None
 
     def as_actor(self) -> Actor:
         return Actor(account_id=self.account_id, role=self.role.value)
 
     def can_see_district(self, district: str | None) -> bool:
-        """A district office sees only its own district; city level sees all."""
+        """A district office sees only its own district; city level sees all; non-staff see none."""
+        if not self.is_staff:
+            return False
         return self.city_level or (district is not None and district == self.district)
 
     def require_district(self, district: str | None) -> None:

@@ -48,11 +48,12 @@ async def ensure_topics(bootstrap: str, topics: list[str], partitions: int = 3) 
         existing = set(await admin.list_topics())
         missing = [t for t in topics if t not in existing]
         if missing:
-            try:
-                await admin.create_topics(
-                    [NewTopic(name=t, num_partitions=partitions, replication_factor=1) for t in missing]
-                )
-            except TopicAlreadyExistsError:
-                pass
+            response = await admin.create_topics(
+                [NewTopic(name=t, num_partitions=partitions, replication_factor=1) for t in missing]
+            )
+            # errors come back per topic, not raised; another process creating it first is fine
+            for topic, code, *rest in response.topic_errors:
+                if code not in (0, TopicAlreadyExistsError.errno):
+                    raise RuntimeError(f"cannot create topic {topic}: error {code} {rest[0] if rest else ''}")
     finally:
         await admin.close()

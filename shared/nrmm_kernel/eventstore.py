@@ -35,7 +35,7 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import AutoReconnect, DuplicateKeyError, NetworkTimeout
 
 from .envelope import EventEnvelope, utcnow
 from .errors import ConcurrencyError
@@ -133,7 +133,7 @@ class EventStore:
                 position = await self._position_guess()
                 doc.update(_id=position, committed_at=utcnow())
                 try:
-                    await self._coll.insert_one(doc)
+                    await self._insert(doc)
                 except DuplicateKeyError:
                     # Either the stream moved (a real conflict) or another process took this position.
                     if await self._coll.find_one({"stream_id": stream_id, "version": expected_version + 1},
@@ -150,6 +150,16 @@ class EventStore:
                 EVENTS_APPENDED.labels(stream_id.split("-", 1)[0]).inc(len(events))
                 return Commit.from_doc(doc)
         raise RuntimeError(f"could not allocate a position for {stream_id} after {self._max_retries} tries")
+
+    async def _insert(self, doc: dict) -> None:
+        try:
+            await self._coll.insert_one(doc)
+        except (AutoReconnect, NetworkTimeout):
+            # The answer was lost, not necessarily the write: if our commit is there, it happened.
+            stored = await self._coll.find_one({"stream_id": doc["stream_id"], "version": doc["version"]},
+                                               projection={"hash": 1, "_id": 1})
+            if stored is None or stored["hash"] != doc["hash"] or stored["_id"] != doc["_id"]:
+                raise
 
     async def _prev_hash(self, stream_id: str, expected_version: int) -> str:
         """The hash the new commit links to, after checking the expected version.

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Sequence
 from contextlib import asynccontextmanager
 
+from aiokafka.errors import KafkaError
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .auth import TokenVerifier
@@ -46,6 +49,7 @@ def install_error_handlers(app: FastAPI) -> None:
         first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
         return error_response(
             422, "validation_error", f"请求数据无效: {first['msg']}", _field_of(first.get("loc", ())),
+            reason=first.get("type"),
             errors=[{"field": _field_of(e.get("loc", ())), "message": e.get("msg"), "type": e.get("type")}
                     for e in errors],
         )
@@ -53,7 +57,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated", 403: "forbidden"}
-        return error_response(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
+        response = error_response(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        return response
 
 
 def create_service_app(
@@ -65,6 +72,8 @@ def create_service_app(
     description: str = "",
 ) -> FastAPI:
     settings = runtime.settings
+    if not settings.jwt_secret:
+        raise RuntimeError("NRMM_JWT_SECRET is not set: without a signing key no token can be verified")
     configure_logging(settings.log_level, settings.log_json, service=settings.service_name)
 
     @asynccontextmanager
@@ -91,7 +100,16 @@ def create_service_app(
         cid = incoming or new_correlation_id()
         started = time.perf_counter()
         with correlation(cid, method=request.method, path=request.url.path):
-            response = await call_next(request)
+            try:
+                response = await call_next(request)
+            except Exception:
+                log.exception("http.unhandled")
+                unavailable = isinstance(sys.exc_info()[1], PyMongoError | KafkaError)
+                response = error_response(
+                    503 if unavailable else 500,
+                    "service_unavailable" if unavailable else "internal_error",
+                    "服务暂时不可用，请稍后重试" if unavailable else "服务器内部错误",
+                )
             elapsed = time.perf_counter() - started
             route = request.scope.get("route")
             HTTP_LATENCY.labels(request.method, getattr(route, "path", "unmatched"),

@@ -31,6 +31,8 @@ from .metrics import CONSUMER_LAG, PROJECTION_APPLIED
 log = get_logger("projector")
 
 CONTROL = "projection_control"
+PAUSE_LEASE = 300  # seconds a rebuild may hold live runners paused
+RUNNER_ALIVE = 60  # seconds since its last heartbeat that a runner counts as running
 RUNNERS = "projection_runners"
 META_KEYS = ("_id", "_v", "_rev")
 
@@ -57,8 +59,8 @@ class Projection:
 
 
 def _version_key(stream_id: str) -> str:
-    # '.' and a leading '$' are not allowed in field names
-    return stream_id.replace(".", "_").lstrip("$")
+    # '.' and '$' are not allowed in field names: swap in their full-width forms, which keeps keys distinct
+    return stream_id.replace(".", "\uff0e").replace("$", "\uff04")
 
 
 def strip_meta(doc: dict | None) -> dict | None:
@@ -121,12 +123,34 @@ class ProjectionRunner:
         self._names = [p.name for p in self.projections]
         self._last_heartbeat = 0.0
         self._paused = False
+        self._last_seen: dict[str, int] = {}  # stream -> last version this runner received
 
     async def ensure_indexes(self) -> None:
         for projection in self.projections:
             await projection.ensure_indexes(self.db[projection.name])
 
+    def _in_order(self, envelope: EventEnvelope) -> bool:
+        """False for an event that arrives after a gap in its stream.
+
+        A relay whose send failed halfway may have put v(n+1) on the topic before republishing v(n):
+        applying v(n+1) then would make v(n) look like a duplicate. The republished run brings v(n+1)
+        again, in order, so an early one is skipped.
+        """
+        stream, version = envelope.streamid, envelope.streamversion
+        last = self._last_seen.get(stream)
+        if last is not None and version > last + 1:
+            log.warning("projector.gap", stream=stream, version=version, last_seen=last)
+            return False
+        if last is None or version > last:
+            self._last_seen.pop(stream, None)
+            self._last_seen[stream] = version
+            if len(self._last_seen) > 200_000:
+                self._last_seen.pop(next(iter(self._last_seen)))
+        return True
+
     async def handle(self, envelope: EventEnvelope) -> None:
+        if not self._in_order(envelope):
+            return
         if self.registry is not None and self.registry.knows(envelope.type):
             envelope = self.registry.upcast(envelope)
         with correlation(envelope.correlationid, event_id=envelope.id, event_type=envelope.event_name):
@@ -150,8 +174,9 @@ class ProjectionRunner:
                 auto_offset_reset="earliest",
                 max_poll_records=self.batch_size,
             )
-            await consumer.start()
             try:
+                await consumer.start()
+                await self._heartbeat(paused=False, force=True)  # known to rebuilds before the first batch
                 await self._consume(consumer, stop)
             except asyncio.CancelledError:
                 raise
@@ -161,7 +186,7 @@ class ProjectionRunner:
                 await sleep_or_stop(stop, 1.0)
             finally:
                 await consumer.stop()
-                await self._heartbeat(paused=False, final=True)
+                await self._heartbeat(paused=False, force=True, final=True)
 
     async def _consume(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -179,12 +204,13 @@ class ProjectionRunner:
             await self._heartbeat(paused=False)
 
     async def _pause_requested(self) -> bool:
+        # a pause is a lease: a rebuild that died cannot stop the projection for good
         doc = await self.db[CONTROL].find_one({"_id": {"$in": self._names}, "paused": True})
-        return doc is not None
+        return doc is not None and doc.get("until") is not None and doc["until"] > utcnow()
 
-    async def _heartbeat(self, *, paused: bool, final: bool = False) -> None:
+    async def _heartbeat(self, *, paused: bool, force: bool = False, final: bool = False) -> None:
         now = asyncio.get_running_loop().time()
-        if not final and paused == self._paused and now - self._last_heartbeat < 1.0:
+        if not force and paused == self._paused and now - self._last_heartbeat < 1.0:
             return
         self._paused, self._last_heartbeat = paused, now
         await self.db[RUNNERS].replace_one(
@@ -228,7 +254,11 @@ async def rebuild(db: AsyncDatabase, store: EventStore, projection: Projection, 
     try:
         last = await replay(store, scratch, projection, registry=registry, bar=bar)
         requested_at = utcnow()
-        await db[CONTROL].replace_one({"_id": name}, {"paused": True, "requested_at": requested_at}, upsert=True)
+        await db[CONTROL].replace_one(
+            {"_id": name},
+            {"paused": True, "requested_at": requested_at, "until": requested_at + timedelta(seconds=PAUSE_LEASE)},
+            upsert=True,
+        )
         try:
             await _wait_for_pause(db, name, requested_at, pause_timeout)
             bar.total = await store.head_position()
@@ -249,7 +279,7 @@ async def _wait_for_pause(db: AsyncDatabase, name: str, requested_at, limit_seco
     """Wait until every live runner of this projection has acknowledged the pause."""
     deadline = asyncio.get_running_loop().time() + limit_seconds
     while True:
-        alive_since = utcnow() - timedelta(seconds=10)
+        alive_since = utcnow() - timedelta(seconds=RUNNER_ALIVE)
         running = await db[RUNNERS].count_documents(
             {"projections": name, "stopped": False, "seen_at": {"$gte": alive_since},
              "$or": [{"paused": False}, {"seen_at": {"$lt": requested_at}}]}

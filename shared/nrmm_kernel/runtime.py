@@ -105,4 +105,7 @@ class ServiceRuntime:
         projection = next((p for p in self.projections if p.name == name), None)
         if projection is None:
             raise LookupError(f"unknown projection {name}; known: {[p.name for p in self.projections]}")
+        if self.subscribe_to != [self.settings.topic]:
+            # its events come from other services' topics, which this store does not hold
+            raise LookupError(f"{name} reads other services' topics; it cannot be replayed from this store")
         return await rebuild(self.db, self.store, projection, registry=self.registry, progress=progress)

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import secrets
 import uuid
 
 import httpx
@@ -18,7 +19,8 @@ from tests.sample_service import create_sample_app
 @pytest.fixture
 async def service(infra, mongo):
     settings = KernelSettings(service_name=f"sample{uuid.uuid4().hex[:8]}", kafka_bootstrap=infra.kafka_bootstrap,
-                              mongodb_url=infra.mongodb_url, log_level="DEBUG", relay_poll_seconds=0.05)
+                              mongodb_url=infra.mongodb_url, log_level="DEBUG", relay_poll_seconds=0.05,
+                              jwt_secret=secrets.token_urlsafe(32))
     app = create_sample_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

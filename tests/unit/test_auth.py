@@ -37,6 +37,9 @@ def test_district_office_sees_only_its_district_and_city_level_sees_all():
         reviewer_yubei.require_district("01")
     city = Principal(account_id="c1", role=Role.DEPARTMENT_VIEWER, department=Department.HOUSING)
     assert city.can_see_district("12") and city.can_see_district("41")
+    # a token without a district claim gives an owner or site admin no jurisdiction at all
+    for role in (Role.OWNER, Role.SITE_ADMIN):
+        assert not Principal(account_id="x", role=role).can_see_district("12")
 
 
 def _app() -> TestClient:

@@ -1,0 +1,89 @@
+"""The environmental code (环保编码), rule C5, for every province: parse, validate, compose.
+
+    {stage}-{province}{district 2}{serial 5}      e.g. 4-N01A7K2P
+
+stage: "1" (China I and earlier), "2", "3", "4" (China II-IV), "D" (electric), "X" (undetermined).
+Serial alphabet: digits and the 24 capital letters without I and O. Chongqing's province character
+is "N" and its district characters come from the district table; other provinces' codes are valid
+here too (rule C3) and are checked for shape only.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .reference import DISTRICTS
+
+STAGES = "1234DX"
+SERIAL_ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # rule C5: no I, no O
+CHONGQING = "N"
+SERIAL_LENGTH = 5
+
+_CHAR = "[0-9A-HJ-NP-Z]"
+CODE_PATTERN = re.compile(rf"^([1-4DX])-({_CHAR})({_CHAR}{{2}})({_CHAR}{{{SERIAL_LENGTH}}})$")
+CHONGQING_PATTERN = r"^[1-4DX]-N(0[1-9]|[1-3][0-9]|4[01])[0-9A-HJ-NP-Z]{5}$"
+
+STAGE_NAMES = {"1": "国一及以下", "2": "国二", "3": "国三", "4": "国四", "D": "电动", "X": "无法确定"}
+
+
+@dataclass(frozen=True)
+class EnvironmentalCode:
+    stage: str
+    province: str
+    district: str
+    serial: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.stage}-{self.province}{self.district}{self.serial}"
+
+    @property
+    def is_chongqing(self) -> bool:
+        return self.province == CHONGQING
+
+    def with_stage(self, stage: str) -> EnvironmentalCode:
+        if stage not in STAGES:
+            raise ValueError(f"unknown emission stage {stage!r}")
+        return EnvironmentalCode(stage, self.province, self.district, self.serial)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class MalformedCode(ValueError):
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+def normalize(text: str) -> str:
+    return text.strip().upper()
+
+
+def parse_code(text: str) -> EnvironmentalCode:
+    """Parse any province's code; raises MalformedCode with a reason a scanner can show."""
+    value = normalize(text or "")
+    match = CODE_PATTERN.match(value)
+    if match is None:
+        if "I" in value[2:] or "O" in value[2:]:
+            raise MalformedCode("letter_i_or_o", "编码不含字母 I 和 O (codes never contain I or O)")
+        if value[:1] and value[:1] not in STAGES:
+            raise MalformedCode("stage", "排放阶段代码无效 (stage must be 1-4, D or X)")
+        raise MalformedCode("format", "环保编码格式不正确 (expected e.g. 4-N01A7K2P)")
+    code = EnvironmentalCode(*match.groups())
+    if code.is_chongqing and code.district not in DISTRICTS:
+        raise MalformedCode("district", f"区县代码 {code.district} 不存在 (unknown Chongqing district)")
+    return code
+
+
+def compose_chongqing(stage: str, district: str, serial: str) -> EnvironmentalCode:
+    """A Chongqing code from its parts (rule C5); raises ValueError on any bad part."""
+    if stage not in STAGES:
+        raise ValueError(f"unknown emission stage {stage!r}")
+    if district not in DISTRICTS:
+        raise ValueError(f"unknown district {district!r}")
+    if len(serial) != SERIAL_LENGTH or any(c not in SERIAL_ALPHABET for c in serial):
+        raise ValueError(f"bad serial {serial!r}")
+    return EnvironmentalCode(stage, CHONGQING, district, serial)

@@ -1,0 +1,54 @@
+import re
+
+import pytest
+
+from nrmm_kernel.codes import (
+    CHONGQING_PATTERN,
+    SERIAL_ALPHABET,
+    MalformedCode,
+    compose_chongqing,
+    parse_code,
+)
+
+
+def test_alphabet_is_digits_and_24_letters_without_i_and_o():
+    assert len(SERIAL_ALPHABET) == 34
+    assert "I" not in SERIAL_ALPHABET and "O" not in SERIAL_ALPHABET
+
+
+@pytest.mark.parametrize("text, stage, province, district", [
+    ("4-N01A7K2P", "4", "N", "01"),
+    ("d-n41zzzzz", "D", "N", "41"),  # scanners may deliver lower case
+    ("X-N39ABCDE", "X", "N", "39"),
+    ("3-A12345AB", "3", "A", "12"),  # another province (rule C3): shape only
+])
+def test_parse_valid_codes(text, stage, province, district):
+    code = parse_code(text)
+    assert (code.stage, code.province, code.district) == (stage, province, district)
+    assert code.is_chongqing == (province == "N")
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("5-N01A7K2P", "stage"),
+    ("4-N01A7K2", "format"),
+    ("4N01A7K2P", "format"),
+    ("4-N01A7KIP", "letter_i_or_o"),
+    ("4-N01A7K0O", "letter_i_or_o"),
+    ("4-N42A7K2P", "district"),
+    ("4-N00A7K2P", "district"),
+    ("", "format"),
+])
+def test_malformed_codes_say_why(text, reason):
+    with pytest.raises(MalformedCode) as refused:
+        parse_code(text)
+    assert refused.value.reason == reason
+
+
+def test_composed_chongqing_codes_match_the_published_shape():
+    code = compose_chongqing("2", "07", "AB12Z")
+    assert code.text == "2-N07AB12Z"
+    assert re.match(CHONGQING_PATTERN, code.text)
+    assert code.with_stage("4").text == "4-N07AB12Z"
+    for bad in [("5", "07", "AB12Z"), ("2", "42", "AB12Z"), ("2", "07", "AB12O"), ("2", "07", "AB12")]:
+        with pytest.raises(ValueError):
+            compose_chongqing(*bad)
