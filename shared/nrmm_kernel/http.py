@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from aiokafka.errors import KafkaError
@@ -70,6 +70,7 @@ def create_service_app(
     routers: Sequence[APIRouter] = (),
     version: str = "0.1.0",
     description: str = "",
+    on_start: Callable[[FastAPI], Awaitable[None]] | None = None,
 ) -> FastAPI:
     settings = runtime.settings
     if not settings.jwt_secret:
@@ -79,6 +80,8 @@ def create_service_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         await runtime.start()
+        if on_start is not None:
+            await on_start(app)  # the service wires its handlers to the started runtime
         try:
             yield
         finally:

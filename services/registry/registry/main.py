@@ -15,6 +15,8 @@ from nrmm_kernel.http import create_service_app
 from nrmm_kernel.runtime import ServiceRuntime
 
 from .api import routers
+from .app.commands import RegistryCommands
+from .app.queries import RegistryQueries
 from .domain.events import registry
 from .projections import projections
 from .settings import Settings
@@ -26,8 +28,15 @@ def build_runtime(settings: Settings | None = None) -> ServiceRuntime:
     return ServiceRuntime(settings or Settings(), registry, projections())
 
 
+async def wire(app: FastAPI) -> None:
+    runtime = app.state.runtime
+    app.state.registry_commands = RegistryCommands(runtime.db, runtime.store)
+    app.state.registry_queries = RegistryQueries(runtime.db)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     return create_service_app(
+        on_start=wire,
         title="Registry service (环保编码登记)",
         description="Environmental codes: applications, review, issuance, plate and card, owner change, "
         "cancellation, reissue.",

@@ -1,5 +1,129 @@
-"""Events of the registry service (documented in docs/events.md)."""
+"""Events of the registry service: the life of one machine's environmental code.
 
-from nrmm_kernel.envelope import EventRegistry
+Stream: ``machine-<machine id>`` (one per application, from application to cancellation), and
+``external-<code>`` for machines coded by another province (rule C3). Documented in docs/events.md.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from nrmm_kernel.envelope import DomainEvent, EventRegistry
+
+from .model import MachineInfo, Registrant
 
 registry = EventRegistry(namespace="cn.cq.nrmm.registry", source="/nrmm/registry")
+
+
+@registry.register
+class CodeRequested(DomainEvent):
+    """An owner applied for a code (rule C4). ``late``: more than 30 days after acquisition (rule C2)."""
+
+    machine_id: str
+    owner_account_id: str
+    registrant: Registrant
+    machine: MachineInfo
+    uploads: dict[str, list[str]]  # upload kind -> upload ids
+    submitted_on: date  # Asia/Shanghai calendar date
+    late: bool
+    days_after_acquisition: int
+
+
+@registry.register
+class ApplicationAmended(DomainEvent):
+    """The owner amended a rejected application and submitted it again."""
+
+    registrant: Registrant
+    machine: MachineInfo
+    uploads: dict[str, list[str]]
+    submitted_on: date
+    late: bool
+    days_after_acquisition: int
+
+
+@registry.register
+class CodeRejected(DomainEvent):
+    """A reviewer rejected the application (or a correction under re-review) with reasons."""
+
+    reviewer_account_id: str
+    reasons: list[str]
+    of_correction: bool = False
+
+
+@registry.register
+class CodeIssued(DomainEvent):
+    """A reviewer approved: the code is issued (rule C5); the owner collects plate and card (rule C4).
+
+    After a correction that changed the emission stage, a new code with the same serial replaces
+    ``previous_code``.
+    """
+
+    code: str
+    reviewer_account_id: str
+    issued_on: date
+    previous_code: str | None = None
+
+
+@registry.register
+class OwnerChanged(DomainEvent):
+    """The machine changed hands (rule C6): the record moves to the new owner's account."""
+
+    previous_owner_account_id: str
+    new_owner_account_id: str
+    registrant: Registrant
+    transferred_on: date
+    reported_on: date
+    late: bool  # reported more than 30 days after the transfer
+
+
+@registry.register
+class CodeCancelled(DomainEvent):
+    """The code is cancelled (rule C7), normally because the machine was scrapped."""
+
+    reason: str  # scrapped | exported | other
+    note: str | None = None
+    occurred_on: date
+    reported_on: date
+    late: bool  # reported more than 30 days after scrapping
+
+
+@registry.register
+class PlateReissueRequested(DomainEvent):
+    """The owner reported a damaged or unreadable plate (rule C8)."""
+
+    damaged_on: date
+    reported_on: date
+    reason: str
+    late: bool  # reported more than 10 days after the damage
+
+
+@registry.register
+class PlateReissued(DomainEvent):
+    """Staff reissued the plate; the card prints the reissue count."""
+
+    reissue_count: int
+    staff_account_id: str
+
+
+@registry.register
+class MachineInfoCorrected(DomainEvent):
+    """Machine information was corrected. A change of emission stage needs re-review before it applies."""
+
+    machine: MachineInfo
+    changed_fields: list[str]
+    requires_review: bool
+
+
+@registry.register
+class ExternalMachineDeclared(DomainEvent):
+    """A machine coded by another province (rule C3) is known here without registering again."""
+
+    code: str
+    province: str
+    stage: str
+    category: str | None = None
+    declared_by_account_id: str | None = None
+    source: str  # owner | site
+
+
+__all__ = [name for name, value in globals().items() if isinstance(value, type) and issubclass(value, DomainEvent)]

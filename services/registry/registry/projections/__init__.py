@@ -2,6 +2,8 @@
 
 from nrmm_kernel.projector import Projection
 
+from .machines import ExternalMachines, MachineRecords
+
 
 def projections() -> list[Projection]:
-    return []
+    return [MachineRecords(), ExternalMachines()]

@@ -1,0 +1,242 @@
+"""HTTP API of the registry service, under /api/registry. Every route names the roles it allows."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from nrmm_kernel.auth import Principal, require_role
+from nrmm_kernel.errors import Forbidden
+from nrmm_kernel.reference import Role
+
+from ..app.commands import RegistryCommands
+from ..app.documents import CardData, qr_payload, render_card, render_plate
+from ..app.queries import RegistryQueries, view_for
+from ..domain.machine import MachineRecord
+from ..domain.model import CATEGORY_NAMES, Category, MachineInfo, Registrant, UploadKind
+
+STAFF = (Role.REVIEWER, Role.INSPECTOR, Role.DEPARTMENT_VIEWER, Role.SUPERVISION_ENGINEER, Role.AUDITOR, Role.ADMIN)
+REVIEWERS = (Role.REVIEWER, Role.ADMIN)
+
+router = APIRouter(prefix="/api/registry", tags=["registry"])
+
+
+def commands(request: Request) -> RegistryCommands:
+    return request.app.state.registry_commands
+
+
+def queries(request: Request) -> RegistryQueries:
+    return request.app.state.registry_queries
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ApplicationBody(Body):
+    registrant: Registrant
+    machine: MachineInfo
+    uploads: dict[UploadKind, list[str]] = Field(
+        description="upload ids by kind; required: identity_proof, machine_nameplate, engine_nameplate, "
+                    "environmental_label, conformity_certificate, photo_front, photo_back, photo_left, photo_right")
+
+    def upload_map(self) -> dict[str, list[str]]:
+        return {kind.value: ids for kind, ids in self.uploads.items()}
+
+
+class Decision(Body):
+    expected_version: int | None = Field(default=None, ge=1, description="the record version the reviewer saw")
+
+
+class Rejection(Decision):
+    reasons: list[str] = Field(min_length=1, max_length=20)
+
+
+class OwnerChange(Body):
+    new_owner_account_id: str = Field(min_length=1, max_length=64)
+    registrant: Registrant
+    transferred_on: date
+
+
+class Cancellation(Body):
+    reason: Literal["scrapped", "exported", "other"]
+    occurred_on: date
+    note: str | None = Field(default=None, max_length=500)
+
+
+class ReissueRequest(Body):
+    damaged_on: date
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class Correction(Body):
+    machine: MachineInfo
+
+
+class ExternalDeclaration(Body):
+    code: str = Field(min_length=10, max_length=10)
+    category: Category | None = None
+
+
+def summary(record: MachineRecord) -> dict:
+    return {"machine_id": record.id, "status": record.status, "code": record.code, "version": record.version,
+            "owner_account_id": record.owner_account_id, "late": record.late}
+
+
+# uploads ----------------------------------------------------------------------------------------
+@router.post("/uploads", status_code=201, summary="Upload a document or photo (JPEG, PNG, PDF; 10 MB)")
+async def upload(request: Request, kind: UploadKind = Form(...), file: UploadFile = File(...),
+                 who: Principal = Depends(require_role(Role.OWNER))):
+    return await commands(request).uploads.save(who.account_id, kind, file)
+
+
+@router.get("/uploads/{upload_id}", summary="Read an upload (its owner, or staff over its application)")
+async def read_upload(upload_id: str, request: Request, who: Principal = Depends(require_role(Role.OWNER, *STAFF))):
+    store = commands(request).uploads
+    meta, data = await store.read(upload_id)
+    if meta["owner_account_id"] != who.account_id:
+        if who.role is Role.OWNER:
+            raise Forbidden("这不是您的文件 (not your upload)", code="not_owner")
+        referenced = await queries(request).machines.find_one({f"uploads.{meta['kind']}": upload_id},
+                                                              projection={"district": 1})
+        if referenced is None or not who.can_see_district(referenced.get("district")):
+            raise Forbidden("无权查看该文件 (outside your jurisdiction)", code="outside_jurisdiction")
+    return Response(content=data, media_type=meta["content_type"])
+
+
+# applications -----------------------------------------------------------------------------------
+@router.post("/applications", status_code=201, summary="Apply for an environmental code (rule C4)")
+async def apply(body: ApplicationBody, request: Request, who: Principal = Depends(require_role(Role.OWNER))):
+    record = await commands(request).apply(who, body.registrant, body.machine, body.upload_map())
+    return summary(record)
+
+
+@router.post("/applications/{machine_id}/amendment", summary="Amend a rejected application and resubmit it")
+async def amend(machine_id: str, body: ApplicationBody, request: Request,
+                who: Principal = Depends(require_role(Role.OWNER))):
+    return summary(await commands(request).amend(who, machine_id, body.registrant, body.machine, body.upload_map()))
+
+
+@router.get("/applications", summary="Owner: my applications. Staff: the review queue, filtered")
+async def list_applications(request: Request, who: Principal = Depends(require_role(Role.OWNER, *STAFF)),
+                            district: str | None = None, status: str | None = None, late: bool | None = None,
+                            limit: int = Query(100, ge=1, le=500), skip: int = Query(0, ge=0)):
+    if who.role is Role.OWNER:
+        return await queries(request).mine(who)
+    return await queries(request).search(who, district=district, status=status, late=late, limit=limit, skip=skip)
+
+
+@router.get("/applications/{machine_id}", summary="One application with its history")
+async def get_application(machine_id: str, request: Request,
+                          who: Principal = Depends(require_role(Role.OWNER, *STAFF))):
+    return view_for(await queries(request).record(machine_id), who)
+
+
+@router.post("/applications/{machine_id}/approval", summary="Approve: issue the code (rules C4, C5)")
+async def approve(machine_id: str, request: Request, body: Decision | None = None,
+                  who: Principal = Depends(require_role(*REVIEWERS))):
+    expected = body.expected_version if body else None
+    return summary(await commands(request).approve(who, machine_id, expected))
+
+
+@router.post("/applications/{machine_id}/rejection", summary="Reject with reasons; the owner may amend")
+async def reject(machine_id: str, body: Rejection, request: Request,
+                 who: Principal = Depends(require_role(*REVIEWERS))):
+    return summary(await commands(request).reject(who, machine_id, body.reasons, body.expected_version))
+
+
+# machines ---------------------------------------------------------------------------------------
+@router.get("/machines", summary="Owner: my machines. Staff: search by district, category, stage, status")
+async def list_machines(request: Request, who: Principal = Depends(require_role(Role.OWNER, *STAFF)),
+                        district: str | None = None, category: str | None = None, stage: str | None = None,
+                        status: str | None = None, limit: int = Query(100, ge=1, le=500), skip: int = Query(0, ge=0)):
+    if who.role is Role.OWNER:
+        return await queries(request).mine(who, issued_only=True)
+    return await queries(request).search(who, district=district, category=category, stage=stage, status=status,
+                                         issued_only=True, limit=limit, skip=skip)
+
+
+@router.get("/machines/{code}", summary="One machine by code, as this role may see it")
+async def get_machine(code: str, request: Request,
+                      who: Principal = Depends(require_role(Role.OWNER, Role.SITE_ADMIN, *STAFF))):
+    return view_for(await queries(request).by_code(code), who)
+
+
+async def _document_source(code: str, request: Request, who: Principal) -> dict:
+    doc = await queries(request).by_code(code)
+    view_for(doc, who)  # the same access rule as reading the record
+    if doc.get("status") not in ("issued", "correction_review"):
+        raise Forbidden("编码未生效 (code not in force)", code="code_not_in_force")
+    return doc
+
+
+@router.get("/machines/{code}/plate.pdf", summary="Code plate, 500 x 100 mm (rule P1)",
+            response_class=Response)
+async def plate(code: str, request: Request,
+                who: Principal = Depends(require_role(Role.OWNER, Role.REVIEWER, Role.ADMIN))):
+    doc = await _document_source(code, request, who)
+    return Response(render_plate(doc["code"]), media_type="application/pdf")
+
+
+@router.get("/machines/{code}/card.pdf", summary="Information card, 88 x 60 mm, with QR (rule P3)",
+            response_class=Response)
+async def card(code: str, request: Request,
+               who: Principal = Depends(require_role(Role.OWNER, Role.REVIEWER, Role.ADMIN))):
+    from nrmm_kernel.reference import DISTRICTS
+
+    doc = await _document_source(code, request, who)
+    machine = doc["machine"]
+    data = CardData(
+        code=doc["code"], category=CATEGORY_NAMES[Category(machine["category"])],
+        brand_model=f"{machine['brand']} {machine['model']}", emission_stage=doc["stage"],
+        power_kw=machine["rated_power_kw"], district_name=DISTRICTS[machine["district"]],
+        owner_name=doc["registrant"]["name"], issued_on=doc["issued_on"], reissue_count=doc.get("reissue_count", 0),
+        qr_payload=qr_payload(doc["code"]),
+    )
+    return Response(render_card(data), media_type="application/pdf")
+
+
+@router.post("/machines/{code}/owner-change", summary="Record a change of owner (rule C6)")
+async def owner_change(code: str, body: OwnerChange, request: Request,
+                       who: Principal = Depends(require_role(Role.OWNER, *REVIEWERS))):
+    return summary(await commands(request).change_owner(who, code, body.new_owner_account_id, body.registrant,
+                                                        body.transferred_on))
+
+
+@router.post("/machines/{code}/cancellation", summary="Cancel the code, e.g. machine scrapped (rule C7)")
+async def cancel(code: str, body: Cancellation, request: Request,
+                 who: Principal = Depends(require_role(Role.OWNER, *REVIEWERS))):
+    return summary(await commands(request).cancel(who, code, body.reason, body.occurred_on, body.note))
+
+
+@router.post("/machines/{code}/plate-reissue", summary="Report a damaged plate for reissue (rule C8)")
+async def plate_reissue(code: str, body: ReissueRequest, request: Request,
+                        who: Principal = Depends(require_role(Role.OWNER))):
+    return summary(await commands(request).request_plate_reissue(who, code, body.damaged_on, body.reason))
+
+
+@router.post("/machines/{code}/plate-reissue/completion", summary="Staff: the plate was reissued")
+async def plate_reissued(code: str, request: Request, who: Principal = Depends(require_role(*REVIEWERS))):
+    return summary(await commands(request).reissue_plate(who, code))
+
+
+@router.post("/machines/{code}/corrections", summary="Correct machine information (stage changes are re-reviewed)")
+async def correct(code: str, body: Correction, request: Request, who: Principal = Depends(require_role(Role.OWNER))):
+    return summary(await commands(request).correct(who, code, body.machine))
+
+
+# other provinces and scanners ---------------------------------------------------------------------
+@router.post("/external-machines", status_code=201, summary="Declare a machine coded by another province (rule C3)")
+async def declare_external(body: ExternalDeclaration, request: Request,
+                           who: Principal = Depends(require_role(Role.OWNER, *REVIEWERS))):
+    return await commands(request).declare_external(who, body.code, body.category.value if body.category else None)
+
+
+@router.get("/verify", summary="Scanner check: code or QR payload -> valid, status, stage, category, province")
+async def verify(request: Request, code: str | None = None, qr: str | None = None,
+                 who: Principal = Depends(require_role(Role.SITE_ADMIN, Role.OWNER, *STAFF))):
+    return await queries(request).verify(code=code, qr=qr)

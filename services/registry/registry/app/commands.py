@@ -1,0 +1,165 @@
+"""Command handlers: load the machine record, check who may act, decide, append."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import ulid
+from pymongo.asynchronous.database import AsyncDatabase
+
+from nrmm_kernel.aggregate import AggregateRepository
+from nrmm_kernel.auth import Principal
+from nrmm_kernel.codes import MalformedCode, compose_chongqing, parse_code
+from nrmm_kernel.errors import ConcurrencyError, Forbidden, NotFound, ValidationFailed
+from nrmm_kernel.eventstore import EventStore
+from nrmm_kernel.reference import Role
+
+from ..domain import rules
+from ..domain.events import ExternalMachineDeclared, registry
+from ..domain.machine import MachineRecord
+from ..domain.model import MachineInfo, Registrant
+from ..projections.machines import MACHINES
+from .serials import SerialAllocator
+from .uploads import UploadStore
+
+REVIEW_ROLES = frozenset({Role.REVIEWER, Role.ADMIN})
+
+
+class RegistryCommands:
+    def __init__(self, db: AsyncDatabase, store: EventStore, serials: SerialAllocator | None = None,
+                 today=rules.today_in_chongqing):
+        self.db = db
+        self.store = store
+        self.records = AggregateRepository(store, registry, MachineRecord, "machine")
+        self.serials = serials or SerialAllocator(db)
+        self.uploads = UploadStore(db)
+        self.today = today
+
+    # loading -----------------------------------------------------------------------------
+    async def load(self, machine_id: str) -> MachineRecord:
+        record = await self.records.load(machine_id)
+        if record is None:
+            raise NotFound("申请或机械不存在 (no such application)", field="machine_id")
+        return record
+
+    async def machine_id_for_code(self, code: str) -> str:
+        try:
+            parsed = parse_code(code)
+        except MalformedCode as exc:
+            raise ValidationFailed(exc.message, code="malformed_code", field="code") from None
+        doc = await self.db[MACHINES].find_one({"codes": parsed.text}, projection={"machine_id": 1})
+        if doc is None:
+            raise NotFound("编码不存在 (no such code)", field="code")
+        return doc["machine_id"]
+
+    def _require_reviewer(self, who: Principal, record: MachineRecord) -> None:
+        if who.role not in REVIEW_ROLES:
+            raise Forbidden("仅审核人员可以执行此操作 (reviewers only)", code="role_not_allowed")
+        who.require_district(record.district)
+
+    def _require_owner_or_reviewer(self, who: Principal, record: MachineRecord) -> None:
+        if who.role is Role.OWNER:
+            record.require_owner(who.account_id)
+        else:
+            self._require_reviewer(who, record)
+
+    async def _save(self, record: MachineRecord, who: Principal):
+        await self.records.save(record, actor=who.as_actor())
+        return record
+
+    # owner: application -------------------------------------------------------------------
+    async def apply(self, who: Principal, registrant: Registrant, machine: MachineInfo,
+                    uploads: dict[str, list[str]]) -> MachineRecord:
+        record = MachineRecord(str(ulid.ULID()))
+        record.apply(owner_account_id=who.account_id, registrant=registrant, machine=machine,
+                     uploads=uploads, today=self.today())  # rule checks first: no database work for bad input
+        await self.uploads.check_references(who.account_id, uploads)
+        return await self._save(record, who)
+
+    async def amend(self, who: Principal, machine_id: str, registrant: Registrant, machine: MachineInfo,
+                    uploads: dict[str, list[str]]) -> MachineRecord:
+        record = await self.load(machine_id)
+        record.require_owner(who.account_id)
+        record.amend(registrant=registrant, machine=machine, uploads=uploads, today=self.today())
+        await self.uploads.check_references(who.account_id, uploads)
+        return await self._save(record, who)
+
+    # reviewer: decisions (rules C4, C5, F1) ------------------------------------------------
+    async def approve(self, who: Principal, machine_id: str, expected_version: int | None = None) -> MachineRecord:
+        record = await self.load(machine_id)
+        self._require_reviewer(who, record)
+        self._check_expected(record, expected_version)
+        code = record.code_for_approval()
+        if code is None:
+            serial = await self.serials.claim(machine_id)
+            code = compose_chongqing(record.machine.emission_stage, record.machine.district, serial).text
+        record.approve(reviewer_account_id=who.account_id, code=code, today=self.today())
+        return await self._save(record, who)
+
+    async def reject(self, who: Principal, machine_id: str, reasons: list[str],
+                     expected_version: int | None = None) -> MachineRecord:
+        record = await self.load(machine_id)
+        self._require_reviewer(who, record)
+        self._check_expected(record, expected_version)
+        record.reject(reviewer_account_id=who.account_id, reasons=reasons)
+        return await self._save(record, who)
+
+    @staticmethod
+    def _check_expected(record: MachineRecord, expected_version: int | None) -> None:
+        # the reviewer decided on what they saw: if it changed since, their decision does not stand
+        if expected_version is not None and expected_version != record.version:
+            raise ConcurrencyError(f"machine-{record.id}", expected_version, record.version)
+
+    # lifecycle ---------------------------------------------------------------------------
+    async def change_owner(self, who: Principal, code: str, new_owner_account_id: str, registrant: Registrant,
+                           transferred_on: date) -> MachineRecord:
+        record = await self.load(await self.machine_id_for_code(code))
+        self._require_owner_or_reviewer(who, record)
+        record.change_owner(new_owner_account_id=new_owner_account_id, registrant=registrant,
+                            transferred_on=transferred_on, today=self.today())
+        return await self._save(record, who)
+
+    async def cancel(self, who: Principal, code: str, reason: str, occurred_on: date,
+                     note: str | None) -> MachineRecord:
+        record = await self.load(await self.machine_id_for_code(code))
+        self._require_owner_or_reviewer(who, record)
+        record.cancel(reason=reason, occurred_on=occurred_on, today=self.today(), note=note)
+        return await self._save(record, who)
+
+    async def request_plate_reissue(self, who: Principal, code: str, damaged_on: date, reason: str) -> MachineRecord:
+        record = await self.load(await self.machine_id_for_code(code))
+        record.require_owner(who.account_id)
+        record.request_plate_reissue(damaged_on=damaged_on, reason=reason, today=self.today())
+        return await self._save(record, who)
+
+    async def reissue_plate(self, who: Principal, code: str) -> MachineRecord:
+        record = await self.load(await self.machine_id_for_code(code))
+        self._require_reviewer(who, record)
+        record.reissue_plate(staff_account_id=who.account_id)
+        return await self._save(record, who)
+
+    async def correct(self, who: Principal, code: str, machine: MachineInfo) -> MachineRecord:
+        record = await self.load(await self.machine_id_for_code(code))
+        record.require_owner(who.account_id)
+        record.correct(machine=machine)
+        return await self._save(record, who)
+
+    # other provinces (rule C3) -------------------------------------------------------------
+    async def declare_external(self, who: Principal, code: str, category: str | None, source: str = "owner") -> dict:
+        try:
+            parsed = parse_code(code)
+        except MalformedCode as exc:
+            raise ValidationFailed(exc.message, code="malformed_code", field="code") from None
+        if parsed.is_chongqing:
+            raise ValidationFailed("重庆编码无需声明，请直接登记 (a Chongqing code is registered, not declared)",
+                                   code="chongqing_code", field="code")
+        stream = f"external-{parsed.text}"
+        event = ExternalMachineDeclared(code=parsed.text, province=parsed.province, stage=parsed.stage,
+                                        category=category, declared_by_account_id=who.account_id, source=source)
+        envelope = registry.wrap(event, stream_id=stream, stream_version=1, actor=who.as_actor())
+        try:
+            await self.store.append(stream, 0, [envelope])
+            created = True
+        except ConcurrencyError:
+            created = False  # declared before: rule C3, never a second registration
+        return {"code": parsed.text, "province": parsed.province, "stage": parsed.stage, "created": created}

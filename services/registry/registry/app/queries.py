@@ -1,0 +1,124 @@
+"""Queries over the registry's read models, with each role's view (deny by default)."""
+
+from __future__ import annotations
+
+from pymongo import DESCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+
+from nrmm_kernel.auth import Principal
+from nrmm_kernel.codes import MalformedCode, parse_code
+from nrmm_kernel.errors import Forbidden, NotFound, ValidationFailed
+from nrmm_kernel.reference import Role, is_district
+
+from ..domain.identity import mask_id_number, mask_mobile
+from ..projections.machines import EXTERNAL, MACHINES
+from .documents import parse_qr_payload
+
+UNMASKED_STAFF = frozenset({Role.AUDITOR})
+GATE_FIELDS = ("code", "status", "stage", "category", "district")
+GATE_MACHINE_FIELDS = ("brand", "model", "rated_power_kw", "fuel", "emission_stage")
+
+
+def _public(doc: dict) -> dict:
+    return {k: v for k, v in doc.items() if not k.startswith("_")}
+
+
+def masked(doc: dict) -> dict:
+    out = _public(doc)
+    if out.get("registrant"):
+        r = dict(out["registrant"])
+        r["id_number"], r["mobile"] = mask_id_number(r["id_number"]), mask_mobile(r["mobile"])
+        out["registrant"] = r
+    return out
+
+
+def view_for(doc: dict, who: Principal) -> dict:
+    """What this principal may see of one machine record."""
+    if who.role is Role.OWNER:
+        if doc.get("owner_account_id") != who.account_id:
+            raise Forbidden("这不是您的机械 (not your machine)", code="not_owner")
+        return _public(doc)
+    if who.role is Role.SITE_ADMIN:
+        gate = {k: doc.get(k) for k in GATE_FIELDS}
+        gate.update({k: (doc.get("machine") or {}).get(k) for k in GATE_MACHINE_FIELDS})
+        gate["province"] = "N"
+        return gate
+    if not who.can_see_district(doc.get("district")):
+        raise Forbidden("无权访问其他区县的数据 (outside your jurisdiction)", code="outside_jurisdiction")
+    return _public(doc) if who.role in UNMASKED_STAFF else masked(doc)
+
+
+class RegistryQueries:
+    def __init__(self, db: AsyncDatabase):
+        self.db = db
+        self.machines = db[MACHINES]
+
+    async def record(self, machine_id: str) -> dict:
+        doc = await self.machines.find_one({"_id": f"machine-{machine_id}"})
+        if doc is None:
+            raise NotFound("申请不存在 (no such application)", field="machine_id")
+        return doc
+
+    async def by_code(self, code: str) -> dict:
+        try:
+            text = parse_code(code).text
+        except MalformedCode as exc:
+            raise ValidationFailed(exc.message, code="malformed_code", field="code") from None
+        doc = await self.machines.find_one({"code": text})
+        if doc is None:
+            raise NotFound("编码不存在 (no such code)", field="code")
+        return doc
+
+    async def mine(self, who: Principal, *, issued_only: bool = False) -> list[dict]:
+        query: dict = {"owner_account_id": who.account_id}
+        if issued_only:
+            query["code"] = {"$exists": True}
+        docs = await self.machines.find(query).sort("updated_at", DESCENDING).to_list(500)
+        return [_public(d) for d in docs]
+
+    async def search(self, who: Principal, *, district: str | None = None, status: str | None = None,
+                     late: bool | None = None, category: str | None = None, stage: str | None = None,
+                     issued_only: bool = False, limit: int = 100, skip: int = 0) -> list[dict]:
+        if district is not None and not is_district(district):
+            raise ValidationFailed("区县代码不存在 (01-41)", code="unknown_district", field="district")
+        if not who.city_level:
+            if district is not None and district != who.district:
+                raise Forbidden("无权访问其他区县的数据 (outside your jurisdiction)", code="outside_jurisdiction")
+            district = who.district
+        query: dict = {}
+        for key, value in (("district", district), ("status", status), ("late", late), ("category", category),
+                           ("stage", stage)):
+            if value is not None:
+                query[key] = value
+        if issued_only:
+            query["code"] = {"$exists": True}
+        docs = await self.machines.find(query).sort("updated_at", DESCENDING).skip(skip).to_list(limit)
+        view = _public if who.role in UNMASKED_STAFF else masked
+        return [view(d) for d in docs]
+
+    async def verify(self, *, code: str | None = None, qr: str | None = None) -> dict:
+        """What a scanner needs: is this code good here, and what machine it is (rules C3, E3)."""
+        raw = parse_qr_payload(qr) if qr is not None else code
+        if not raw:
+            return {"valid": False, "reason": "malformed", "message": "无法识别的二维码或编码"}
+        try:
+            parsed = parse_code(raw)
+        except MalformedCode as exc:
+            return {"valid": False, "reason": "malformed", "detail": exc.reason, "message": exc.message}
+        answer = {"code": parsed.text, "stage": parsed.stage, "province": parsed.province,
+                  "chongqing": parsed.is_chongqing, "category": None, "status": None}
+        if not parsed.is_chongqing:
+            external = await self.db[EXTERNAL].find_one({"_id": parsed.text})
+            answer.update(valid=True, status="other_province",
+                          category=(external or {}).get("category"), known=external is not None)
+            return answer
+        doc = await self.machines.find_one({"codes": parsed.text})
+        if doc is None:
+            return {**answer, "valid": False, "reason": "unknown_code", "message": "编码未登记"}
+        answer.update(category=doc.get("category"), status=doc.get("status"))
+        if doc.get("code") != parsed.text:
+            return {**answer, "valid": False, "reason": "superseded", "current_code": doc.get("code"),
+                    "message": "编码已更换"}
+        if doc.get("status") == "cancelled":
+            return {**answer, "valid": False, "reason": "cancelled", "message": "编码已注销"}
+        return {**answer, "valid": True}

@@ -1,0 +1,229 @@
+"""The machine record aggregate: one machine's code from application to cancellation (rules C2-C8)."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+
+from nrmm_kernel.aggregate import Aggregate
+from nrmm_kernel.codes import parse_code
+from nrmm_kernel.errors import Conflict, Forbidden, ValidationFailed
+
+from . import rules
+from .events import (
+    ApplicationAmended,
+    CodeCancelled,
+    CodeIssued,
+    CodeRejected,
+    CodeRequested,
+    MachineInfoCorrected,
+    OwnerChanged,
+    PlateReissued,
+    PlateReissueRequested,
+)
+from .model import REQUIRED_UPLOADS, MachineInfo, Registrant, UploadKind
+
+
+class Status(StrEnum):
+    SUBMITTED = "submitted"  # waiting for review (also after an amendment)
+    REJECTED = "rejected"  # the owner may amend and resubmit
+    ISSUED = "issued"  # the code is in force
+    CORRECTION_REVIEW = "correction_review"  # a stage correction waits for re-review; the old code stays in force
+    CANCELLED = "cancelled"
+
+
+CANCEL_REASONS = ("scrapped", "exported", "other")
+
+
+def missing_uploads(uploads: dict[str, list[str]]) -> list[str]:
+    """Kinds rule C4 requires that are absent: documents, and photos from front, back, left and right."""
+    return sorted(kind.value for kind in REQUIRED_UPLOADS if not uploads.get(kind.value))
+
+
+def check_uploads(uploads: dict[str, list[str]]) -> None:
+    unknown = sorted(set(uploads) - {k.value for k in UploadKind})
+    if unknown:
+        raise ValidationFailed(f"未知的材料类型 {unknown}", code="unknown_upload_kind", field="uploads")
+    missing = missing_uploads(uploads)
+    if missing:
+        raise ValidationFailed(f"缺少必需的材料: {', '.join(missing)}", code="missing_uploads", field="uploads",
+                               details={"missing": missing})
+
+
+class MachineRecord(Aggregate):
+    def __init__(self, aggregate_id: str):
+        super().__init__(aggregate_id)
+        self.status: Status | None = None
+        self.owner_account_id: str | None = None
+        self.registrant: Registrant | None = None
+        self.machine: MachineInfo | None = None
+        self.pending_machine: MachineInfo | None = None
+        self.uploads: dict[str, list[str]] = {}
+        self.code: str | None = None
+        self.reissue_requested = False
+        self.reissue_count = 0
+        self.late = False  # applied more than 30 days after acquisition (rule C2)
+
+    # guards ------------------------------------------------------------------------------
+    def require_owner(self, account_id: str) -> None:
+        if self.owner_account_id != account_id:
+            raise Forbidden("这不是您的机械 (not your machine)", code="not_owner")
+
+    @property
+    def district(self) -> str | None:
+        return self.machine.district if self.machine else None
+
+    def require_decidable(self) -> None:
+        if self.status not in (Status.SUBMITTED, Status.CORRECTION_REVIEW):
+            raise Conflict("该申请已审核或不在待审状态 (already decided)", code="already_decided",
+                           details={"status": self.status})
+
+    def _require_issued(self, action: str) -> None:
+        if self.status not in (Status.ISSUED, Status.CORRECTION_REVIEW):
+            raise Conflict(f"编码未生效，不能{action} (code not in force)", code="code_not_in_force",
+                           details={"status": self.status})
+
+    # commands ----------------------------------------------------------------------------
+    def apply(self, *, owner_account_id: str, registrant: Registrant, machine: MachineInfo,
+              uploads: dict[str, list[str]], today: date) -> None:
+        if self.status is not None:
+            raise Conflict("申请已存在 (application exists)", code="application_exists")
+        check_uploads(uploads)  # rule C4
+        days = rules.days_between(machine.acquired_on, today)
+        self.record(CodeRequested(
+            machine_id=self.id, owner_account_id=owner_account_id, registrant=registrant, machine=machine,
+            uploads=uploads, submitted_on=today, days_after_acquisition=days,
+            late=rules.is_late(machine.acquired_on, today, rules.APPLY_WITHIN_DAYS),  # rule C2
+        ))
+
+    def amend(self, *, registrant: Registrant, machine: MachineInfo, uploads: dict[str, list[str]],
+              today: date) -> None:
+        if self.status is not Status.REJECTED:
+            raise Conflict("只有被驳回的申请可以修改后重新提交 (only a rejected application can be amended)",
+                           code="not_rejected", details={"status": self.status})
+        check_uploads(uploads)
+        days = rules.days_between(machine.acquired_on, today)
+        self.record(ApplicationAmended(
+            registrant=registrant, machine=machine, uploads=uploads, submitted_on=today,
+            days_after_acquisition=days, late=rules.is_late(machine.acquired_on, today, rules.APPLY_WITHIN_DAYS),
+        ))
+
+    def code_for_approval(self) -> str | None:
+        """The code a re-review approval issues (same serial, corrected stage); None: a new serial is needed."""
+        self.require_decidable()
+        if self.status is Status.CORRECTION_REVIEW:
+            return parse_code(self.code).with_stage(self.pending_machine.emission_stage).text
+        return None
+
+    def approve(self, *, reviewer_account_id: str, code: str, today: date) -> None:
+        self.require_decidable()
+        previous = self.code if self.status is Status.CORRECTION_REVIEW else None
+        parsed = parse_code(code)
+        machine = self.pending_machine or self.machine
+        if parsed.stage != machine.emission_stage or parsed.district != machine.district:
+            raise ValueError(f"code {code} does not match the machine's stage and district")
+        self.record(CodeIssued(code=code, reviewer_account_id=reviewer_account_id, issued_on=today,
+                               previous_code=previous))
+
+    def reject(self, *, reviewer_account_id: str, reasons: list[str]) -> None:
+        self.require_decidable()
+        reasons = [r.strip() for r in reasons if r.strip()]
+        if not reasons:
+            raise ValidationFailed("驳回须说明理由 (give at least one reason)", code="reasons_required",
+                                   field="reasons")
+        self.record(CodeRejected(reviewer_account_id=reviewer_account_id, reasons=reasons,
+                                 of_correction=self.status is Status.CORRECTION_REVIEW))
+
+    def change_owner(self, *, new_owner_account_id: str, registrant: Registrant, transferred_on: date,
+                     today: date) -> None:
+        self._require_issued("变更所有者")
+        if new_owner_account_id == self.owner_account_id:
+            raise ValidationFailed("新所有者与原所有者相同", code="same_owner", field="new_owner_account_id")
+        if transferred_on > today:
+            raise ValidationFailed("转让日期不能晚于今天", code="date_in_future", field="transferred_on")
+        self.record(OwnerChanged(
+            previous_owner_account_id=self.owner_account_id, new_owner_account_id=new_owner_account_id,
+            registrant=registrant, transferred_on=transferred_on, reported_on=today,
+            late=rules.is_late(transferred_on, today, rules.OWNER_CHANGE_WITHIN_DAYS),  # rule C6
+        ))
+
+    def cancel(self, *, reason: str, occurred_on: date, today: date, note: str | None = None) -> None:
+        self._require_issued("注销")
+        if reason not in CANCEL_REASONS:
+            raise ValidationFailed(f"注销原因须为 {CANCEL_REASONS}", code="invalid_reason", field="reason")
+        if occurred_on > today:
+            raise ValidationFailed("日期不能晚于今天", code="date_in_future", field="occurred_on")
+        self.record(CodeCancelled(
+            reason=reason, note=note, occurred_on=occurred_on, reported_on=today,
+            late=rules.is_late(occurred_on, today, rules.CANCEL_WITHIN_DAYS),  # rule C7
+        ))
+
+    def request_plate_reissue(self, *, damaged_on: date, reason: str, today: date) -> None:
+        self._require_issued("补发标牌")
+        if self.reissue_requested:
+            raise Conflict("已有待处理的补发申请 (a reissue is already pending)", code="reissue_pending")
+        if damaged_on > today:
+            raise ValidationFailed("日期不能晚于今天", code="date_in_future", field="damaged_on")
+        self.record(PlateReissueRequested(
+            damaged_on=damaged_on, reported_on=today, reason=reason,
+            late=rules.is_late(damaged_on, today, rules.REISSUE_WITHIN_DAYS),  # rule C8
+        ))
+
+    def reissue_plate(self, *, staff_account_id: str) -> None:
+        self._require_issued("补发标牌")
+        if not self.reissue_requested:
+            raise Conflict("没有待处理的补发申请 (no reissue pending)", code="no_reissue_pending")
+        self.record(PlateReissued(reissue_count=self.reissue_count + 1, staff_account_id=staff_account_id))
+
+    def correct(self, *, machine: MachineInfo) -> None:
+        if self.status is not Status.ISSUED:
+            raise Conflict("只有已发码且无待审更正的机械可以更正 (code not in force or review pending)",
+                           code="correction_not_allowed", details={"status": self.status})
+        if machine.district != self.machine.district:
+            # the district is part of the code (rule C5): a code is never renumbered in place
+            raise ValidationFailed("使用区县是编码的一部分，不能更正", code="district_fixed", field="machine.district")
+        before, after = self.machine.model_dump(), machine.model_dump()
+        changed = sorted(k for k in after if after[k] != before[k])
+        if not changed:
+            raise ValidationFailed("没有需要更正的信息 (nothing changed)", code="nothing_changed", field="machine")
+        self.record(MachineInfoCorrected(machine=machine, changed_fields=changed,
+                                         requires_review="emission_stage" in changed))
+
+    # fold --------------------------------------------------------------------------------
+    def on_CodeRequested(self, e: CodeRequested) -> None:
+        self.status = Status.SUBMITTED
+        self.owner_account_id, self.late = e.owner_account_id, e.late
+        self.registrant, self.machine, self.uploads = e.registrant, e.machine, e.uploads
+
+    def on_ApplicationAmended(self, e: ApplicationAmended) -> None:
+        self.status, self.late = Status.SUBMITTED, e.late
+        self.registrant, self.machine, self.uploads = e.registrant, e.machine, e.uploads
+
+    def on_CodeRejected(self, e: CodeRejected) -> None:
+        if e.of_correction:
+            self.status, self.pending_machine = Status.ISSUED, None
+        else:
+            self.status = Status.REJECTED
+
+    def on_CodeIssued(self, e: CodeIssued) -> None:
+        self.status, self.code = Status.ISSUED, e.code
+        if self.pending_machine is not None:
+            self.machine, self.pending_machine = self.pending_machine, None
+
+    def on_OwnerChanged(self, e: OwnerChanged) -> None:
+        self.owner_account_id, self.registrant = e.new_owner_account_id, e.registrant
+
+    def on_CodeCancelled(self, e: CodeCancelled) -> None:
+        self.status = Status.CANCELLED
+
+    def on_PlateReissueRequested(self, e: PlateReissueRequested) -> None:
+        self.reissue_requested = True
+
+    def on_PlateReissued(self, e: PlateReissued) -> None:
+        self.reissue_requested, self.reissue_count = False, e.reissue_count
+
+    def on_MachineInfoCorrected(self, e: MachineInfoCorrected) -> None:
+        if e.requires_review:
+            self.status, self.pending_machine = Status.CORRECTION_REVIEW, e.machine
+        else:
+            self.machine = e.machine

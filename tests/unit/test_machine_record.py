@@ -1,0 +1,175 @@
+"""The machine record aggregate, pure: rules C2 and C4-C8 without any infrastructure."""
+
+from datetime import timedelta
+
+import pytest
+from pydantic import ValidationError
+
+from nrmm_kernel.errors import Conflict, Forbidden, ValidationFailed
+from registry.domain.events import (
+    CodeIssued,
+    CodeRejected,
+    CodeRequested,
+    MachineInfoCorrected,
+    OwnerChanged,
+    PlateReissued,
+)
+from registry.domain.machine import MachineRecord, Status, missing_uploads
+from registry.domain.model import MachineInfo, Registrant
+from tests.registry.fixtures import TODAY, machine, registrant, uploads
+
+
+def applied(acquired_days_ago: int = 10, **machine_overrides) -> MachineRecord:
+    record = MachineRecord("m1")
+    record.apply(owner_account_id="owner-1", registrant=Registrant(**registrant()),
+                 machine=MachineInfo(**machine(acquired_days_ago=acquired_days_ago, **machine_overrides)),
+                 uploads=uploads(), today=TODAY)
+    return record
+
+
+def issued(**kw) -> MachineRecord:
+    record = applied(**kw)
+    record.approve(reviewer_account_id="rev-1", code=f"{record.machine.emission_stage}-N01ABCDE", today=TODAY)
+    record.mark_saved()
+    return record
+
+
+def test_an_application_within_30_days_is_not_late_and_one_after_is_flagged_not_refused():
+    on_time, late = applied(acquired_days_ago=30), applied(acquired_days_ago=31)  # rule C2
+    assert isinstance(on_time.pending[0], CodeRequested) and on_time.pending[0].late is False
+    assert late.pending[0].late is True and late.pending[0].days_after_acquisition == 31
+    assert late.status is Status.SUBMITTED
+
+
+def test_every_required_upload_kind_must_be_present():
+    incomplete = uploads()
+    del incomplete["photo_left"], incomplete["environmental_label"]
+    assert missing_uploads(incomplete) == ["environmental_label", "photo_left"]
+    record = MachineRecord("m1")
+    with pytest.raises(ValidationFailed) as refused:
+        record.apply(owner_account_id="o", registrant=Registrant(**registrant()), machine=MachineInfo(**machine()),
+                     uploads=incomplete, today=TODAY)
+    assert refused.value.code == "missing_uploads" and refused.value.field == "uploads"
+    assert record.pending == []
+
+
+def test_registrant_numbers_are_checked_with_their_standards():
+    bad_check = registrant()
+    bad_check["id_number"] = bad_check["id_number"][:-1] + ("0" if bad_check["id_number"][-1] != "0" else "1")
+    with pytest.raises(ValidationError) as refused:
+        Registrant(**bad_check)
+    assert refused.value.errors()[0]["type"] == "invalid_id_card"
+    assert refused.value.errors()[0]["loc"] == ("id_number",)
+    with pytest.raises(ValidationError):
+        Registrant(**registrant(kind="company", id_number="91500000MA5U0000XX"))
+    assert Registrant(**registrant(kind="company")).kind == "company"
+
+
+def test_machine_district_and_stage_follow_the_code_tables():
+    with pytest.raises(ValidationError) as refused:
+        MachineInfo(**machine(district="42"))
+    assert refused.value.errors()[0]["type"] == "unknown_district"
+    with pytest.raises(ValidationError):
+        MachineInfo(**machine(stage="5"))
+    with pytest.raises(ValidationError):
+        MachineInfo(**machine(fuel="electric", stage="4"))  # electric machines are stage D (rule C5)
+
+
+def test_a_decision_stands_once():
+    record = issued()
+    assert record.status is Status.ISSUED and record.code == "4-N01ABCDE"
+    with pytest.raises(Conflict) as refused:
+        record.approve(reviewer_account_id="rev-2", code="4-N01ZZZZZ", today=TODAY)
+    assert refused.value.code == "already_decided"
+    with pytest.raises(Conflict):
+        record.reject(reviewer_account_id="rev-2", reasons=["late"])
+
+
+def test_rejected_application_is_amended_and_resubmitted_with_history_kept():
+    record = applied()
+    with pytest.raises(ValidationFailed):
+        record.reject(reviewer_account_id="rev-1", reasons=["  "])
+    record.reject(reviewer_account_id="rev-1", reasons=["铭牌照片不清晰"])
+    assert record.status is Status.REJECTED
+    record.amend(registrant=Registrant(**registrant()), machine=MachineInfo(**machine()), uploads=uploads("v2"),
+                 today=TODAY)
+    assert record.status is Status.SUBMITTED
+    assert [type(e).__name__ for e in record.pending] == ["CodeRequested", "CodeRejected", "ApplicationAmended"]
+    with pytest.raises(Conflict):
+        record.amend(registrant=Registrant(**registrant()), machine=MachineInfo(**machine()), uploads=uploads(),
+                     today=TODAY)
+
+
+def test_approval_code_must_match_the_machine():
+    record = applied()
+    with pytest.raises(ValueError):
+        record.approve(reviewer_account_id="r", code="3-N01ABCDE", today=TODAY)  # wrong stage
+    with pytest.raises(ValueError):
+        record.approve(reviewer_account_id="r", code="4-N02ABCDE", today=TODAY)  # wrong district
+
+
+def test_owner_change_moves_the_record_and_flags_a_late_report():
+    record = issued()
+    record.require_owner("owner-1")
+    record.change_owner(new_owner_account_id="owner-2", registrant=Registrant(**registrant("李四")),
+                        transferred_on=TODAY - timedelta(days=31), today=TODAY)
+    event = record.pending[-1]
+    assert isinstance(event, OwnerChanged) and event.late and event.previous_owner_account_id == "owner-1"
+    record.require_owner("owner-2")
+    with pytest.raises(Forbidden):
+        record.require_owner("owner-1")  # the old owner loses access (rule C6)
+
+
+def test_cancellation_ends_the_code():
+    record = issued()
+    record.cancel(reason="scrapped", occurred_on=TODAY - timedelta(days=5), today=TODAY)
+    assert record.status is Status.CANCELLED and record.pending[-1].late is False
+    with pytest.raises(Conflict) as refused:
+        record.cancel(reason="scrapped", occurred_on=TODAY, today=TODAY)
+    assert refused.value.code == "code_not_in_force"
+    with pytest.raises(Conflict):
+        record.request_plate_reissue(damaged_on=TODAY, reason="x", today=TODAY)
+
+
+def test_plate_reissue_counts_and_flags_reports_after_10_days():
+    record = issued()
+    with pytest.raises(Conflict):
+        record.reissue_plate(staff_account_id="rev-1")
+    record.request_plate_reissue(damaged_on=TODAY - timedelta(days=11), reason="标牌破损", today=TODAY)  # rule C8
+    assert record.pending[-1].late is True
+    with pytest.raises(Conflict):
+        record.request_plate_reissue(damaged_on=TODAY, reason="again", today=TODAY)
+    record.reissue_plate(staff_account_id="rev-1")
+    assert isinstance(record.pending[-1], PlateReissued) and record.reissue_count == 1
+
+
+def test_a_stage_correction_is_re_reviewed_and_reissues_the_same_serial_with_the_new_stage():
+    record = issued(stage="3")
+    record.correct(machine=MachineInfo(**machine(stage="4")))
+    assert isinstance(record.pending[-1], MachineInfoCorrected) and record.pending[-1].requires_review
+    assert record.status is Status.CORRECTION_REVIEW and record.machine.emission_stage == "3"
+    assert record.code_for_approval() == "4-N01ABCDE"
+    record.approve(reviewer_account_id="rev-1", code="4-N01ABCDE", today=TODAY)
+    issued_event = record.pending[-1]
+    assert isinstance(issued_event, CodeIssued) and issued_event.previous_code == "3-N01ABCDE"
+    assert record.machine.emission_stage == "4" and record.code == "4-N01ABCDE"
+
+
+def test_a_rejected_correction_keeps_the_code_in_force():
+    record = issued(stage="3")
+    record.correct(machine=MachineInfo(**machine(stage="2")))
+    record.reject(reviewer_account_id="rev-1", reasons=["无依据"])
+    assert isinstance(record.pending[-1], CodeRejected) and record.pending[-1].of_correction
+    assert record.status is Status.ISSUED and record.code == "3-N01ABCDE" and record.machine.emission_stage == "3"
+
+
+def test_other_corrections_apply_at_once_but_never_the_district():
+    record = issued()
+    record.correct(machine=MachineInfo(**machine(brand="徐工")))
+    assert record.pending[-1].changed_fields == ["brand"] and not record.pending[-1].requires_review
+    assert record.machine.brand == "徐工" and record.status is Status.ISSUED
+    with pytest.raises(ValidationFailed) as refused:
+        record.correct(machine=MachineInfo(**machine(district="02")))
+    assert refused.value.code == "district_fixed"
+    with pytest.raises(ValidationFailed):
+        record.correct(machine=MachineInfo(**machine(brand="徐工")))  # nothing changed
