@@ -6,7 +6,6 @@ import re
 import httpx
 
 from nrmm_kernel.reference import Role
-from nrmm_kernel.runtime import mongo_client
 from tests.kafka_helpers import read_topic
 from tests.registry.fixtures import machine, registrant
 
@@ -78,11 +77,12 @@ def test_apply_review_issue_print_transfer_cancel(registry_service, infra):
 def _assert_page_size(pdf: bytes, width_mm: float, height_mm: float) -> None:
     import io
 
-    from pypdf import PdfReader
+    import pdfplumber
 
-    page = PdfReader(io.BytesIO(pdf)).pages[0]
-    assert abs(float(page.mediabox.width) / MM - width_mm) < 0.5
-    assert abs(float(page.mediabox.height) / MM - height_mm) < 0.5
+    with pdfplumber.open(io.BytesIO(pdf)) as document:
+        page = document.pages[0]
+        assert abs(page.width / MM - width_mm) < 0.5
+        assert abs(page.height / MM - height_mm) < 0.5
 
 
 def _assert_qr(pdf: bytes, svc, owner: dict, code: str) -> None:

@@ -10,8 +10,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from nrmm_kernel.auth import Principal, require_role
+from nrmm_kernel.codes import STAGE_NAMES
 from nrmm_kernel.errors import Forbidden
-from nrmm_kernel.reference import Role
+from nrmm_kernel.reference import DISTRICTS, Role
 
 from ..app.commands import RegistryCommands
 from ..app.documents import CardData, qr_payload, render_card, render_plate
@@ -186,15 +187,13 @@ async def plate(code: str, request: Request,
             response_class=Response)
 async def card(code: str, request: Request,
                who: Principal = Depends(require_role(Role.OWNER, Role.REVIEWER, Role.ADMIN))):
-    from nrmm_kernel.reference import DISTRICTS
-
     doc = await _document_source(code, request, who)
     machine = doc["machine"]
     data = CardData(
-        code=doc["code"], category=CATEGORY_NAMES[Category(machine["category"])],
-        brand_model=f"{machine['brand']} {machine['model']}", emission_stage=doc["stage"],
-        power_kw=machine["rated_power_kw"], district_name=DISTRICTS[machine["district"]],
-        owner_name=doc["registrant"]["name"], issued_on=doc["issued_on"], reissue_count=doc.get("reissue_count", 0),
+        code=doc["code"], category=CATEGORY_NAMES[Category(machine["category"])], brand=machine["brand"],
+        model=machine["model"], emission_stage=STAGE_NAMES[doc["stage"]], engine_power_kw=machine["rated_power_kw"],
+        district_name=DISTRICTS[machine["district"]], owner_name=doc["registrant"]["name"],
+        issue_date=date.fromisoformat(doc["issued_on"]), reissue_count=doc.get("reissue_count", 0),
         qr_payload=qr_payload(doc["code"]),
     )
     return Response(render_card(data), media_type="application/pdf")

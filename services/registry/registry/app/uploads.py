@@ -95,5 +95,5 @@ class UploadStore:
                     raise ValidationFailed(f"文件 {upload_id} 不存在或不属于您", code="unknown_upload",
                                            field=f"uploads.{kind}")
                 if meta["kind"] != kind:
-                    raise ValidationFailed(f"文件 {upload_id} 是 {meta['kind']}，不是 {kind}", code="upload_kind_mismatch",
-                                           field=f"uploads.{kind}")
+                    raise ValidationFailed(f"文件 {upload_id} 是 {meta['kind']}，不是 {kind}",
+                                           code="upload_kind_mismatch", field=f"uploads.{kind}")
