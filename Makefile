@@ -6,7 +6,7 @@ run:            ## run the platform: infrastructure + every service, logs follow
 
 test:           ## run every test on real infrastructure (started if needed)
 	uv sync --frozen --quiet
-	uv run pytest
+	uv run pytest $(PYTEST_ARGS)
 
 bench:          ## print throughput figures of the kernel on the same infrastructure
 	uv run python bench/kernel_bench.py

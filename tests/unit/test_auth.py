@@ -1,8 +1,8 @@
 from datetime import timedelta
 
+import httpx
 import pytest
 from fastapi import Depends, FastAPI
-from fastapi.testclient import TestClient
 
 from nrmm_kernel.auth import Principal, TokenVerifier, require_role
 from nrmm_kernel.errors import Forbidden, Unauthenticated
@@ -42,7 +42,7 @@ def test_district_office_sees_only_its_district_and_city_level_sees_all():
         assert not Principal(account_id="x", role=role).can_see_district("12")
 
 
-def _app() -> TestClient:
+def _app() -> httpx.AsyncClient:
     app = FastAPI()
     app.state.token_verifier = verifier
     install_error_handlers(app)
@@ -51,15 +51,15 @@ def _app() -> TestClient:
     def review(p: Principal = Depends(require_role(Role.REVIEWER, Role.ADMIN))):
         return {"account": p.account_id}
 
-    return TestClient(app)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
 
 
-def test_role_dependency_denies_by_default():
-    client = _app()
-    assert client.get("/review").status_code == 401
-    assert client.get("/review").json()["code"] == "unauthenticated"
-    owner = Principal(account_id="o1", role=Role.OWNER)
-    denied = client.get("/review", headers={"Authorization": f"Bearer {verifier.mint(owner)}"})
+async def test_role_dependency_denies_by_default():
+    async with _app() as client:
+        anonymous = await client.get("/review")
+        owner = Principal(account_id="o1", role=Role.OWNER)
+        denied = await client.get("/review", headers={"Authorization": f"Bearer {verifier.mint(owner)}"})
+        allowed = await client.get("/review", headers={"Authorization": f"Bearer {verifier.mint(reviewer_yubei)}"})
+    assert anonymous.status_code == 401 and anonymous.json()["code"] == "unauthenticated"
     assert denied.status_code == 403 and denied.json()["code"] == "role_not_allowed"
-    allowed = client.get("/review", headers={"Authorization": f"Bearer {verifier.mint(reviewer_yubei)}"})
     assert allowed.status_code == 200 and allowed.json() == {"account": "r1"}
