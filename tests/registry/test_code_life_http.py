@@ -2,10 +2,12 @@
 
 import asyncio
 import re
+import uuid
 
 import httpx
 
-from nrmm_kernel.reference import Role
+from nrmm_kernel.reference import Department, Role
+from registry.domain.rules import today_in_chongqing
 from tests.kafka_helpers import read_topic
 from tests.registry.fixtures import machine, registrant
 
@@ -14,10 +16,14 @@ MM = 72 / 25.4
 
 
 def apply(svc, owner: dict, **machine_overrides) -> dict:
+    """Apply for a new machine (its own factory serial) acquired some days before today; returns the record
+    summary with the machine as sent under "machine"."""
+    machine_overrides.setdefault("factory_serial", f"SY-{uuid.uuid4().hex[:10].upper()}")
+    machine_overrides.setdefault("today", today_in_chongqing())
     body = {"registrant": registrant(), "machine": machine(**machine_overrides), "uploads": svc.upload_all(owner)}
     response = svc.http.post("/api/registry/applications", json=body, headers=owner)
     assert response.status_code == 201, response.text
-    return response.json()
+    return {**response.json(), "machine": body["machine"]}
 
 
 def test_apply_review_issue_print_transfer_cancel(registry_service, infra):
@@ -54,7 +60,14 @@ def test_apply_review_issue_print_transfer_cancel(registry_service, infra):
     transfer = {"new_owner_account_id": "owner-b", "registrant": registrant("李四"), "transferred_on": "2026-11-20"}
     changed = svc.http.post(f"/api/registry/machines/{code}/owner-change", json=transfer, headers=owner)
     assert changed.status_code == 200, changed.text
-    svc.eventually(f"/api/registry/machines/{code}", new_owner, lambda d: d["owner_account_id"] == "owner-b")
+    seen_by_new = svc.eventually(f"/api/registry/machines/{code}", new_owner,
+                                 lambda d: d["owner_account_id"] == "owner-b").json()
+    # the new owner sees the machine, not the previous owner's account, documents or who acted before
+    assert "previous_owners" not in seen_by_new and "uploads" not in seen_by_new
+    assert seen_by_new["registrant"]["name"] == "李四"
+    assert all("actor_id" not in h for h in seen_by_new["history"][:2])
+    old_upload = mine["uploads"]["identity_proof"][0]
+    assert svc.http.get(f"/api/registry/uploads/{old_upload}", headers=new_owner).status_code == 403
     old = svc.http.get(f"/api/registry/machines/{code}", headers=owner)
     assert old.status_code == 403 and old.json()["code"] == "not_owner"  # rule C6: the old owner loses access
 
@@ -66,6 +79,8 @@ def test_apply_review_issue_print_transfer_cancel(registry_service, infra):
     gate = svc.token(Role.SITE_ADMIN, "gate-1")
     verdict = svc.http.get("/api/registry/verify", params={"code": code}, headers=gate).json()
     assert verdict["valid"] is False and verdict["reason"] == "cancelled"
+    no_plate = svc.http.get(f"/api/registry/machines/{code}/plate.pdf", headers=new_owner)
+    assert no_plate.status_code == 409 and no_plate.json()["code"] == "code_not_in_force"
 
     on_topic = asyncio.run(read_topic(infra.kafka_bootstrap, svc.topic, at_least=4))
     mine_on_topic = [e for e in on_topic if e.streamid == f"machine-{machine_id}"]
@@ -128,11 +143,12 @@ def test_two_reviewers_deciding_one_application_at_once_one_decision_stands(regi
 def test_rejected_application_is_amended_and_approved_with_history(registry_service):
     svc = registry_service
     owner, reviewer = svc.owner("owner-amend"), svc.reviewer()
-    machine_id = apply(svc, owner, district="07")["machine_id"]
+    applied = apply(svc, owner, district="07")
+    machine_id, sent = applied["machine_id"], applied["machine"]
     rejected = svc.http.post(f"/api/registry/applications/{machine_id}/rejection", headers=reviewer,
                              json={"reasons": ["发动机铭牌照片模糊"]})
     assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
-    body = {"registrant": registrant(), "machine": machine(district="07"), "uploads": svc.upload_all(owner)}
+    body = {"registrant": registrant(), "machine": {**sent, "model": "SY215C-9"}, "uploads": svc.upload_all(owner)}
     amended = svc.http.post(f"/api/registry/applications/{machine_id}/amendment", json=body, headers=owner)
     assert amended.status_code == 200 and amended.json()["status"] == "submitted"
     approved = svc.http.post(f"/api/registry/applications/{machine_id}/approval", headers=reviewer, json={})
@@ -150,7 +166,7 @@ def test_other_provinces_codes_are_declared_not_registered_again(registry_servic
                              json={"code": "3-A12B3C4D", "category": "crane"})
     assert declared.status_code == 201 and declared.json()["created"] is True
     again = svc.http.post("/api/registry/external-machines", headers=owner, json={"code": "3-A12B3C4D"})
-    assert again.json()["created"] is False
+    assert again.status_code == 200 and again.json()["created"] is False
     chongqing = svc.http.post("/api/registry/external-machines", headers=owner, json={"code": "3-N12B3C4D"})
     assert chongqing.status_code == 422 and chongqing.json()["code"] == "chongqing_code"
     gate = svc.token(Role.SITE_ADMIN, "gate-1")
@@ -170,10 +186,21 @@ def test_masking_and_jurisdiction_of_staff_views(registry_service):
     auditor = svc.token(Role.AUDITOR, "audit-1")
     assert svc.http.get(f"/api/registry/machines/{code}", headers=auditor).json()["registrant"]["mobile"] == \
         "13812345678"
+    # an inspector of another district scans the machine working on a site there: masked view by code
     inspector_01 = svc.token(Role.INSPECTOR, "insp-01", district="01")
-    other = svc.http.get(f"/api/registry/machines/{code}", headers=inspector_01)
-    assert other.status_code == 403 and other.json()["code"] == "outside_jurisdiction"
+    scanned = svc.http.get(f"/api/registry/machines/{code}", headers=inspector_01)
+    assert scanned.status_code == 200 and scanned.json()["registrant"]["mobile"] == "138****5678"
+    # but searching another district's register, or an ecology viewer of another district, is refused
     listed = svc.http.get("/api/registry/machines?district=12", headers=inspector_01)
-    assert listed.status_code == 403
+    assert listed.status_code == 403 and listed.json()["code"] == "outside_jurisdiction"
+    viewer_01 = svc.token(Role.DEPARTMENT_VIEWER, "view-01", district="01")
+    assert svc.http.get(f"/api/registry/machines/{code}", headers=viewer_01).json()["code"] == "outside_jurisdiction"
+    housing = svc.token(Role.DEPARTMENT_VIEWER, "view-h", district="12", department=Department.HOUSING)
+    refused = svc.http.get("/api/registry/machines?district=12", headers=housing)
+    assert refused.status_code == 403 and refused.json()["code"] == "department_not_allowed"
+    # the review queue is the reviewers' and auditors' only
+    for role in (Role.INSPECTOR, Role.DEPARTMENT_VIEWER, Role.SUPERVISION_ENGINEER, Role.SITE_ADMIN):
+        queue = svc.http.get("/api/registry/applications", headers=svc.token(role, f"x-{role}", district="12"))
+        assert queue.status_code == 403, role
     gate = svc.http.get(f"/api/registry/machines/{code}", headers=svc.token(Role.SITE_ADMIN, "gate-9")).json()
     assert set(gate) >= {"code", "status", "stage", "category"} and "registrant" not in gate

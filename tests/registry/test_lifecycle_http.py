@@ -1,22 +1,23 @@
 """Plate reissue, stage correction with re-review, and who may read uploads, over HTTP."""
 
 from nrmm_kernel.reference import Role
-from tests.registry.fixtures import machine
+from tests.registry.fixtures import PDF, registrant
 from tests.registry.test_code_life_http import apply
 
 
-def issue(svc, owner, **machine_overrides) -> tuple[str, str]:
-    machine_id = apply(svc, owner, **machine_overrides)["machine_id"]
+def issue(svc, owner, **machine_overrides) -> tuple[str, str, dict]:
+    applied = apply(svc, owner, **machine_overrides)
+    machine_id = applied["machine_id"]
     code = svc.http.post(f"/api/registry/applications/{machine_id}/approval", headers=svc.reviewer(),
                          json={}).json()["code"]
     svc.eventually(f"/api/registry/machines/{code}", owner, lambda d: d["status"] == "issued")
-    return machine_id, code
+    return machine_id, code, applied["machine"]
 
 
 def test_plate_reissue_is_counted(registry_service):
     svc = registry_service
     owner = svc.owner("owner-reissue")
-    _, code = issue(svc, owner)
+    _, code, _ = issue(svc, owner)
     requested = svc.http.post(f"/api/registry/machines/{code}/plate-reissue", headers=owner,
                               json={"damaged_on": "2026-11-01", "reason": "标牌脱落"})
     assert requested.status_code == 200, requested.text
@@ -31,9 +32,9 @@ def test_plate_reissue_is_counted(registry_service):
 def test_a_stage_correction_is_re_reviewed_and_the_old_code_is_superseded(registry_service):
     svc = registry_service
     owner = svc.owner("owner-correct")
-    machine_id, old_code = issue(svc, owner, stage="3")
+    machine_id, old_code, sent = issue(svc, owner, stage="3")
     corrected = svc.http.post(f"/api/registry/machines/{old_code}/corrections", headers=owner,
-                              json={"machine": machine(stage="4")})
+                              json={"machine": {**sent, "emission_stage": "4"}})
     assert corrected.status_code == 200 and corrected.json()["status"] == "correction_review"
     approved = svc.http.post(f"/api/registry/applications/{machine_id}/approval", headers=svc.reviewer(), json={})
     new_code = approved.json()["code"]
@@ -57,3 +58,42 @@ def test_uploads_are_read_by_their_owner_and_staff_of_the_district_only(registry
     assert svc.http.get(f"/api/registry/uploads/{upload_id}", headers=svc.owner("owner-nosy")).status_code == 403
     assert svc.http.get(f"/api/registry/uploads/{upload_id}",
                         headers=svc.token(Role.SITE_ADMIN, "gate-2")).status_code == 403
+
+
+def test_inspectors_see_machine_pictures_but_not_identity_papers(registry_service):
+    svc = registry_service
+    owner = svc.owner("owner-papers")
+    machine_id = apply(svc, owner, district="22")["machine_id"]
+    uploads = svc.eventually(f"/api/registry/applications/{machine_id}", owner,
+                             lambda d: d["status"] == "submitted").json()["uploads"]
+    photo, papers = uploads["photo_left"][0], uploads["identity_proof"][0]
+    inspector = svc.token(Role.INSPECTOR, "insp-22", district="22")
+    assert svc.http.get(f"/api/registry/uploads/{photo}", headers=inspector).status_code == 200
+    refused = svc.http.get(f"/api/registry/uploads/{papers}", headers=inspector)
+    assert refused.status_code == 403 and refused.json()["code"] == "upload_not_allowed"
+    assert svc.http.get(f"/api/registry/uploads/{papers}", headers=svc.token(Role.AUDITOR, "aud-1")).status_code == 200
+    for role in (Role.DEPARTMENT_VIEWER, Role.SUPERVISION_ENGINEER):
+        assert svc.http.get(f"/api/registry/uploads/{photo}",
+                            headers=svc.token(role, f"x-{role}", district="22")).status_code == 403
+
+
+def test_one_machine_gets_one_record(registry_service):
+    svc = registry_service
+    owner, other = svc.owner("owner-dup"), svc.owner("owner-dup-2")
+    first = apply(svc, owner, district="05")
+    sent = first["machine"]
+    # the same brand and factory serial (however spaced or cased) cannot be applied for again, by anyone
+    for who in (owner, other):
+        body = {"registrant": registrant(), "machine": {**sent, "factory_serial": sent["factory_serial"].lower()},
+                "uploads": svc.upload_all(who)}
+        again = svc.http.post("/api/registry/applications", json=body, headers=who)
+        assert again.status_code == 409 and again.json()["code"] == "machine_already_registered", again.text
+    mine = svc.eventually("/api/registry/applications", owner, lambda rows: len(rows) >= 1).json()
+    assert [r["machine_id"] for r in mine] == [first["machine_id"]]
+    assert svc.http.get("/api/registry/applications", headers=other).json() == []
+
+
+def test_a_photo_must_be_a_picture(registry_service):
+    svc = registry_service
+    response = svc.upload(svc.owner("owner-pdf-photo"), "photo_front", PDF, name="front.pdf")
+    assert response.status_code == 422 and response.json()["code"] == "photo_must_be_image"

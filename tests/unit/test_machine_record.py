@@ -145,7 +145,7 @@ def test_plate_reissue_counts_and_flags_reports_after_10_days():
 
 def test_a_stage_correction_is_re_reviewed_and_reissues_the_same_serial_with_the_new_stage():
     record = issued(stage="3")
-    record.correct(machine=MachineInfo(**machine(stage="4")))
+    record.correct(machine=MachineInfo(**machine(stage="4")), today=TODAY)
     assert isinstance(record.pending[-1], MachineInfoCorrected) and record.pending[-1].requires_review
     assert record.status is Status.CORRECTION_REVIEW and record.machine.emission_stage == "3"
     assert record.code_for_approval() == "4-N01ABCDE"
@@ -157,7 +157,7 @@ def test_a_stage_correction_is_re_reviewed_and_reissues_the_same_serial_with_the
 
 def test_a_rejected_correction_keeps_the_code_in_force():
     record = issued(stage="3")
-    record.correct(machine=MachineInfo(**machine(stage="2")))
+    record.correct(machine=MachineInfo(**machine(stage="2")), today=TODAY)
     record.reject(reviewer_account_id="rev-1", reasons=["无依据"])
     assert isinstance(record.pending[-1], CodeRejected) and record.pending[-1].of_correction
     assert record.status is Status.ISSUED and record.code == "3-N01ABCDE" and record.machine.emission_stage == "3"
@@ -165,11 +165,42 @@ def test_a_rejected_correction_keeps_the_code_in_force():
 
 def test_other_corrections_apply_at_once_but_never_the_district():
     record = issued()
-    record.correct(machine=MachineInfo(**machine(brand="徐工")))
+    record.correct(machine=MachineInfo(**machine(brand="徐工")), today=TODAY)
     assert record.pending[-1].changed_fields == ["brand"] and not record.pending[-1].requires_review
     assert record.machine.brand == "徐工" and record.status is Status.ISSUED
     with pytest.raises(ValidationFailed) as refused:
-        record.correct(machine=MachineInfo(**machine(district="02")))
+        record.correct(machine=MachineInfo(**machine(district="02")), today=TODAY)
     assert refused.value.code == "district_fixed"
     with pytest.raises(ValidationFailed):
-        record.correct(machine=MachineInfo(**machine(brand="徐工")))  # nothing changed
+        record.correct(machine=MachineInfo(**machine(brand="徐工")), today=TODAY)  # nothing changed
+
+
+def test_correcting_what_identifies_the_machine_goes_to_a_reviewer_and_keeps_the_code():
+    for change in ({"factory_serial": "SY215C-9999"}, {"rated_power_kw": 200.0}, {"category": "loader"},
+                   {"engine": {"maker": "康明斯", "model": "QSB7", "serial": "E-000001"}}):
+        record = issued()
+        record.correct(machine=MachineInfo(**machine(**change)), today=TODAY)
+        assert record.pending[-1].requires_review and record.status is Status.CORRECTION_REVIEW, change
+        assert record.code_for_approval() == "4-N01ABCDE"  # the stage did not change: same code
+        record.approve(reviewer_account_id="rev-1", code="4-N01ABCDE", today=TODAY)
+        assert record.pending[-1].previous_code is None and record.status is Status.ISSUED
+
+
+def test_dates_in_the_future_are_refused():
+    record = MachineRecord("m-future")
+    future = machine(acquired_days_ago=-1)
+    with pytest.raises(ValidationFailed) as refused:
+        record.apply(owner_account_id="o", registrant=Registrant(**registrant()), machine=MachineInfo(**future),
+                     uploads=uploads(), today=TODAY)
+    assert refused.value.field == "machine.acquired_on" and refused.value.code == "date_in_future"
+    assert not record.pending
+
+
+def test_an_amendment_is_late_only_if_the_first_submission_was():
+    record = applied(acquired_days_ago=25)
+    record.reject(reviewer_account_id="rev-1", reasons=["照片不清晰"])
+    # fixed and resubmitted 10 days later: still counted from the first submission (rule C2)
+    record.amend(registrant=Registrant(**registrant()), machine=MachineInfo(**machine(acquired_days_ago=25)),
+                 uploads=uploads("v2"), today=TODAY + timedelta(days=10))
+    amended = record.pending[-1]
+    assert amended.late is False and amended.days_after_acquisition == 25

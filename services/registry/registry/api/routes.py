@@ -6,17 +6,25 @@ from datetime import date
 from typing import Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from nrmm_kernel.auth import Principal, require_role
 from nrmm_kernel.codes import STAGE_NAMES
-from nrmm_kernel.errors import Forbidden
+from nrmm_kernel.errors import Conflict, Forbidden
 from nrmm_kernel.reference import DISTRICTS, Role
 
 from ..app.commands import RegistryCommands
 from ..app.documents import CardData, qr_payload, render_card, render_plate
-from ..app.queries import RegistryQueries, view_for
+from ..app.queries import (
+    LOOKUP_ROLES,
+    QUEUE_ROLES,
+    SEARCH_ROLES,
+    UPLOAD_READERS,
+    RegistryQueries,
+    may_read_upload,
+    view_for,
+)
 from ..domain.machine import MachineRecord
 from ..domain.model import CATEGORY_NAMES, Category, MachineInfo, Registrant, UploadKind
 
@@ -95,17 +103,17 @@ async def upload(request: Request, kind: UploadKind = Form(...), file: UploadFil
     return await commands(request).uploads.save(who.account_id, kind, file)
 
 
-@router.get("/uploads/{upload_id}", summary="Read an upload (its owner, or staff over its application)")
-async def read_upload(upload_id: str, request: Request, who: Principal = Depends(require_role(Role.OWNER, *STAFF))):
-    store = commands(request).uploads
-    meta, data = await store.read(upload_id)
-    if meta["owner_account_id"] != who.account_id:
-        if who.role is Role.OWNER:
-            raise Forbidden("这不是您的文件 (not your upload)", code="not_owner")
+@router.get("/uploads/{upload_id}", summary="Read an upload: its owner; reviewers and auditors of the district; "
+                                             "inspectors (machine pictures only)")
+async def read_upload(upload_id: str, request: Request,
+                      who: Principal = Depends(require_role(Role.OWNER, *UPLOAD_READERS))):
+    meta, data = await commands(request).uploads.read(upload_id)
+    referenced = None
+    if meta["owner_account_id"] != who.account_id and who.role is not Role.OWNER:
         referenced = await queries(request).machines.find_one({f"uploads.{meta['kind']}": upload_id},
                                                               projection={"district": 1})
-        if referenced is None or not who.can_see_district(referenced.get("district")):
-            raise Forbidden("无权查看该文件 (outside your jurisdiction)", code="outside_jurisdiction")
+    if not may_read_upload(meta, referenced, who):
+        raise Forbidden("无权查看该文件 (not allowed to read this upload)", code="upload_not_allowed")
     return Response(content=data, media_type=meta["content_type"])
 
 
@@ -122,8 +130,8 @@ async def amend(machine_id: str, body: ApplicationBody, request: Request,
     return summary(await commands(request).amend(who, machine_id, body.registrant, body.machine, body.upload_map()))
 
 
-@router.get("/applications", summary="Owner: my applications. Staff: the review queue, filtered")
-async def list_applications(request: Request, who: Principal = Depends(require_role(Role.OWNER, *STAFF)),
+@router.get("/applications", summary="Owner: my applications. Reviewers, auditors: the review queue, filtered")
+async def list_applications(request: Request, who: Principal = Depends(require_role(Role.OWNER, *QUEUE_ROLES)),
                             district: str | None = None, status: str | None = None, late: bool | None = None,
                             limit: int = Query(100, ge=1, le=500), skip: int = Query(0, ge=0)):
     if who.role is Role.OWNER:
@@ -133,7 +141,7 @@ async def list_applications(request: Request, who: Principal = Depends(require_r
 
 @router.get("/applications/{machine_id}", summary="One application with its history")
 async def get_application(machine_id: str, request: Request,
-                          who: Principal = Depends(require_role(Role.OWNER, *STAFF))):
+                          who: Principal = Depends(require_role(Role.OWNER, *QUEUE_ROLES))):
     return view_for(await queries(request).record(machine_id), who)
 
 
@@ -152,7 +160,7 @@ async def reject(machine_id: str, body: Rejection, request: Request,
 
 # machines ---------------------------------------------------------------------------------------
 @router.get("/machines", summary="Owner: my machines. Staff: search by district, category, stage, status")
-async def list_machines(request: Request, who: Principal = Depends(require_role(Role.OWNER, *STAFF)),
+async def list_machines(request: Request, who: Principal = Depends(require_role(Role.OWNER, *SEARCH_ROLES)),
                         district: str | None = None, category: str | None = None, stage: str | None = None,
                         status: str | None = None, limit: int = Query(100, ge=1, le=500), skip: int = Query(0, ge=0)):
     if who.role is Role.OWNER:
@@ -163,15 +171,16 @@ async def list_machines(request: Request, who: Principal = Depends(require_role(
 
 @router.get("/machines/{code}", summary="One machine by code, as this role may see it")
 async def get_machine(code: str, request: Request,
-                      who: Principal = Depends(require_role(Role.OWNER, Role.SITE_ADMIN, *STAFF))):
-    return view_for(await queries(request).by_code(code), who)
+                      who: Principal = Depends(require_role(Role.OWNER, Role.SITE_ADMIN, *LOOKUP_ROLES))):
+    return view_for(await queries(request).by_code(code), who, lookup=True)
 
 
 async def _document_source(code: str, request: Request, who: Principal) -> dict:
     doc = await queries(request).by_code(code)
-    view_for(doc, who)  # the same access rule as reading the record
+    view_for(doc, who)  # owners, and reviewers of the district
     if doc.get("status") not in ("issued", "correction_review"):
-        raise Forbidden("编码未生效 (code not in force)", code="code_not_in_force")
+        raise Conflict("编码未生效 (code not in force)", code="code_not_in_force",
+                       details={"status": doc.get("status")})
     return doc
 
 
@@ -232,7 +241,8 @@ async def correct(code: str, body: Correction, request: Request, who: Principal 
 @router.post("/external-machines", status_code=201, summary="Declare a machine coded by another province (rule C3)")
 async def declare_external(body: ExternalDeclaration, request: Request,
                            who: Principal = Depends(require_role(Role.OWNER, *REVIEWERS))):
-    return await commands(request).declare_external(who, body.code, body.category.value if body.category else None)
+    result = await commands(request).declare_external(who, body.code, body.category.value if body.category else None)
+    return JSONResponse(result, status_code=201 if result["created"] else 200)  # 200: declared before (rule C3)
 
 
 @router.get("/verify", summary="Scanner check: code or QR payload -> valid, status, stage, category, province")

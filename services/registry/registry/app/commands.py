@@ -19,6 +19,7 @@ from ..domain.events import ExternalMachineDeclared, registry
 from ..domain.machine import MachineRecord
 from ..domain.model import MachineInfo, Registrant
 from ..projections.machines import MACHINES
+from .identities import MachineIdentities
 from .serials import SerialAllocator
 from .uploads import UploadStore
 
@@ -33,6 +34,7 @@ class RegistryCommands:
         self.records = AggregateRepository(store, registry, MachineRecord, "machine")
         self.serials = serials or SerialAllocator(db)
         self.uploads = UploadStore(db)
+        self.identities = MachineIdentities(db, self.records.load)
         self.today = today
 
     # loading -----------------------------------------------------------------------------
@@ -74,6 +76,7 @@ class RegistryCommands:
         record.apply(owner_account_id=who.account_id, registrant=registrant, machine=machine,
                      uploads=uploads, today=self.today())  # rule checks first: no database work for bad input
         await self.uploads.check_references(who.account_id, uploads)
+        await self.identities.claim(record.id, machine)  # rule C1: one machine, one code
         return await self._save(record, who)
 
     async def amend(self, who: Principal, machine_id: str, registrant: Registrant, machine: MachineInfo,
@@ -82,6 +85,7 @@ class RegistryCommands:
         record.require_owner(who.account_id)
         record.amend(registrant=registrant, machine=machine, uploads=uploads, today=self.today())
         await self.uploads.check_references(who.account_id, uploads)
+        await self.identities.claim(record.id, machine)
         return await self._save(record, who)
 
     # reviewer: decisions (rules C4, C5, F1) ------------------------------------------------
@@ -141,7 +145,8 @@ class RegistryCommands:
     async def correct(self, who: Principal, code: str, machine: MachineInfo) -> MachineRecord:
         record = await self.load(await self.machine_id_for_code(code))
         record.require_owner(who.account_id)
-        record.correct(machine=machine)
+        record.correct(machine=machine, today=self.today())
+        await self.identities.claim(record.id, machine)
         return await self._save(record, who)
 
     # other provinces (rule C3) -------------------------------------------------------------

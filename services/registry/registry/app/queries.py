@@ -8,13 +8,25 @@ from pymongo.asynchronous.database import AsyncDatabase
 from nrmm_kernel.auth import Principal
 from nrmm_kernel.codes import MalformedCode, parse_code
 from nrmm_kernel.errors import Forbidden, NotFound, ValidationFailed
-from nrmm_kernel.reference import Role, is_district
+from nrmm_kernel.reference import Department, Role, is_district
 
 from ..domain.identity import mask_id_number, mask_mobile
 from ..projections.machines import EXTERNAL, MACHINES
 from .documents import parse_qr_payload
 
 UNMASKED_STAFF = frozenset({Role.AUDITOR})
+# Who reads what (deny by default; the routes name the same sets):
+# the review queue and applications: the ecology bureau's reviewers and administrators, and auditors
+QUEUE_ROLES = (Role.REVIEWER, Role.ADMIN, Role.AUDITOR)
+# searching machines: the above plus inspectors and (ecology) department viewers, within their district
+SEARCH_ROLES = (*QUEUE_ROLES, Role.INSPECTOR, Role.DEPARTMENT_VIEWER)
+# one machine by its code: also supervision engineers and gates. Inspectors and supervision engineers look up
+# any code: a machine registered in one district works on sites in others.
+LOOKUP_ROLES = (*SEARCH_ROLES, Role.SUPERVISION_ENGINEER)
+ANY_DISTRICT_LOOKUP = frozenset({Role.INSPECTOR, Role.SUPERVISION_ENGINEER})
+# uploads: the machine's owner, reviewers and auditors; inspectors see the machine's pictures, not identity papers
+UPLOAD_READERS = frozenset({Role.REVIEWER, Role.ADMIN, Role.AUDITOR, Role.INSPECTOR})
+PRIVATE_UPLOADS = frozenset({"identity_proof"})
 GATE_FIELDS = ("code", "status", "stage", "category", "district")
 GATE_MACHINE_FIELDS = ("brand", "model", "rated_power_kw", "fuel", "emission_stage")
 
@@ -32,20 +44,55 @@ def masked(doc: dict) -> dict:
     return out
 
 
-def view_for(doc: dict, who: Principal) -> dict:
-    """What this principal may see of one machine record."""
+def owner_view(doc: dict, who: Principal) -> dict:
+    """The current owner sees their machine, but nothing of the owners before them (rule C6)."""
+    if doc.get("owner_account_id") != who.account_id:
+        raise Forbidden("这不是您的机械 (not your machine)", code="not_owner")
+    out = _public(doc)
+    out.pop("previous_owners", None)
+    since = doc.get("owner_since_version") or 0
+    if since:
+        out.pop("uploads", None)  # the previous owner's documents
+    out["history"] = [
+        {**h, "actor_id": h.get("actor_id") if h.get("actor_id") == who.account_id else None}
+        if h["version"] >= since else {"event": h["event"], "version": h["version"], "at": h["at"]}
+        for h in doc.get("history", [])
+    ]
+    return out
+
+
+def require_registry_department(who: Principal) -> None:
+    # other departments' viewers see machines through their sites, not the code register
+    if who.role is Role.DEPARTMENT_VIEWER and who.department is not Department.ECOLOGY:
+        raise Forbidden("仅生态环境部门可查询编码登记 (ecology department only)", code="department_not_allowed")
+
+
+def view_for(doc: dict, who: Principal, *, lookup: bool = False) -> dict:
+    """What this principal may see of one machine record (``lookup``: reached by its code)."""
     if who.role is Role.OWNER:
-        if doc.get("owner_account_id") != who.account_id:
-            raise Forbidden("这不是您的机械 (not your machine)", code="not_owner")
-        return _public(doc)
-    if who.role is Role.SITE_ADMIN:
+        return owner_view(doc, who)
+    if who.role is Role.SITE_ADMIN and lookup:
         gate = {k: doc.get(k) for k in GATE_FIELDS}
         gate.update({k: (doc.get("machine") or {}).get(k) for k in GATE_MACHINE_FIELDS})
         gate["province"] = "N"
         return gate
-    if not who.can_see_district(doc.get("district")):
-        raise Forbidden("无权访问其他区县的数据 (outside your jurisdiction)", code="outside_jurisdiction")
+    allowed = LOOKUP_ROLES if lookup else QUEUE_ROLES
+    if who.role not in allowed:
+        raise Forbidden("无权执行此操作 (role not allowed)", code="role_not_allowed")
+    require_registry_department(who)
+    if not (lookup and who.role in ANY_DISTRICT_LOOKUP):
+        who.require_district(doc.get("district"))
     return _public(doc) if who.role in UNMASKED_STAFF else masked(doc)
+
+
+def may_read_upload(meta: dict, record: dict | None, who: Principal) -> bool:
+    if meta["owner_account_id"] == who.account_id:
+        return True
+    if who.role not in UPLOAD_READERS or record is None:
+        return False
+    if who.role is Role.INSPECTOR:
+        return meta["kind"] not in PRIVATE_UPLOADS
+    return who.can_see_district(record.get("district"))
 
 
 class RegistryQueries:
@@ -74,11 +121,12 @@ class RegistryQueries:
         if issued_only:
             query["code"] = {"$exists": True}
         docs = await self.machines.find(query).sort("updated_at", DESCENDING).to_list(500)
-        return [_public(d) for d in docs]
+        return [owner_view(d, who) for d in docs]
 
     async def search(self, who: Principal, *, district: str | None = None, status: str | None = None,
                      late: bool | None = None, category: str | None = None, stage: str | None = None,
                      issued_only: bool = False, limit: int = 100, skip: int = 0) -> list[dict]:
+        require_registry_department(who)
         if district is not None and not is_district(district):
             raise ValidationFailed("区县代码不存在 (01-41)", code="unknown_district", field="district")
         if not who.city_level:

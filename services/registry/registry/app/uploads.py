@@ -54,6 +54,9 @@ class UploadStore:
         if content_type is None:
             raise ValidationFailed("仅支持 JPEG、PNG 或 PDF 文件 (only JPEG, PNG or PDF)", code="unsupported_file_type",
                                    field="file")
+        if kind.value.startswith("photo_") and not content_type.startswith("image/"):
+            raise ValidationFailed("照片须为 JPEG 或 PNG 图片 (a photo must be an image)", code="photo_must_be_image",
+                                   field="file")
         if await self._files.count_documents({"metadata.owner_account_id": owner_account_id}) >= MAX_UPLOADS_PER_OWNER:
             raise AppError("上传文件数量已达上限 (upload limit reached)", code="upload_limit", status=429, field="file")
         upload_id = str(ulid.ULID())

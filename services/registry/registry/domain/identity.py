@@ -16,7 +16,7 @@ DIGITS = frozenset("0123456789")
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"  # ISO 7064 MOD 11-2: remainder 0..10 -> check character
 ID_EARLIEST_BIRTH = date(1900, 1, 1)
-# province-level prefixes of the GB/T 2260 region code (91: abroad, as in common GB 11643 validators)
+# province-level prefixes of the GB/T 2260 region code (83: residence permits of Taiwan residents; 91: abroad)
 PROVINCES = frozenset({
     "11", "12", "13", "14", "15",
     "21", "22", "23",
@@ -24,7 +24,7 @@ PROVINCES = frozenset({
     "41", "42", "43", "44", "45", "46",
     "50", "51", "52", "53", "54",
     "61", "62", "63", "64", "65",
-    "71", "81", "82", "91",
+    "71", "81", "82", "83", "91",
 })
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # GB 32100: 31 characters, no I, O, Z, S, V

@@ -34,6 +34,16 @@ class Status(StrEnum):
 
 CANCEL_REASONS = ("scrapped", "exported", "other")
 
+# A correction of what identifies the machine or decides its code is checked by a reviewer first.
+REVIEWED_FIELDS = frozenset({"emission_stage", "category", "factory_serial", "engine", "rated_power_kw", "fuel"})
+
+
+def check_dates(machine: MachineInfo, today: date) -> None:
+    for field in ("manufactured_on", "acquired_on"):
+        if getattr(machine, field) > today:
+            raise ValidationFailed("日期不能晚于今天 (date in the future)", code="date_in_future",
+                                   field=f"machine.{field}")
+
 
 def missing_uploads(uploads: dict[str, list[str]]) -> list[str]:
     """Kinds rule C4 requires that are absent: documents, and photos from front, back, left and right."""
@@ -63,6 +73,7 @@ class MachineRecord(Aggregate):
         self.reissue_requested = False
         self.reissue_count = 0
         self.late = False  # applied more than 30 days after acquisition (rule C2)
+        self.first_submitted_on: date | None = None
 
     # guards ------------------------------------------------------------------------------
     def require_owner(self, account_id: str) -> None:
@@ -89,6 +100,7 @@ class MachineRecord(Aggregate):
         if self.status is not None:
             raise Conflict("申请已存在 (application exists)", code="application_exists")
         check_uploads(uploads)  # rule C4
+        check_dates(machine, today)
         days = rules.days_between(machine.acquired_on, today)
         self.record(CodeRequested(
             machine_id=self.id, owner_account_id=owner_account_id, registrant=registrant, machine=machine,
@@ -102,10 +114,13 @@ class MachineRecord(Aggregate):
             raise Conflict("只有被驳回的申请可以修改后重新提交 (only a rejected application can be amended)",
                            code="not_rejected", details={"status": self.status})
         check_uploads(uploads)
-        days = rules.days_between(machine.acquired_on, today)
+        check_dates(machine, today)
+        # rule C2 counts to the first submission: fixing a rejected application does not make it late
+        first = self.first_submitted_on or today
+        days = rules.days_between(machine.acquired_on, first)
         self.record(ApplicationAmended(
             registrant=registrant, machine=machine, uploads=uploads, submitted_on=today,
-            days_after_acquisition=days, late=rules.is_late(machine.acquired_on, today, rules.APPLY_WITHIN_DAYS),
+            days_after_acquisition=days, late=rules.is_late(machine.acquired_on, first, rules.APPLY_WITHIN_DAYS),
         ))
 
     def code_for_approval(self) -> str | None:
@@ -123,7 +138,7 @@ class MachineRecord(Aggregate):
         if parsed.stage != machine.emission_stage or parsed.district != machine.district:
             raise ValueError(f"code {code} does not match the machine's stage and district")
         self.record(CodeIssued(code=code, reviewer_account_id=reviewer_account_id, issued_on=today,
-                               previous_code=previous))
+                               previous_code=previous if previous != code else None))
 
     def reject(self, *, reviewer_account_id: str, reasons: list[str]) -> None:
         self.require_decidable()
@@ -175,25 +190,27 @@ class MachineRecord(Aggregate):
             raise Conflict("没有待处理的补发申请 (no reissue pending)", code="no_reissue_pending")
         self.record(PlateReissued(reissue_count=self.reissue_count + 1, staff_account_id=staff_account_id))
 
-    def correct(self, *, machine: MachineInfo) -> None:
+    def correct(self, *, machine: MachineInfo, today: date) -> None:
         if self.status is not Status.ISSUED:
             raise Conflict("只有已发码且无待审更正的机械可以更正 (code not in force or review pending)",
                            code="correction_not_allowed", details={"status": self.status})
         if machine.district != self.machine.district:
             # the district is part of the code (rule C5): a code is never renumbered in place
             raise ValidationFailed("使用区县是编码的一部分，不能更正", code="district_fixed", field="machine.district")
+        check_dates(machine, today)
         before, after = self.machine.model_dump(), machine.model_dump()
         changed = sorted(k for k in after if after[k] != before[k])
         if not changed:
             raise ValidationFailed("没有需要更正的信息 (nothing changed)", code="nothing_changed", field="machine")
         self.record(MachineInfoCorrected(machine=machine, changed_fields=changed,
-                                         requires_review="emission_stage" in changed))
+                                         requires_review=bool(REVIEWED_FIELDS.intersection(changed))))
 
     # fold --------------------------------------------------------------------------------
     def on_CodeRequested(self, e: CodeRequested) -> None:
         self.status = Status.SUBMITTED
         self.owner_account_id, self.late = e.owner_account_id, e.late
         self.registrant, self.machine, self.uploads = e.registrant, e.machine, e.uploads
+        self.first_submitted_on = e.submitted_on
 
     def on_ApplicationAmended(self, e: ApplicationAmended) -> None:
         self.status, self.late = Status.SUBMITTED, e.late

@@ -50,13 +50,14 @@ class MachineRecords(Projection):
             case "CodeIssued":
                 if doc.get("pending_correction"):
                     doc["machine"] = doc["pending_correction"]
+                codes = doc["codes"] if d["code"] in doc["codes"] else [*doc["codes"], d["code"]]
                 doc.update(status="issued", code=d["code"], issued_on=d["issued_on"], pending_correction=None,
-                           codes=[*doc["codes"], d["code"]])
+                           codes=codes, rejection_reasons=[])
                 extra = {"code": d["code"], "previous_code": d.get("previous_code")}
             case "OwnerChanged":
                 doc["previous_owners"] = [*doc["previous_owners"], doc["owner_account_id"]]
                 doc.update(owner_account_id=d["new_owner_account_id"], registrant=d["registrant"],
-                           owner_change_late=d["late"])
+                           owner_change_late=d["late"], owner_since_version=envelope.streamversion)
                 extra = {"transferred_on": d["transferred_on"], "late": d["late"]}
             case "CodeCancelled":
                 doc.update(status="cancelled", cancellation={k: d[k] for k in
@@ -73,6 +74,7 @@ class MachineRecords(Projection):
                     doc.update(status="correction_review", pending_correction=d["machine"])
                 else:
                     doc["machine"] = d["machine"]
+                doc["rejection_reasons"] = []
                 extra = {"changed_fields": d["changed_fields"], "requires_review": d["requires_review"]}
         machine = doc.get("pending_correction") or doc.get("machine") or {}
         current = doc.get("machine") or {}
