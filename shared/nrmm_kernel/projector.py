@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any, ClassVar
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -97,6 +97,20 @@ async def apply_event(collection: AsyncCollection, projection: Projection, envel
     raise RuntimeError(f"projection {projection.name}: document {doc_id} kept changing under us")
 
 
+class _ForgetOnRebalance(ConsumerRebalanceListener):
+    """What this runner saw of a stream says nothing once its partition may have been served elsewhere:
+    another runner may have applied later versions meanwhile, so the gap check starts afresh."""
+
+    def __init__(self, last_seen: dict[str, int]):
+        self._last_seen = last_seen
+
+    async def on_partitions_revoked(self, revoked) -> None:
+        self._last_seen.clear()
+
+    async def on_partitions_assigned(self, assigned) -> None:
+        self._last_seen.clear()
+
+
 class ProjectionRunner:
     """Consumer-group runner applying events from Kafka to one or more projections."""
 
@@ -167,13 +181,13 @@ class ProjectionRunner:
         await self.ensure_indexes()
         while not stop.is_set():
             consumer = AIOKafkaConsumer(
-                *self.topics,
                 bootstrap_servers=self.bootstrap,
                 group_id=self.group_id,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
                 max_poll_records=self.batch_size,
             )
+            consumer.subscribe(self.topics, listener=_ForgetOnRebalance(self._last_seen))
             try:
                 await consumer.start()
                 await self._heartbeat(paused=False, force=True)  # known to rebuilds before the first batch
