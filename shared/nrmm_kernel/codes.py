@@ -87,3 +87,38 @@ def compose_chongqing(stage: str, district: str, serial: str) -> EnvironmentalCo
     if len(serial) != SERIAL_LENGTH or any(c not in SERIAL_ALPHABET for c in serial):
         raise ValueError(f"bad serial {serial!r}")
     return EnvironmentalCode(stage, CHONGQING, district, serial)
+
+
+# --- QR payload of the card (rules P3, E3): what the sites and inspection scanners read ----------------------------
+
+QR_PREFIX = "NRMM"
+QR_VERSION = "1"
+
+
+def qr_payload(code: str) -> str:
+    """What the card's QR code holds: ``NRMM:1:<code>`` (prefix, format version, code).
+
+    All of it is in the QR alphanumeric set (digits, capitals, ':' and '-'), which keeps the symbol small."""
+    text = code.strip().upper()
+    if not text or ":" in text or any(ch.isspace() or not ch.isprintable() for ch in text):
+        raise ValueError(f"not a code: {code!r}")
+    return f"{QR_PREFIX}:{QR_VERSION}:{text}"
+
+
+def parse_qr_payload(payload: str) -> str | None:
+    """The code in a scanned payload, upper case; None when the payload is not ours.
+
+    Accepts ``NRMM:1:<code>`` and a bare code (typed, or read by a scanner from the plate). The code's own format
+    is not checked here (``parse_code`` does that); only that it is non-empty, has no whitespace and no ':'."""
+    if not isinstance(payload, str):
+        return None
+    text = payload.strip().upper()
+    if not text or any(ch.isspace() or not ch.isprintable() for ch in text):
+        return None
+    if ":" not in text:
+        return text
+    prefix, _, rest = text.partition(":")
+    version, _, code = rest.partition(":")
+    if prefix != QR_PREFIX or version != QR_VERSION or not code or ":" in code:
+        return None
+    return code

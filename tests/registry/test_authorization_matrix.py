@@ -42,7 +42,7 @@ EVERYONE = set(CALLERS) - {"anonymous"}
 
 def endpoints(world: dict) -> list[tuple[str, str, str, dict, set[str]]]:
     """(name, method, path, request kwargs, callers allowed). ``world`` holds the records under test."""
-    m, code, photo, papers = world["machine_id"], world["code"], world["photo"], world["papers"]
+    code, photo, papers = world["code"], world["photo"], world["papers"]
     pending = world["pending_id"]
     body_again = {"registrant": registrant(), "machine": world["machine"], "uploads": world["uploads"]}
     future = "2999-01-01"

@@ -42,6 +42,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from nrmm_kernel.codes import QR_PREFIX, QR_VERSION, parse_qr_payload, qr_payload  # noqa: F401 - re-exported
+
 # --- colours and sizes -------------------------------------------------------------------------------------------
 
 PLATE_BLUE_RGB = (0, 61, 165)  # a standard plate blue; rule P1: white text on blue
@@ -116,42 +118,6 @@ def _clean_code(code: str) -> str:
     if not text or any(ch.isspace() or not ch.isprintable() for ch in text):
         raise ValueError(f"not a code: {code!r}")
     return text
-
-
-# --- QR payload (rule E3) ----------------------------------------------------------------------------------------
-
-QR_PREFIX = "NRMM"
-QR_VERSION = "1"
-
-
-def qr_payload(code: str) -> str:
-    """What the card's QR code holds: ``NRMM:1:<code>`` (prefix, format version, code).
-
-    All of it is in the QR alphanumeric set (digits, capitals, ':' and '-'), which keeps the symbol small."""
-    text = _clean_code(code)
-    if ":" in text:
-        raise ValueError(f"not a code: {code!r}")
-    return f"{QR_PREFIX}:{QR_VERSION}:{text}"
-
-
-def parse_qr_payload(payload: str) -> str | None:
-    """The code in a scanned payload, upper case; None when the payload is not ours.
-
-    Accepts ``NRMM:1:<code>`` and a bare code (typed, or read by a scanner from the plate). The code's own format
-    is not checked here (rule C5 validation belongs to the caller); only that it is non-empty, has no whitespace
-    and no ':' (the separator)."""
-    if not isinstance(payload, str):
-        return None
-    text = payload.strip().upper()
-    if not text or any(ch.isspace() or not ch.isprintable() for ch in text):
-        return None
-    if ":" not in text:
-        return text
-    prefix, _, rest = text.partition(":")
-    version, _, code = rest.partition(":")
-    if prefix != QR_PREFIX or version != QR_VERSION or not code or ":" in code:
-        return None
-    return code
 
 
 # --- plate (rule P1) ---------------------------------------------------------------------------------------------

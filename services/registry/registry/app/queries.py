@@ -6,13 +6,12 @@ from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from nrmm_kernel.auth import Principal
-from nrmm_kernel.codes import MalformedCode, parse_code
+from nrmm_kernel.codes import MalformedCode, parse_code, parse_qr_payload
 from nrmm_kernel.errors import Forbidden, NotFound, ValidationFailed
 from nrmm_kernel.reference import Department, Role, is_district
 
 from ..domain.identity import mask_id_number, mask_mobile
 from ..projections.machines import EXTERNAL, MACHINES
-from .documents import parse_qr_payload
 
 UNMASKED_STAFF = frozenset({Role.AUDITOR})
 # Who reads what (deny by default; the routes name the same sets):
