@@ -11,6 +11,8 @@ from aiokafka.errors import TopicAlreadyExistsError
 from .envelope import EventEnvelope
 
 CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"
+# Event topics keep everything: other services rebuild their projections of these events from the topic.
+TOPIC_CONFIG = {"retention.ms": "-1", "retention.bytes": "-1"}
 
 
 def encode(envelope: EventEnvelope) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
@@ -49,7 +51,8 @@ async def ensure_topics(bootstrap: str, topics: list[str], partitions: int = 3) 
         missing = [t for t in topics if t not in existing]
         if missing:
             response = await admin.create_topics(
-                [NewTopic(name=t, num_partitions=partitions, replication_factor=1) for t in missing]
+                [NewTopic(name=t, num_partitions=partitions, replication_factor=1, topic_configs=TOPIC_CONFIG)
+                 for t in missing]
             )
             # errors come back per topic, not raised; another process creating it first is fine
             for topic, code, *rest in response.topic_errors:

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any, ClassVar
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -97,18 +97,48 @@ async def apply_event(collection: AsyncCollection, projection: Projection, envel
     raise RuntimeError(f"projection {projection.name}: document {doc_id} kept changing under us")
 
 
+class StreamOrder:
+    """Skips an event that arrives after a gap in its stream.
+
+    A relay whose send failed halfway may have put v(n+1) on the topic before republishing v(n):
+    applying v(n+1) then would make v(n) look like a duplicate. The republished run brings v(n+1)
+    again, in order, so an early one is skipped.
+    """
+
+    LIMIT = 200_000  # streams remembered; the oldest is forgotten first
+
+    def __init__(self):
+        self._last_seen: dict[str, int] = {}
+
+    def accept(self, envelope: EventEnvelope) -> bool:
+        stream, version = envelope.streamid, envelope.streamversion
+        last = self._last_seen.get(stream)
+        if last is not None and version > last + 1:
+            log.warning("projector.gap", stream=stream, version=version, last_seen=last)
+            return False
+        if last is None or version > last:
+            self._last_seen.pop(stream, None)
+            self._last_seen[stream] = version
+            if len(self._last_seen) > self.LIMIT:
+                self._last_seen.pop(next(iter(self._last_seen)))
+        return True
+
+    def forget(self) -> None:
+        self._last_seen.clear()
+
+
 class _ForgetOnRebalance(ConsumerRebalanceListener):
     """What this runner saw of a stream says nothing once its partition may have been served elsewhere:
     another runner may have applied later versions meanwhile, so the gap check starts afresh."""
 
-    def __init__(self, last_seen: dict[str, int]):
-        self._last_seen = last_seen
+    def __init__(self, order: StreamOrder):
+        self._order = order
 
     async def on_partitions_revoked(self, revoked) -> None:
-        self._last_seen.clear()
+        self._order.forget()
 
     async def on_partitions_assigned(self, assigned) -> None:
-        self._last_seen.clear()
+        self._order.forget()
 
 
 class ProjectionRunner:
@@ -137,30 +167,14 @@ class ProjectionRunner:
         self._names = [p.name for p in self.projections]
         self._last_heartbeat = 0.0
         self._paused = False
-        self._last_seen: dict[str, int] = {}  # stream -> last version this runner received
+        self._order = StreamOrder()
 
     async def ensure_indexes(self) -> None:
         for projection in self.projections:
             await projection.ensure_indexes(self.db[projection.name])
 
     def _in_order(self, envelope: EventEnvelope) -> bool:
-        """False for an event that arrives after a gap in its stream.
-
-        A relay whose send failed halfway may have put v(n+1) on the topic before republishing v(n):
-        applying v(n+1) then would make v(n) look like a duplicate. The republished run brings v(n+1)
-        again, in order, so an early one is skipped.
-        """
-        stream, version = envelope.streamid, envelope.streamversion
-        last = self._last_seen.get(stream)
-        if last is not None and version > last + 1:
-            log.warning("projector.gap", stream=stream, version=version, last_seen=last)
-            return False
-        if last is None or version > last:
-            self._last_seen.pop(stream, None)
-            self._last_seen[stream] = version
-            if len(self._last_seen) > 200_000:
-                self._last_seen.pop(next(iter(self._last_seen)))
-        return True
+        return self._order.accept(envelope)
 
     async def handle(self, envelope: EventEnvelope) -> None:
         if not self._in_order(envelope):
@@ -187,7 +201,7 @@ class ProjectionRunner:
                 auto_offset_reset="earliest",
                 max_poll_records=self.batch_size,
             )
-            consumer.subscribe(self.topics, listener=_ForgetOnRebalance(self._last_seen))
+            consumer.subscribe(self.topics, listener=_ForgetOnRebalance(self._order))
             try:
                 await consumer.start()
                 await self._heartbeat(paused=False, force=True)  # known to rebuilds before the first batch
@@ -260,33 +274,110 @@ async def replay(store: EventStore, collection: AsyncCollection, projection: Pro
 async def rebuild(db: AsyncDatabase, store: EventStore, projection: Projection, *,
                   registry: EventRegistry | None = None, progress: bool = True,
                   pause_timeout: float = 30.0) -> int:
-    """Drop a projection and replay it from the event store. Returns the number of commits read."""
+    """Drop a projection and replay it from the event store. Returns the last position read."""
     name = projection.name
     scratch = db[f"{name}__rebuild"]
     await scratch.drop()
     bar = tqdm(total=await store.head_position(), desc=f"rebuild {name}", unit="commit", disable=not progress)
     try:
         last = await replay(store, scratch, projection, registry=registry, bar=bar)
-        requested_at = utcnow()
-        await db[CONTROL].replace_one(
-            {"_id": name},
-            {"paused": True, "requested_at": requested_at, "until": requested_at + timedelta(seconds=PAUSE_LEASE)},
-            upsert=True,
-        )
-        try:
-            await _wait_for_pause(db, name, requested_at, pause_timeout)
+
+        async def catch_up() -> None:
+            nonlocal last
             bar.total = await store.head_position()
             last = await replay(store, scratch, projection, registry=registry, from_position=last + 1, bar=bar)
-            await db[name].drop()
-            if await scratch.estimated_document_count() > 0:
-                await scratch.rename(name)
-            await projection.ensure_indexes(db[name])
-        finally:
-            await db[CONTROL].replace_one({"_id": name}, {"paused": False}, upsert=True)
+
+        await _swap_in(db, projection, scratch, catch_up, pause_timeout)
     finally:
         bar.close()
     log.info("projection.rebuilt", projection=name, last_position=last)
     return last
+
+
+async def replay_topic(bootstrap: str, topic: str, collection: AsyncCollection, projection: Projection, *,
+                       start: dict[TopicPartition, int] | None = None, bar: tqdm | None = None,
+                       order: StreamOrder | None = None) -> dict[TopicPartition, int]:
+    """Apply a topic's events from ``start`` (default: the beginning) up to its current end; returns the end.
+
+    For projections of another service's events, which this service's event store does not hold; the
+    platform's event topics keep everything (retention.ms = -1), so a replay sees the whole history."""
+    order = order or StreamOrder()
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                                auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        # a group-less consumer learns partitions from a metadata fetch (topics() does not keep what it fetched)
+        cluster = await consumer._client.fetch_all_metadata()
+        partitions = [TopicPartition(topic, p) for p in sorted(cluster.partitions_for_topic(topic) or ())]
+        if not partitions:
+            return {}
+        consumer.assign(partitions)
+        end = await consumer.end_offsets(partitions)
+        # explicit offsets: seek_to_beginning on a fresh group-less consumer can lose to its initial reset
+        first = await consumer.beginning_offsets(partitions)
+        for tp in partitions:
+            consumer.seek(tp, (start or {}).get(tp, first[tp]))
+        if bar is not None:
+            begun = {tp: await consumer.position(tp) for tp in partitions}
+            bar.total = (bar.n or 0) + sum(end[tp] - begun[tp] for tp in partitions)
+        remaining = {tp for tp in partitions if await consumer.position(tp) < end[tp]}
+        while remaining:
+            batch = await consumer.getmany(*remaining, timeout_ms=1000, max_records=500)
+            for tp, messages in batch.items():
+                for message in messages:
+                    if message.offset >= end[tp]:
+                        continue
+                    envelope = bus.decode(message.value)
+                    if order.accept(envelope):
+                        await apply_event(collection, projection, envelope)
+                    if bar is not None:
+                        bar.update(1)
+            remaining = {tp for tp in remaining if await consumer.position(tp) < end[tp]}
+        return end
+    finally:
+        await consumer.stop()
+
+
+async def rebuild_from_topic(db: AsyncDatabase, bootstrap: str, topic: str, projection: Projection, *,
+                             progress: bool = True, pause_timeout: float = 30.0) -> int:
+    """Drop a projection of another service's events and replay it from that service's topic."""
+    scratch = db[f"{projection.name}__rebuild"]
+    await scratch.drop()
+    bar = tqdm(total=0, desc=f"rebuild {projection.name}", unit="event", disable=not progress)
+    order = StreamOrder()
+    try:
+        end = await replay_topic(bootstrap, topic, scratch, projection, bar=bar, order=order)
+
+        async def catch_up() -> None:
+            nonlocal end
+            end = await replay_topic(bootstrap, topic, scratch, projection, start=end, bar=bar, order=order)
+
+        await _swap_in(db, projection, scratch, catch_up, pause_timeout)
+    finally:
+        bar.close()
+    log.info("projection.rebuilt", projection=projection.name, topic=topic, events=bar.n)
+    return bar.n
+
+
+async def _swap_in(db: AsyncDatabase, projection: Projection, scratch: AsyncCollection, catch_up,
+                   pause_timeout: float) -> None:
+    """Pause the live runners, catch the scratch copy up with what they applied, and swap it in."""
+    name = projection.name
+    requested_at = utcnow()
+    await db[CONTROL].replace_one(
+        {"_id": name},
+        {"paused": True, "requested_at": requested_at, "until": requested_at + timedelta(seconds=PAUSE_LEASE)},
+        upsert=True,
+    )
+    try:
+        await _wait_for_pause(db, name, requested_at, pause_timeout)
+        await catch_up()
+        await db[name].drop()
+        if await scratch.estimated_document_count() > 0:
+            await scratch.rename(name)
+        await projection.ensure_indexes(db[name])
+    finally:
+        await db[CONTROL].replace_one({"_id": name}, {"paused": False}, upsert=True)
 
 
 async def _wait_for_pause(db: AsyncDatabase, name: str, requested_at, limit_seconds: float) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from pymongo import AsyncMongoClient
 
@@ -11,7 +11,7 @@ from .bus import ensure_topics, make_producer
 from .envelope import EventRegistry
 from .eventstore import EventStore
 from .logging import get_logger
-from .projector import Projection, ProjectionRunner, rebuild
+from .projector import Projection, ProjectionRunner, rebuild, rebuild_from_topic
 from .relay import OutboxRelay
 from .settings import KernelSettings
 
@@ -32,18 +32,22 @@ class ServiceRuntime:
         projections: Sequence[Projection] = (),
         subscribe_to: Sequence[str] | None = None,
         run_background: bool = True,
+        foreign: Mapping[str, Sequence[Projection]] | None = None,
     ):
         self.settings = settings
         self.registry = registry
         self.projections = list(projections)
         # topics the projections read; by default the service's own
         self.subscribe_to = list(subscribe_to) if subscribe_to is not None else [settings.topic]
+        # projections of other services' events, by service name: their own consumer group per service
+        self.foreign = {service: list(ps) for service, ps in (foreign or {}).items()}
         self.run_background = run_background
         self.client: AsyncMongoClient | None = None
         self.store: EventStore | None = None
         self.producer = None
         self.relay: OutboxRelay | None = None
         self.runner: ProjectionRunner | None = None
+        self.foreign_runners: dict[str, ProjectionRunner] = {}
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
 
@@ -57,7 +61,9 @@ class ServiceRuntime:
         self.client = mongo_client(s.mongodb_url)
         self.store = EventStore(self.db)
         await self.store.ensure_indexes()
-        await ensure_topics(s.kafka_bootstrap, sorted({s.topic, *self.subscribe_to}), s.topic_partitions)
+        foreign_topics = {service: self.topic_of(service) for service in self.foreign}
+        await ensure_topics(s.kafka_bootstrap, sorted({s.topic, *self.subscribe_to, *foreign_topics.values()}),
+                            s.topic_partitions)
         self.producer = make_producer(s.kafka_bootstrap)
         await self.producer.start()
         self.relay = OutboxRelay(self.store, self.producer, s.topic,
@@ -69,10 +75,18 @@ class ServiceRuntime:
                 registry=self.registry,
             )
             await self.runner.ensure_indexes()
+        for service, projections in self.foreign.items():
+            runner = ProjectionRunner(
+                db=self.db, projections=projections, topics=[foreign_topics[service]], bootstrap=s.kafka_bootstrap,
+                group_id=f"{s.namespace}.{s.service_name}.from-{service}",
+            )
+            await runner.ensure_indexes()
+            self.foreign_runners[service] = runner
         if self.run_background:
             self._tasks.append(asyncio.create_task(self.relay.run(self._stop), name="relay"))
-            if self.runner:
-                self._tasks.append(asyncio.create_task(self.runner.run(self._stop), name="projector"))
+            for name, runner in [("projector", self.runner), *self.foreign_runners.items()]:
+                if runner is not None:
+                    self._tasks.append(asyncio.create_task(runner.run(self._stop), name=f"projector-{name}"))
         log.info("runtime.started", database=s.database_name, topic=s.topic)
 
     async def stop(self) -> None:
@@ -101,10 +115,22 @@ class ServiceRuntime:
             checks["broker"] = f"unreachable: {type(exc).__name__}"
         return checks
 
+    def topic_of(self, service: str) -> str:
+        return f"{self.settings.namespace}.{service}.events"
+
+    @property
+    def all_projections(self) -> list[Projection]:
+        return [*self.projections, *(p for ps in self.foreign.values() for p in ps)]
+
     async def rebuild(self, name: str, progress: bool = True) -> int:
+        for service, projections in self.foreign.items():
+            projection = next((p for p in projections if p.name == name), None)
+            if projection is not None:
+                return await rebuild_from_topic(self.db, self.settings.kafka_bootstrap, self.topic_of(service),
+                                                projection, progress=progress)
         projection = next((p for p in self.projections if p.name == name), None)
         if projection is None:
-            raise LookupError(f"unknown projection {name}; known: {[p.name for p in self.projections]}")
+            raise LookupError(f"unknown projection {name}; known: {[p.name for p in self.all_projections]}")
         if self.subscribe_to != [self.settings.topic]:
             # its events come from other services' topics, which this store does not hold
             raise LookupError(f"{name} reads other services' topics; it cannot be replayed from this store")

@@ -5,7 +5,7 @@ import asyncio
 from nrmm_kernel import bus
 from nrmm_kernel.bus import ensure_topics, make_producer
 from nrmm_kernel.eventstore import EventStore
-from nrmm_kernel.projector import ProjectionRunner, apply_event, rebuild, strip_meta
+from nrmm_kernel.projector import ProjectionRunner, apply_event, rebuild, rebuild_from_topic, strip_meta
 from nrmm_kernel.relay import OutboxRelay
 from tests.sample import MachineMoved, MachineRegistered, MachineRetired, MachineView, SiteRoster, registry
 
@@ -157,3 +157,27 @@ async def test_rebuild_while_the_live_projector_runs_equals_the_event_history(db
 
 async def _equals(db, projection, want) -> bool:
     return await snapshot(db[projection.name]) == want
+
+
+async def test_a_projection_of_another_services_topic_is_rebuilt_from_that_topic(db, mongo, infra, topic_name):
+    # the other service's event store lives in its own database; this one only sees its topic
+    other_db = mongo[f"{db.name}_other"]
+    try:
+        store = EventStore(other_db)
+        await store.ensure_indexes()
+        await ensure_topics(infra.kafka_bootstrap, [topic_name])
+        await write_history(store, machines=12)
+        await publish_all(store, infra, topic_name)
+        await publish_all(store, infra, topic_name)  # every event twice on the topic, as after a relay crash
+        view = MachineView()
+        want = await expected_state(store, view)
+        live = ProjectionRunner(db=db, projections=[view], topics=[topic_name], bootstrap=infra.kafka_bootstrap,
+                                group_id="foreign")
+        await run_until(live, lambda: _equals(db, view, want))
+        live_state = await snapshot(db[view.name])
+        assert live_state == want
+
+        await rebuild_from_topic(db, infra.kafka_bootstrap, topic_name, view, progress=False)
+        assert await snapshot(db[view.name]) == live_state
+    finally:
+        await mongo.drop_database(other_db.name)

@@ -24,5 +24,5 @@ async def test_after_a_rebalance_later_versions_applied_elsewhere_are_not_taken_
     r = runner()
     assert r._in_order(moved(1))
     # the partition went to another runner, which applied v2..v4, and came back
-    await _ForgetOnRebalance(r._last_seen).on_partitions_assigned(set())
+    await _ForgetOnRebalance(r._order).on_partitions_assigned(set())
     assert r._in_order(moved(5))
