@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from registry.domain.identity import id_card_check_char, uscc_check_char
+from nrmm_kernel.identity import id_card_check_char, uscc_check_char
 from registry.domain.model import UploadKind
 
 TODAY = date(2026, 11, 28)

@@ -2,8 +2,8 @@ from datetime import date
 
 import pytest
 
-import registry.domain.identity as identity
-from registry.domain.identity import (
+import nrmm_kernel.identity as identity
+from nrmm_kernel.identity import (
     id_card_check_char,
     id_card_problem,
     mask_id_number,

@@ -8,9 +8,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 from nrmm_kernel.auth import Principal
 from nrmm_kernel.codes import MalformedCode, parse_code, parse_qr_payload
 from nrmm_kernel.errors import Forbidden, NotFound, ValidationFailed
+from nrmm_kernel.identity import mask_id_number, mask_mobile
 from nrmm_kernel.reference import Department, Role, is_district
 
-from ..domain.identity import mask_id_number, mask_mobile
 from ..projections.machines import EXTERNAL, MACHINES
 
 UNMASKED_STAFF = frozenset({Role.AUDITOR})

@@ -9,9 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic_core import PydanticCustomError
 
 from nrmm_kernel.codes import STAGES
+from nrmm_kernel.identity import id_card_problem, mobile_problem, normalize_id_card, normalize_uscc, uscc_problem
 from nrmm_kernel.reference import DISTRICTS
-
-from .identity import id_card_problem, mobile_problem, normalize_id_card, normalize_uscc, uscc_problem
 
 
 class Category(StrEnum):

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from nrmm_kernel.clock import SHANGHAI, today_in_chongqing  # noqa: F401 - the registry's clock
 
 APPLY_WITHIN_DAYS = 30  # rule C2: apply within 30 days of purchase or transfer-in
 OWNER_CHANGE_WITHIN_DAYS = 30  # rule C6
 CANCEL_WITHIN_DAYS = 30  # rule C7
 REISSUE_WITHIN_DAYS = 10  # rule C8
 
-
-def today_in_chongqing(now: datetime | None = None) -> date:
-    return (now or datetime.now(SHANGHAI)).astimezone(SHANGHAI).date()
 
 
 def days_between(earlier: date, later: date) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from .rules import today_in_chongqing
+from .clock import today_in_chongqing
 
 DIGITS = frozenset("0123456789")
 
