@@ -1,0 +1,174 @@
+"""Value objects of the sites service: a site's details (rule E1), entry reports (rule E2), gate colours."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from nrmm_kernel.identity import mobile_problem, normalize_uscc, uscc_problem
+from nrmm_kernel.reference import DISTRICTS, Department
+
+
+class SiteCategory(StrEnum):
+    """Site categories of rule E1; each has a competent department (主管部门)."""
+
+    BUILDING = "building"  # 房屋建筑
+    MUNICIPAL_WORKS = "municipal_works"  # 市政工程
+    TRANSPORT_WORKS = "transport_works"  # 交通工程
+    PORT_AIRPORT_DOCK = "port_airport_dock"  # 港口/机场/码头
+    WATER_WORKS = "water_works"  # 水利工程
+    ECOLOGICAL_RESTORATION = "ecological_restoration"  # 生态修复/土地整治/地质灾害治理
+    MUNICIPAL_MAINTENANCE = "municipal_maintenance"  # 市政设施养护
+    INDUSTRIAL_ENTERPRISE = "industrial_enterprise"  # 工业企业
+    OTHER = "other"
+
+
+CATEGORY_DEPARTMENT: dict[SiteCategory, Department | None] = {
+    SiteCategory.BUILDING: Department.HOUSING,
+    SiteCategory.MUNICIPAL_WORKS: Department.HOUSING,
+    SiteCategory.TRANSPORT_WORKS: Department.TRANSPORT,
+    SiteCategory.PORT_AIRPORT_DOCK: Department.TRANSPORT,
+    SiteCategory.WATER_WORKS: Department.WATER,
+    SiteCategory.ECOLOGICAL_RESTORATION: Department.PLANNING,
+    SiteCategory.MUNICIPAL_MAINTENANCE: Department.URBAN,
+    SiteCategory.INDUSTRIAL_ENTERPRISE: Department.ECONOMY,
+    SiteCategory.OTHER: None,  # the registrant names the department
+}
+
+
+class SiteStatus(StrEnum):
+    IN_CONSTRUCTION = "in_construction"  # 在建
+    SUSPENDED = "suspended"  # 停工
+    COMPLETED = "completed"  # 完工
+
+
+class JurisdictionLevel(StrEnum):
+    """Which level of the competent department governs the site (管辖区域)."""
+
+    CITY = "city"
+    DISTRICT = "district"
+
+
+SITE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-]{2,39}$")
+
+
+def check_site_code(value: str) -> str:
+    value = value.strip().upper()
+    if not SITE_CODE.match(value):
+        raise PydanticCustomError("invalid_site_code", "场地编号须为 3-40 位字母、数字或连字符")
+    return value
+
+
+class Address(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    street: str = Field(min_length=1, max_length=50, description="street or town (街道/镇) the site lies in")
+    detail: str = Field(min_length=1, max_length=200)
+
+
+class Coordinates(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    longitude: float = Field(ge=-180, le=180)
+    latitude: float = Field(ge=-90, le=90)
+
+
+class Company(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    credit_code: str = Field(description="unified social credit code, GB 32100")
+
+    @field_validator("credit_code")
+    @classmethod
+    def _credit_code(cls, value: str) -> str:
+        value = normalize_uscc(value)
+        problem = uscc_problem(value)
+        if problem:
+            raise PydanticCustomError("invalid_credit_code", f"统一社会信用代码无效 ({problem})")
+        return value
+
+
+class Manager(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=50)
+    mobile: str
+
+    @field_validator("mobile")
+    @classmethod
+    def _mobile(cls, value: str) -> str:
+        value = value.strip()
+        if mobile_problem(value):
+            raise PydanticCustomError("invalid_mobile", "手机号码无效")
+        return value
+
+
+class SiteDetails(BaseModel):
+    """What rule E1 asks of a site, except its code, status and the admin's credentials."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    company: Company
+    district: str = Field(description="01-41")
+    category: SiteCategory
+    department: Department | None = Field(default=None, description="default: the category's department")
+    jurisdiction: JurisdictionLevel = JurisdictionLevel.DISTRICT
+    address: Address
+    coordinates: Coordinates | None = None
+    starts_on: date
+    ends_on: date
+    manager: Manager
+
+    @field_validator("district")
+    @classmethod
+    def _district(cls, value: str) -> str:
+        if value not in DISTRICTS:
+            raise PydanticCustomError("unknown_district", "区县代码不存在 (01-41)")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.ends_on < self.starts_on:
+            raise PydanticCustomError("dates_reversed", "竣工日期不能早于开工日期 (ends_on before starts_on)")
+        if self.department is None:
+            department = CATEGORY_DEPARTMENT[self.category]
+            if department is None:
+                raise PydanticCustomError("department_required", "其他类场地须指定主管部门 (department required)")
+            object.__setattr__(self, "department", department)
+        return self
+
+
+class WorkingPeriod(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    starts_on: date
+    ends_on: date
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.ends_on < self.starts_on:
+            raise PydanticCustomError("dates_reversed", "作业结束日期不能早于开始日期")
+        return self
+
+
+class GateColour(StrEnum):
+    """The scanner screen's verdict at a glance (rule E4; the Nanjing colour scheme)."""
+
+    GREEN = "green"  # new energy
+    BLUE = "blue"  # China III or later
+    YELLOW = "yellow"  # China II or earlier, or unknown
+    RED = "red"  # refused
+
+
+def colour_for(stage: str, fuel: str | None = None) -> GateColour:
+    if stage == "D" or fuel == "electric":
+        return GateColour.GREEN
+    if stage in ("3", "4"):
+        return GateColour.BLUE
+    return GateColour.YELLOW

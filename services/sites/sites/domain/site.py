@@ -1,0 +1,94 @@
+"""The site aggregate (rule E1) and the restricted-zone aggregate (rule E4)."""
+
+from __future__ import annotations
+
+from nrmm_kernel.aggregate import Aggregate
+from nrmm_kernel.errors import Conflict, ValidationFailed
+
+from .events import SiteRegistered, SiteStatusChanged, SiteUpdated, ZoneChanged, ZoneDefined
+from .model import SiteDetails, SiteStatus
+from .zones import ZoneDefinition
+
+# completed is final: a finished site does not take machines again
+TRANSITIONS = {
+    SiteStatus.IN_CONSTRUCTION: {SiteStatus.SUSPENDED, SiteStatus.COMPLETED},
+    SiteStatus.SUSPENDED: {SiteStatus.IN_CONSTRUCTION, SiteStatus.COMPLETED},
+    SiteStatus.COMPLETED: set(),
+}
+
+
+class Site(Aggregate):
+    def __init__(self, site_code: str):
+        super().__init__(site_code)
+        self.details: SiteDetails | None = None
+        self.status: SiteStatus | None = None
+        self.admin_account_id: str | None = None
+
+    @property
+    def registered(self) -> bool:
+        return self.status is not None
+
+    def register(self, *, details: SiteDetails, status: SiteStatus, admin_account_id: str) -> None:
+        if self.registered:
+            raise Conflict("场地编号已被注册 (site code already registered)", code="duplicate_site_code",
+                           field="site_code")
+        if status is SiteStatus.COMPLETED:
+            raise ValidationFailed("已完工的场地无需注册", code="invalid_status", field="status")
+        self.record(SiteRegistered(site_code=self.id, details=details, status=status,
+                                   admin_account_id=admin_account_id))
+
+    def update(self, details: SiteDetails) -> None:
+        if self.status is SiteStatus.COMPLETED:
+            raise Conflict("已完工的场地不能修改 (site completed)", code="site_completed")
+        before, after = self.details.model_dump(), details.model_dump()
+        changed = sorted(k for k in after if after[k] != before[k])
+        if not changed:
+            raise ValidationFailed("没有需要修改的信息 (nothing changed)", code="nothing_changed", field="details")
+        self.record(SiteUpdated(details=details, changed_fields=changed))
+
+    def change_status(self, status: SiteStatus, *, inside: list[str], reason: str | None = None) -> None:
+        """``inside``: codes of the machines the site's roster still shows inside."""
+        if status == self.status:
+            raise Conflict("场地已处于该状态 (already in that status)", code="status_unchanged",
+                           details={"status": self.status})
+        if status not in TRANSITIONS[self.status]:
+            raise Conflict(f"场地状态不能从 {self.status} 变为 {status}", code="invalid_transition",
+                           details={"from": self.status, "to": status})
+        if status is SiteStatus.COMPLETED and inside:
+            raise Conflict("场地内仍有机械未出场，不能完工 (machines still inside)", code="machines_still_inside",
+                           details={"inside": sorted(inside)})
+        self.record(SiteStatusChanged(previous=self.status, status=status, reason=reason))
+
+    def on_SiteRegistered(self, e: SiteRegistered) -> None:
+        self.details, self.status, self.admin_account_id = e.details, e.status, e.admin_account_id
+
+    def on_SiteUpdated(self, e: SiteUpdated) -> None:
+        self.details = e.details
+
+    def on_SiteStatusChanged(self, e: SiteStatusChanged) -> None:
+        self.status = e.status
+
+
+class Zone(Aggregate):
+    def __init__(self, zone_id: str):
+        super().__init__(zone_id)
+        self.definition: ZoneDefinition | None = None
+        self.active = False
+
+    def define(self, definition: ZoneDefinition) -> None:
+        if self.definition is not None:
+            raise Conflict("禁用区已存在", code="zone_exists")
+        self.record(ZoneDefined(zone_id=self.id, definition=definition))
+
+    def change(self, definition: ZoneDefinition, *, active: bool = True) -> None:
+        if definition.district != self.definition.district:
+            raise ValidationFailed("禁用区所在区县不能更改", code="district_fixed", field="district")
+        if definition == self.definition and active == self.active:
+            raise ValidationFailed("没有需要修改的信息 (nothing changed)", code="nothing_changed", field="definition")
+        self.record(ZoneChanged(definition=definition, active=active))
+
+    def on_ZoneDefined(self, e: ZoneDefined) -> None:
+        self.definition, self.active = e.definition, True
+
+    def on_ZoneChanged(self, e: ZoneChanged) -> None:
+        self.definition, self.active = e.definition, e.active
