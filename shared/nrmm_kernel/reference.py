@@ -52,6 +52,7 @@ class Role(StrEnum):
     SUPERVISION_ENGINEER = "supervision_engineer"
     AUDITOR = "auditor"
     ADMIN = "admin"
+    SERVICE = "service"  # another service of the platform calling an internal endpoint; no jurisdiction
 
 
 STAFF_ROLES = frozenset(
