@@ -15,21 +15,35 @@ from nrmm_kernel.http import create_service_app
 from nrmm_kernel.runtime import ServiceRuntime
 
 from .api import routers
+from .app.accounts import GatewayAccounts
+from .app.commands import SitesCommands
+from .app.queries import SitesQueries
 from .domain.events import registry
-from .projections import projections
+from .projections import projections, registry_projections
 from .settings import Settings
 
 DEFAULT_PORT = 8002
 
 
 def build_runtime(settings: Settings | None = None) -> ServiceRuntime:
-    return ServiceRuntime(settings or Settings(), registry, projections())
+    # the registry's codes arrive on the registry topic: the gate never calls the registry (rule E3)
+    return ServiceRuntime(settings or Settings(), registry, projections(), foreign={"registry": registry_projections()})
+
+
+async def wire(app: FastAPI) -> None:
+    runtime = app.state.runtime
+    settings: Settings = runtime.settings
+    accounts = GatewayAccounts(settings.gateway_url, app.state.token_verifier)
+    app.state.sites_commands = SitesCommands(runtime.db, runtime.store, accounts,
+                                             allow_two_sites=settings.allow_two_sites)
+    app.state.sites_queries = SitesQueries(runtime.db)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     return create_service_app(
+        on_start=wire,
         title="Sites service (场地与进出场)",
-        description="Sites, site admins, machine entry and exit, restricted zones.",
+        description="Sites, site admins, machine entry and exit by QR scan, restricted zones.",
         runtime=build_runtime(settings),
         routers=routers(),
     )

@@ -123,6 +123,7 @@ class MachineOnTwoSites(DomainEvent):
 
     code: str
     site_code: str  # where it was scanned
+    district: str  # of that site
     inside_site_codes: list[str]  # where it is still recorded inside
     admitted: bool
 

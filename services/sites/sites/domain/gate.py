@@ -125,7 +125,7 @@ class MachinePresence(Aggregate):
             batch_id=batch_id, batch_size=batch_size, zones=verdict.zones, entered_on=today,
         ))
         if verdict.inside_elsewhere:
-            self.record(MachineOnTwoSites(code=self.id, site_code=site.site_code,
+            self.record(MachineOnTwoSites(code=self.id, site_code=site.site_code, district=site.district,
                                           inside_site_codes=verdict.inside_elsewhere, admitted=True))
 
     def exit(self, *, site_code: str, today: date) -> None:
@@ -155,8 +155,8 @@ class GateRefusal(Aggregate):
             other_site_code=verdict.inside_elsewhere[0] if verdict.inside_elsewhere else None, batch_id=batch_id,
         ))
         if verdict.inside_elsewhere:
-            self.record(MachineOnTwoSites(code=code, site_code=site_code, inside_site_codes=verdict.inside_elsewhere,
-                                          admitted=False))
+            self.record(MachineOnTwoSites(code=code, site_code=site_code, district=district,
+                                          inside_site_codes=verdict.inside_elsewhere, admitted=False))
 
     def on_EntryRefused(self, e: EntryRefused) -> None:
         pass

@@ -1,0 +1,63 @@
+"""Who may read and write what in the sites service (deny by default)."""
+
+from __future__ import annotations
+
+from nrmm_kernel.auth import Principal
+from nrmm_kernel.errors import Forbidden
+from nrmm_kernel.reference import Department, Role
+
+# staff who read sites, rosters and movements (within their district; other departments: their own sites)
+SITE_READERS = (Role.REVIEWER, Role.ADMIN, Role.AUDITOR, Role.INSPECTOR, Role.DEPARTMENT_VIEWER,
+                Role.SUPERVISION_ENGINEER)
+# staff who manage restricted zones: the ecology bureau (rule E4)
+ZONE_MANAGERS = (Role.REVIEWER, Role.ADMIN)
+
+
+def sees_all_departments(who: Principal) -> bool:
+    return who.department in (None, Department.ECOLOGY)  # ecology leads everything; auditors have none
+
+
+def can_read_site(who: Principal, site: dict) -> bool:
+    if who.role is Role.SITE_ADMIN:
+        return who.site_id == site.get("site_code")
+    if who.role not in SITE_READERS or not who.can_see_district(site.get("district")):
+        return False
+    return sees_all_departments(who) or who.department == site.get("department")
+
+
+def require_read_site(who: Principal, site: dict) -> None:
+    if not can_read_site(who, site):
+        if who.role is Role.SITE_ADMIN:
+            raise Forbidden("只能查看本场地的数据 (not your site)", code="not_your_site")
+        raise Forbidden("无权查看该场地 (outside your jurisdiction)", code="outside_jurisdiction")
+
+
+def require_site_admin_of(who: Principal, site_code: str) -> None:
+    if who.role is not Role.SITE_ADMIN or who.site_id != site_code:
+        raise Forbidden("只能操作本场地 (not your site)", code="not_your_site")
+
+
+def require_manage_site(who: Principal, site: dict) -> None:
+    """The site's own admin, or a platform administrator of its district."""
+    if who.role is Role.SITE_ADMIN:
+        require_site_admin_of(who, site["site_code"])
+        return
+    if who.role is not Role.ADMIN:
+        raise Forbidden("无权修改场地 (role not allowed)", code="role_not_allowed")
+    who.require_district(site.get("district"))
+
+
+def require_manage_zone(who: Principal, district: str) -> None:
+    if who.role not in ZONE_MANAGERS or not sees_all_departments(who) or who.department is None:
+        raise Forbidden("禁用区由生态环境部门管理 (ecology bureau only)", code="role_not_allowed")
+    who.require_district(district)
+
+
+def staff_filter(who: Principal) -> dict:
+    """The Mongo filter limiting a staff member's searches to their district and department."""
+    query: dict = {}
+    if not who.city_level:
+        query["district"] = who.district
+    if not sees_all_departments(who):
+        query["department"] = who.department.value
+    return query

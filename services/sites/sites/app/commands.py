@@ -1,0 +1,253 @@
+"""Command handlers of the sites service: registration, site life, restricted zones, and the gate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ulid
+from pymongo.asynchronous.database import AsyncDatabase
+
+from nrmm_kernel.aggregate import AggregateRepository
+from nrmm_kernel.auth import Principal
+from nrmm_kernel.clock import today_in_chongqing
+from nrmm_kernel.codes import EnvironmentalCode, MalformedCode, parse_code, parse_qr_payload
+from nrmm_kernel.envelope import Actor
+from nrmm_kernel.errors import AppError, ConcurrencyError, Conflict, NotFound, ValidationFailed
+from nrmm_kernel.eventstore import EventStore
+from nrmm_kernel.reference import Role
+
+from ..domain.events import registry
+from ..domain.gate import ActiveZone, GateRefusal, MachinePresence, SiteAtGate, Verdict, decide, facts_from
+from ..domain.model import GateColour, SiteDetails, SiteStatus, WorkingPeriod
+from ..domain.site import Site, Zone
+from ..domain.zones import SiteLocation, ZoneDefinition
+from ..projections.codes import EXTERNAL_CODES, REGISTRY_CODES
+from ..projections.sites import SITES, STAYS, ZONES
+from . import access
+from .accounts import GatewayAccounts
+
+
+class EntryRefusedError(AppError):
+    """A refused entry: recorded as an event, answered 409 with the gate's verdict."""
+
+    status = 409
+
+    def __init__(self, result: dict):
+        super().__init__(result["message"], code=result["reason"], field="code")
+        self.result = result
+
+    def to_dict(self) -> dict:
+        return {**self.result, **super().to_dict()}
+
+
+@dataclass(frozen=True)
+class EntryReport:
+    """What a site reports with an entry (rule E2); type and stage are confirmations of the prefilled values."""
+
+    scanned: str
+    working_period: WorkingPeriod
+    reported_category: str | None = None
+    reported_stage: str | None = None
+
+
+def verdict_body(verdict: Verdict, code: str | None, **extra) -> dict:
+    return {
+        "admitted": verdict.admitted, "colour": verdict.colour.value, "reason": verdict.reason,
+        "message": verdict.message, "code": code,
+        "machine": verdict.machine.model_dump() if verdict.machine else None,
+        "zones": [z.model_dump() for z in verdict.zones], "inside_elsewhere": verdict.inside_elsewhere,
+        "current_code": verdict.current_code, **extra,
+    }
+
+
+class SitesCommands:
+    def __init__(self, db: AsyncDatabase, store: EventStore, accounts: GatewayAccounts, *,
+                 allow_two_sites: bool = False, today=today_in_chongqing):
+        self.db = db
+        self.store = store
+        self.accounts = accounts
+        self.allow_two_sites = allow_two_sites
+        self.today = today
+        self.sites = AggregateRepository(store, registry, Site, "site")
+        self.zones = AggregateRepository(store, registry, Zone, "zone")
+        self.presences = AggregateRepository(store, registry, MachinePresence, "presence")
+        self.refusals = AggregateRepository(store, registry, GateRefusal, "refusal")
+
+    # sites (rule E1) -----------------------------------------------------------------------------
+    async def register_site(self, *, site_code: str, details: SiteDetails, status: SiteStatus, password: str,
+                            sms_code: str) -> Site:
+        if await self.store.stream_version(self.sites.stream_id(site_code)) > 0:
+            raise Conflict("场地编号已被注册 (site code already registered)", code="duplicate_site_code",
+                           field="site_code")
+        account_id = await self.accounts.create_site_admin(
+            site_code=site_code, district=details.district, name=details.manager.name,
+            mobile=details.manager.mobile, password=password, sms_code=sms_code)
+        site = Site(site_code)
+        site.register(details=details, status=status, admin_account_id=account_id)
+        try:
+            await self.sites.save(site, actor=Actor(account_id=account_id, role=Role.SITE_ADMIN.value))
+        except ConcurrencyError:
+            raise Conflict("场地编号已被注册 (site code already registered)", code="duplicate_site_code",
+                           field="site_code") from None
+        return site
+
+    async def _site(self, site_code: str) -> Site:
+        site = await self.sites.load(site_code)
+        if site is None:
+            raise NotFound("场地不存在 (no such site)", field="site_code")
+        return site
+
+    @staticmethod
+    def _site_facts(site: Site) -> dict:
+        return {"site_code": site.id, "district": site.details.district}
+
+    async def update_site(self, who: Principal, site_code: str, details: SiteDetails) -> Site:
+        site = await self._site(site_code)
+        access.require_manage_site(who, self._site_facts(site))
+        site.update(details)
+        await self.sites.save(site, actor=who.as_actor())
+        return site
+
+    async def change_status(self, who: Principal, site_code: str, status: SiteStatus, reason: str | None) -> Site:
+        site = await self._site(site_code)
+        access.require_manage_site(who, self._site_facts(site))
+        inside = [d["code"] async for d in self.db[STAYS].find({"site_code": site_code, "inside": True},
+                                                                projection={"code": 1})]
+        site.change_status(status, inside=inside, reason=reason)
+        await self.sites.save(site, actor=who.as_actor())
+        return site
+
+    # restricted zones (rule E4) ------------------------------------------------------------------
+    async def define_zone(self, who: Principal, definition: ZoneDefinition) -> Zone:
+        access.require_manage_zone(who, definition.district)
+        zone = Zone(str(ulid.ULID()))
+        zone.define(definition)
+        await self.zones.save(zone, actor=who.as_actor())
+        return zone
+
+    async def change_zone(self, who: Principal, zone_id: str, definition: ZoneDefinition, active: bool) -> Zone:
+        zone = await self.zones.load(zone_id)
+        if zone is None:
+            raise NotFound("禁用区不存在 (no such zone)", field="zone_id")
+        access.require_manage_zone(who, zone.definition.district)
+        zone.change(definition, active=active)
+        await self.zones.save(zone, actor=who.as_actor())
+        return zone
+
+    # the gate (rules E2-E4, C3) ------------------------------------------------------------------
+    async def _gate_site(self, who: Principal, site_code: str) -> SiteAtGate:
+        access.require_site_admin_of(who, site_code)
+        doc = await self.db[SITES].find_one({"_id": f"site-{site_code}"})
+        if doc is None:
+            raise NotFound("场地不存在 (no such site)", field="site_code")
+        return SiteAtGate(site_code=site_code, district=doc["district"], department=doc["department"],
+                          status=SiteStatus(doc["status"]),
+                          location=SiteLocation(district=doc["district"], street=doc["street"],
+                                                longitude=doc.get("longitude"), latitude=doc.get("latitude")))
+
+    async def _machine(self, code: EnvironmentalCode):
+        if code.is_chongqing:
+            doc = await self.db[REGISTRY_CODES].find_one({"codes": code.text})
+            return facts_from(code, doc, None), (doc or {}).get("code")
+        external = await self.db[EXTERNAL_CODES].find_one({"_id": code.text})
+        return facts_from(code, None, external), code.text
+
+    async def _zones(self, district: str) -> list[ActiveZone]:
+        return [ActiveZone(zone_id=z["zone_id"], version=z["version"], definition=ZoneDefinition(**z["definition"]))
+                async for z in self.db[ZONES].find({"district": district, "active": True})]
+
+    async def _refuse(self, who: Principal, site: SiteAtGate, verdict: Verdict, scanned: str, code: str | None,
+                      batch_id: str | None) -> None:
+        refusal = GateRefusal(str(ulid.ULID()))
+        refusal.refuse(verdict=verdict, site_code=site.site_code, district=site.district, scanned=scanned,
+                       code=code, batch_id=batch_id)
+        await self.refusals.save(refusal, actor=who.as_actor())
+
+    @staticmethod
+    def _parse(scanned: str) -> EnvironmentalCode:
+        raw = parse_qr_payload(scanned)
+        if raw is None:
+            raise MalformedCode("payload", "无法识别的二维码 (not an NRMM QR code)")
+        return parse_code(raw)
+
+    async def preview(self, who: Principal, site_code: str, scanned: str) -> dict:
+        """What the gate would decide now, with the registry's facts to prefill the entry form; records nothing."""
+        site = await self._gate_site(who, site_code)
+        try:
+            code = self._parse(scanned)
+        except MalformedCode as exc:
+            raise ValidationFailed(exc.message, code="malformed_code", field="code",
+                                   details={"reason": exc.reason, "colour": "red"}) from None
+        facts, current = await self._machine(code)
+        presence = await self.presences.load(code.text) or MachinePresence(code.text)
+        zones = await self._zones(site.district)
+        verdict = decide(site=site, code=code, facts=facts, current_code=current, zones=zones,
+                         inside=list(presence.inside), allow_two_sites=self.allow_two_sites)
+        return verdict_body(verdict, code.text)
+
+    async def enter(self, who: Principal, site_code: str, report: EntryReport, *, batch_id: str | None = None,
+                    batch_size: int = 1, site: SiteAtGate | None = None) -> dict:
+        site = site or await self._gate_site(who, site_code)
+        try:
+            code = self._parse(report.scanned)
+        except MalformedCode as exc:
+            verdict = Verdict(admitted=False, colour=GateColour.RED, reason="malformed_code", message=exc.message)
+            await self._refuse(who, site, verdict, report.scanned.strip(), None, batch_id)
+            raise ValidationFailed(exc.message, code="malformed_code", field="code",
+                                   details={"reason": exc.reason, "colour": "red", "recorded": True}) from None
+        facts, current = await self._machine(code)
+        zones = await self._zones(site.district)
+        for _ in range(5):
+            presence = await self.presences.load(code.text) or MachinePresence(code.text)
+            verdict = decide(site=site, code=code, facts=facts, current_code=current, zones=zones,
+                             inside=list(presence.inside), allow_two_sites=self.allow_two_sites)
+            if not verdict.admitted:
+                await self._refuse(who, site, verdict, report.scanned.strip(), code.text, batch_id)
+                raise EntryRefusedError(verdict_body(verdict, code.text, recorded=True))
+            stay_id = str(ulid.ULID())
+            presence.enter(verdict=verdict, site=site, stay_id=stay_id, working_period=report.working_period,
+                           today=self.today(), reported_category=report.reported_category,
+                           reported_stage=report.reported_stage, batch_id=batch_id, batch_size=batch_size)
+            try:
+                await self.presences.save(presence, actor=who.as_actor())
+            except ConcurrencyError:
+                continue  # another gate moved this machine meanwhile: decide again on what it did
+            return verdict_body(verdict, code.text, stay_id=stay_id)
+        raise Conflict("该机械正在其他闸口登记，请重试 (busy)", code="concurrent_modification", field="code")
+
+    async def enter_batch(self, who: Principal, site_code: str, reports: list[EntryReport]) -> dict:
+        site = await self._gate_site(who, site_code)
+        batch_id = str(ulid.ULID())
+        results = []
+        for report in reports:
+            try:
+                results.append(await self.enter(who, site_code, report, batch_id=batch_id,
+                                                batch_size=len(reports), site=site))
+            except EntryRefusedError as refused:
+                results.append(refused.result)
+            except ValidationFailed as bad:
+                results.append({"admitted": False, "colour": "red", "reason": bad.code, "message": bad.message,
+                                "code": None, "scanned": report.scanned})
+        admitted = sum(1 for r in results if r["admitted"])
+        return {"batch_id": batch_id, "admitted": admitted, "refused": len(results) - admitted, "results": results}
+
+    async def exit(self, who: Principal, site_code: str, scanned: str) -> dict:
+        access.require_site_admin_of(who, site_code)
+        try:
+            code = self._parse(scanned)
+        except MalformedCode as exc:
+            raise ValidationFailed(exc.message, code="malformed_code", field="code") from None
+        for _ in range(5):
+            presence = await self.presences.load(code.text)
+            if presence is None:
+                raise Conflict("该机械不在本场地内，不能登记出场 (not inside this site)", code="not_inside",
+                               field="code")
+            presence.exit(site_code=site_code, today=self.today())
+            event = presence.pending[-1]
+            try:
+                await self.presences.save(presence, actor=who.as_actor())
+            except ConcurrencyError:
+                continue
+            return {"code": code.text, "stay_id": event.stay_id, "exited_on": event.exited_on.isoformat()}
+        raise Conflict("该机械正在其他闸口登记，请重试 (busy)", code="concurrent_modification", field="code")
+
