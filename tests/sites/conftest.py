@@ -1,0 +1,118 @@
+"""The sites service with everything it stands on: registry (codes arrive through Kafka), gateway (site-admin
+accounts, SMS codes) and notifications (the development SMS outbox), as real processes."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+
+from nrmm_kernel.clock import today_in_chongqing
+from nrmm_kernel.reference import Role
+from tests.platform import Platform, eventually, start_platform
+from tests.registry.fixtures import credit_code, machine, registrant
+
+ADMIN_USER, ADMIN_PASSWORD = "root-admin", "Admin-Passw0rd"
+SERVICES = ["notifications", "registry", "sites", "gateway"]
+
+
+@pytest.fixture(scope="module")
+def platform(infra):
+    platform = start_platform(infra, SERVICES, {"NRMM_BOOTSTRAP_ADMIN_USERNAME": ADMIN_USER,
+                                                "NRMM_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD})
+    yield Sites(platform)
+    platform.stop()
+
+
+class Sites:
+    """Test client: the gateway for accounts, the services directly for everything else."""
+
+    def __init__(self, platform: Platform):
+        self.platform = platform
+        self.gateway = platform.client("gateway")
+        self.sites = platform.client("sites")
+        self.registry = platform.client("registry")
+        self._admin = None
+
+    def token(self, *args, **kwargs) -> dict:
+        return self.platform.token(*args, **kwargs)
+
+    def login(self, username: str, password: str) -> dict:
+        response = self.gateway.post("/api/auth/token", data={"username": username, "password": password})
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+    @property
+    def admin(self) -> dict:
+        if self._admin is None:
+            self._admin = self.login(ADMIN_USER, ADMIN_PASSWORD)
+        return self._admin
+
+    def sms_code(self, mobile: str) -> str:
+        """Ask for a code and read it from the development outbox, as the phone would."""
+        asked = self.gateway.post("/api/auth/sms-codes", json={"mobile": mobile, "purpose": "register"})
+        assert asked.status_code == 202, asked.text
+        outbox = self.gateway.get("/api/notifications/outbox", params={"to": mobile}, headers=self.admin)
+        assert outbox.status_code == 200, outbox.text
+        text = " ".join(str(v) for v in outbox.json()[0]["params"].values())
+        return re.search(r"\b(\d{6})\b", text).group(1)
+
+    def register_site(self, district: str = "04", street: str = "解放碑街道", code: str | None = None,
+                      **details) -> tuple[str, dict]:
+        """Register a site through the gateway; returns its code and its admin's headers."""
+        code = code or f"S-{uuid.uuid4().hex[:8].upper()}"
+        mobile = f"139{uuid.uuid4().int % 10**8:08d}"
+        body = {
+            "site_code": code, "password": "Site-Passw0rd", "sms_code": self.sms_code(mobile),
+            "details": {
+                "name": f"测试工地 {code}", "company": {"name": "中建某局", "credit_code": credit_code()},
+                "district": district, "category": "building", "address": {"street": street, "detail": "1 号"},
+                "starts_on": "2026-01-01", "ends_on": "2027-12-31", "manager": {"name": "王五", "mobile": mobile},
+                **details,
+            },
+        }
+        response = self.gateway.post("/api/sites/registrations", json=body)
+        assert response.status_code == 201, response.text
+        headers = self.login(code, "Site-Passw0rd")
+        eventually(self.sites, f"/api/sites/sites/{code}", headers, lambda d: d["status"] == "in_construction")
+        return code, headers
+
+    def issue_code(self, owner: str = "owner-gate", district: str = "04", stage: str = "4", **overrides) -> str:
+        """An owner applies, a reviewer approves: the registry issues a code."""
+        owner_headers = self.token(Role.OWNER, owner)
+        uploads = {}
+        for kind in ("identity_proof", "machine_nameplate", "engine_nameplate", "environmental_label",
+                     "conformity_certificate", "photo_front", "photo_back", "photo_left", "photo_right"):
+            content = b"%PDF-1.4\n" + b"0" * 32 if kind in ("identity_proof", "conformity_certificate") \
+                else b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+            uploaded = self.registry.post("/api/registry/uploads", headers=owner_headers, data={"kind": kind},
+                                          files={"file": ("f", content, "application/octet-stream")})
+            assert uploaded.status_code == 201, uploaded.text
+            uploads[kind] = [uploaded.json()["upload_id"]]
+        fuel = "electric" if stage == "D" else "diesel"
+        body = {"registrant": registrant(), "uploads": uploads,
+                "machine": machine(district=district, stage=stage, today=today_in_chongqing(), fuel=fuel,
+                                   factory_serial=f"F-{uuid.uuid4().hex[:10]}", **overrides)}
+        applied = self.registry.post("/api/registry/applications", json=body, headers=owner_headers)
+        assert applied.status_code == 201, applied.text
+        approved = self.registry.post(f"/api/registry/applications/{applied.json()['machine_id']}/approval",
+                                      headers=self.token(Role.REVIEWER, "rev-gate"), json={})
+        assert approved.status_code == 200, approved.text
+        return approved.json()["code"]
+
+    def known_at_gate(self, site: str, headers: dict, code: str, until=lambda d: d["reason"] != "unknown_code"):
+        """Wait until the sites service's copy of the registry's codes has the code."""
+        for _ in range(150):
+            response = self.sites.post(f"/api/sites/sites/{site}/scans", json={"code": code}, headers=headers)
+            if response.status_code == 200 and until(response.json()):
+                return response.json()
+            import time
+
+            time.sleep(0.1)
+        raise AssertionError(f"{code} never reached the gate: {response.text}")
+
+
+def period() -> dict:
+    today = today_in_chongqing().isoformat()
+    return {"starts_on": today, "ends_on": "2027-06-30"}

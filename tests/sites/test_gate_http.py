@@ -1,0 +1,199 @@
+"""End to end over HTTP on real infrastructure: codes from the registry reach the gate through Kafka; sites
+register; machines enter and leave; restricted zones keep high-emission machines out (rules E1-E4, C3)."""
+
+import asyncio
+
+from nrmm_kernel.codes import qr_payload
+from nrmm_kernel.reference import Department, Role
+from tests.kafka_helpers import read_topic
+from tests.platform import eventually
+from tests.registry.fixtures import credit_code
+from tests.sites.conftest import period
+
+
+def test_issued_code_enters_and_leaves_a_registered_site(platform, infra):
+    p = platform
+    code = p.issue_code(district="04", stage="4")
+    site, admin = p.register_site(district="04")
+    facts = p.known_at_gate(site, admin, code)  # the registry's CodeIssued arrived through Kafka
+    assert facts["admitted"] and facts["colour"] == "blue" and facts["machine"]["category"] == "excavator"
+
+    entered = p.sites.post(f"/api/sites/sites/{site}/entries", headers=admin,
+                           json={"qr": qr_payload(code), "working_period": period(), "machine_type": "excavator",
+                                 "emission_stage": "4"})
+    assert entered.status_code == 201, entered.text
+    stay = entered.json()["stay_id"]
+    assert entered.json()["colour"] == "blue" and "准许进场" in entered.json()["message"]
+
+    roster = eventually(p.sites, f"/api/sites/sites/{site}/roster", admin, lambda rows: len(rows) == 1).json()
+    assert roster[0]["code"] == code and roster[0]["working_period"]["ends_on"] == "2027-06-30"
+
+    again = p.sites.post(f"/api/sites/sites/{site}/entries", headers=admin,
+                         json={"code": code, "working_period": period()})
+    assert again.status_code == 409 and again.json()["code"] == "already_inside"
+
+    left = p.sites.post(f"/api/sites/sites/{site}/exits", headers=admin, json={"qr": qr_payload(code)})
+    assert left.status_code == 201 and left.json()["stay_id"] == stay
+    eventually(p.sites, f"/api/sites/sites/{site}/roster", admin, lambda rows: rows == [])
+    history = eventually(p.sites, f"/api/sites/sites/{site}/movements", admin,
+                         lambda rows: rows and rows[0].get("exited_at")).json()
+    assert len(history) == 1 and history[0]["entered_at"] < history[0]["exited_at"]
+    owner_view = p.sites.get(f"/api/sites/machines/{code}/stays", headers=p.token(Role.OWNER, "owner-gate"))
+    assert owner_view.status_code == 200 and [s["site_code"] for s in owner_view.json()] == [site]
+    stranger = p.sites.get(f"/api/sites/machines/{code}/stays", headers=p.token(Role.OWNER, "owner-else"))
+    assert stranger.status_code == 403
+
+    on_topic = asyncio.run(read_topic(infra.kafka_bootstrap, p.platform.topic("sites"), at_least=4))
+    names = [e.event_name for e in on_topic if e.streamid == f"presence-{code}"]
+    assert names == ["MachineEntered", "MachineExited"]
+    refused = [e for e in on_topic if e.event_name == "EntryRefused" and e.data["site_code"] == site]
+    assert [e.data["reason"] for e in refused] == ["already_inside"]
+
+
+def test_a_restricted_zone_keeps_a_china_one_machine_out_and_other_sites_admit_it(platform):
+    p = platform
+    old = p.issue_code(district="09", stage="1")
+    zoned, zoned_admin = p.register_site(district="09", street="南坪街道")
+    free, free_admin = p.register_site(district="10", street="北温泉街道")
+    ecology = p.token(Role.REVIEWER, "eco-09", district="09")
+    zone = p.sites.post("/api/sites/zones", headers=ecology,
+                        json={"name": "南岸区禁用区", "district": "09", "kind": "streets", "streets": ["南坪街道"]})
+    assert zone.status_code == 201, zone.text
+    p.known_at_gate(zoned, zoned_admin, old, until=lambda d: d["reason"] == "high_emission_in_zone")
+
+    refused = p.sites.post(f"/api/sites/sites/{zoned}/entries", headers=zoned_admin,
+                           json={"code": old, "working_period": period()})
+    assert refused.status_code == 409
+    body = refused.json()
+    assert body["code"] == "high_emission_in_zone" and body["colour"] == "red" and "南岸区禁用区" in body["message"]
+    assert body["zones"][0]["version"] == 1
+
+    admitted = p.sites.post(f"/api/sites/sites/{free}/entries", headers=free_admin,
+                            json={"code": old, "working_period": period()})
+    assert admitted.status_code == 201 and admitted.json()["colour"] == "yellow"
+
+    # a district office manages only its own district's zones; other departments none
+    other = p.sites.post("/api/sites/zones", headers=p.token(Role.REVIEWER, "eco-10", district="10"),
+                         json={"name": "x", "district": "09", "kind": "district"})
+    assert other.status_code == 403
+    housing = p.sites.post("/api/sites/zones", json={"name": "x", "district": "09", "kind": "district"},
+                           headers=p.token(Role.ADMIN, "hou-09", district="09", department=Department.HOUSING))
+    assert housing.status_code == 403
+
+    # lifting the zone: the same machine is admitted at the same gate; the refusal stays on record
+    lifted = p.sites.put(f"/api/sites/zones/{zone.json()['zone_id']}", headers=ecology,
+                         json={"definition": zone.json()["definition"], "active": False})
+    assert lifted.status_code == 200 and lifted.json()["version"] == 2
+    p.known_at_gate(zoned, zoned_admin, old, until=lambda d: d["reason"] == "on_another_site")
+    refusals = eventually(p.sites, f"/api/sites/sites/{zoned}/refusals", zoned_admin, lambda rows: rows).json()
+    assert refusals[0]["reason"] == "high_emission_in_zone"
+
+
+def test_cancelled_malformed_and_other_province_codes_at_the_gate(platform):
+    p = platform
+    site, admin = p.register_site(district="11", street="龙溪街道")
+    code = p.issue_code(owner="owner-scrap", district="11", stage="3")
+    p.known_at_gate(site, admin, code)
+    cancel = p.registry.post(f"/api/registry/machines/{code}/cancellation", headers=p.token(Role.OWNER, "owner-scrap"),
+                             json={"reason": "scrapped", "occurred_on": "2026-11-20"})
+    assert cancel.status_code == 200
+    p.known_at_gate(site, admin, code, until=lambda d: d["reason"] == "code_cancelled")
+    cancelled = p.sites.post(f"/api/sites/sites/{site}/entries", headers=admin,
+                             json={"code": code, "working_period": period()})
+    assert cancelled.status_code == 409 and cancelled.json()["code"] == "code_cancelled"
+
+    foreign = p.sites.post(f"/api/sites/sites/{site}/entries", headers=admin,
+                           json={"code": "3-A12B3C4D", "working_period": period()})
+    assert foreign.status_code == 201, foreign.text
+    assert foreign.json()["machine"]["province"] == "A" and foreign.json()["machine"]["stage"] == "3"
+    roster = eventually(p.sites, f"/api/sites/sites/{site}/roster", admin, lambda rows: rows).json()
+    assert roster[0]["other_province"] is True
+
+    for bad in ({"code": "4-N42ABCDE"}, {"code": "4-NO1ABCDE"}, {"qr": "https://example.com/x"}):
+        malformed = p.sites.post(f"/api/sites/sites/{site}/entries", headers=admin,
+                                 json={**bad, "working_period": period()})
+        assert malformed.status_code == 422 and malformed.json()["code"] == "malformed_code", malformed.text
+        assert malformed.json()["field"] == "code"
+    reasons = eventually(p.sites, f"/api/sites/sites/{site}/refusals", admin, lambda rows: len(rows) == 4).json()
+    assert sorted(r["reason"] for r in reasons) == ["code_cancelled"] + ["malformed_code"] * 3
+
+
+def test_a_site_admin_reads_and_writes_only_their_site(platform):
+    p = platform
+    mine, admin = p.register_site(district="12", street="鱼洞街道")
+    theirs, _ = p.register_site(district="12", street="鱼洞街道")
+    for method, path, body in [
+        ("GET", f"/api/sites/sites/{theirs}", None),
+        ("GET", f"/api/sites/sites/{theirs}/roster", None),
+        ("GET", f"/api/sites/sites/{theirs}/movements", None),
+        ("POST", f"/api/sites/sites/{theirs}/entries", {"code": "3-A12B3C4D", "working_period": period()}),
+        ("POST", f"/api/sites/sites/{theirs}/exits", {"code": "3-A12B3C4D"}),
+        ("POST", f"/api/sites/sites/{theirs}/status", {"status": "suspended"}),
+    ]:
+        response = p.sites.request(method, path, headers=admin, json=body)
+        assert response.status_code == 403 and response.json()["code"] == "not_your_site", (path, response.text)
+    listed = p.sites.get("/api/sites/sites", headers=admin).json()
+    assert [s["site_code"] for s in listed] == [mine]
+
+
+def test_completing_a_site_with_machines_inside_is_refused_with_their_list(platform):
+    p = platform
+    site, admin = p.register_site(district="13", street="凤城街道")
+    inside = p.sites.post(f"/api/sites/sites/{site}/entries/batch", headers=admin, json={"machines": [
+        {"code": "3-A12B3C4D", "working_period": period()},
+        {"code": "4-B12B3C4D", "working_period": period()},
+        {"code": "bad", "working_period": period()},
+    ]})
+    assert inside.status_code == 200, inside.text
+    assert inside.json()["admitted"] == 2 and inside.json()["refused"] == 1
+    eventually(p.sites, f"/api/sites/sites/{site}/roster", admin, lambda rows: len(rows) == 2)
+    done = p.sites.post(f"/api/sites/sites/{site}/status", headers=admin, json={"status": "completed"})
+    assert done.status_code == 409 and done.json()["details"]["inside"] == ["3-A12B3C4D", "4-B12B3C4D"]
+    for code in ("3-A12B3C4D", "4-B12B3C4D"):
+        assert p.sites.post(f"/api/sites/sites/{site}/exits", headers=admin, json={"code": code}).status_code == 201
+    eventually(p.sites, f"/api/sites/sites/{site}/roster", admin, lambda rows: rows == [])
+    done = p.sites.post(f"/api/sites/sites/{site}/status", headers=admin, json={"status": "completed"})
+    assert done.status_code == 200, done.text
+    eventually(p.sites, f"/api/sites/sites/{site}", admin, lambda d: d["status"] == "completed")
+    closed = p.sites.post(f"/api/sites/sites/{site}/entries", headers=admin,
+                          json={"code": "3-A12B3C4D", "working_period": period()})
+    assert closed.status_code == 409 and closed.json()["code"] == "site_not_active"
+
+
+def test_a_machine_scanned_in_while_inside_another_site_is_an_anomaly_for_inspectors(platform):
+    p = platform
+    first, first_admin = p.register_site(district="14", street="几江街道")
+    second, second_admin = p.register_site(district="14", street="几江街道")
+    code = "2-C12B3C4D"
+    assert p.sites.post(f"/api/sites/sites/{first}/entries", headers=first_admin,
+                        json={"code": code, "working_period": period()}).status_code == 201
+    refused = p.sites.post(f"/api/sites/sites/{second}/entries", headers=second_admin,
+                           json={"code": code, "working_period": period()})
+    assert refused.status_code == 409 and refused.json()["code"] == "on_another_site"
+    assert refused.json()["inside_elsewhere"] == [first]
+    inspector = p.token(Role.INSPECTOR, "insp-14", district="14")
+    anomalies = eventually(p.sites, "/api/sites/anomalies", inspector, lambda rows: rows).json()
+    assert anomalies[0]["code"] == code and anomalies[0]["inside_site_codes"] == [first]
+    assert p.sites.get("/api/sites/anomalies", headers=p.token(Role.INSPECTOR, "insp-15", district="15")).json() == []
+    assert p.sites.get("/api/sites/anomalies", headers=second_admin).status_code == 403
+
+
+def test_site_registration_errors_are_clear_and_store_nothing(platform):
+    p = platform
+    site, _ = p.register_site(district="15", street="合阳城街道")
+    body = {
+        "site_code": site, "password": "Site-Passw0rd", "sms_code": "123456",
+        "details": {"name": "x", "company": {"name": "x", "credit_code": "91500000MA5U00000X"}, "district": "15",
+                    "category": "building", "address": {"street": "x", "detail": "x"}, "starts_on": "2026-01-01",
+                    "ends_on": "2027-01-01", "manager": {"name": "x", "mobile": "13700001234"}},
+    }
+    bad_credit = p.gateway.post("/api/sites/registrations", json=body)
+    assert bad_credit.status_code == 422 and bad_credit.json()["field"] == "details.company.credit_code"
+    body["details"]["company"]["credit_code"] = credit_code()
+    taken = p.gateway.post("/api/sites/registrations", json=body)
+    assert taken.status_code == 409 and taken.json()["code"] == "duplicate_site_code"
+    body["site_code"] = "S-NEW-ONE"
+    wrong_sms = p.gateway.post("/api/sites/registrations", json=body)
+    assert wrong_sms.status_code in (400, 422) and wrong_sms.json()["field"] == "admin.sms_code", wrong_sms.text
+    missing = p.sites.get("/api/sites/sites/S-NEW-ONE", headers=p.token(Role.AUDITOR, "aud"))
+    assert missing.status_code == 404
