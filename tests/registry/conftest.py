@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import secrets
-import socket
-import subprocess
-import sys
-import time
-import uuid
-
 import httpx
 import pytest
 
 from nrmm_kernel.auth import Principal, TokenVerifier
 from nrmm_kernel.reference import Department, Role
-from tests.conftest import ROOT
+from tests.platform import eventually, start_platform
 from tests.registry.fixtures import JPEG, PDF, PNG, REQUIRED_KINDS
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class RegistryClient:
@@ -61,42 +47,14 @@ class RegistryClient:
             result[kind] = [response.json()["upload_id"]]
         return result
 
-    def eventually(self, path: str, headers: dict, until, attempts: int = 100) -> httpx.Response:
-        """Reads go to projections fed through Kafka: poll until they show the expected state."""
-        response = None
-        for _ in range(attempts):
-            response = self.http.get(path, headers=headers)
-            if response.status_code == 200 and until(response.json()):
-                return response
-            time.sleep(0.1)
-        raise AssertionError(f"{path} never reached the expected state: {response.status_code} {response.text[:500]}")
+    def eventually(self, path: str, headers: dict, until) -> httpx.Response:
+        return eventually(self.http, path, headers, until)
 
 
 @pytest.fixture(scope="module")
 def registry_service(infra):
-    namespace = f"reg{uuid.uuid4().hex[:8]}"
-    secret = secrets.token_urlsafe(32)
-    port = _free_port()
-    env = {**os.environ, "NRMM_KAFKA_BOOTSTRAP": infra.kafka_bootstrap, "NRMM_MONGODB_URL": infra.mongodb_url,
-           "NRMM_NAMESPACE": namespace, "NRMM_JWT_SECRET": secret, "NRMM_SERVICE_NAME": "registry",
-           "NRMM_RELAY_POLL_SECONDS": "0.05", "NRMM_LOG_LEVEL": "WARNING"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "registry.main:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--no-access-log"], cwd=ROOT, env=env)
-    base = f"http://127.0.0.1:{port}"
+    platform = start_platform(infra, ["registry"])
     try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None:
-                raise RuntimeError("registry exited during start-up")
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("registry never became ready")
-        yield RegistryClient(base, namespace, secret)
+        yield RegistryClient(platform.urls["registry"], platform.namespace, platform.secret)
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        platform.stop()

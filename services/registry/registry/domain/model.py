@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic_core import PydanticCustomError
 
 from nrmm_kernel.codes import STAGES
-from nrmm_kernel.identity import id_card_problem, mobile_problem, normalize_id_card, normalize_uscc, uscc_problem
-from nrmm_kernel.reference import DISTRICTS
+from nrmm_kernel.fields import DistrictCode, MobileNumber
+from nrmm_kernel.identity import id_card_problem, normalize_id_card, normalize_uscc, uscc_problem
 
 
 class Category(StrEnum):
@@ -84,7 +84,7 @@ class Registrant(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     # ID card number (person, GB 11643) or unified social credit code (company, GB 32100)
     id_number: str = Field(min_length=1, max_length=32)
-    mobile: str
+    mobile: MobileNumber
 
     @field_validator("id_number")
     @classmethod
@@ -100,14 +100,6 @@ class Registrant(BaseModel):
             problem = id_card_problem(value)
             if problem:
                 raise PydanticCustomError("invalid_id_card", f"身份证号码无效 ({problem})")
-        return value
-
-    @field_validator("mobile")
-    @classmethod
-    def _mobile(cls, value: str) -> str:
-        value = value.strip()
-        if mobile_problem(value):
-            raise PydanticCustomError("invalid_mobile", "手机号码无效")
         return value
 
 
@@ -135,7 +127,7 @@ class MachineInfo(BaseModel):
     fuel: Fuel
     emission_stage: str = Field(description="1, 2, 3, 4, D (electric) or X (undetermined); rule C5")
     pollution_control_device: str | None = Field(default=None, max_length=200)
-    district: str = Field(description="district of use, 01-41 (rule C5 table)")
+    district: DistrictCode = Field(description="district of use, 01-41 (rule C5 table)")
 
     @field_validator("emission_stage")
     @classmethod
@@ -143,13 +135,6 @@ class MachineInfo(BaseModel):
         value = value.strip().upper()
         if value not in STAGES:
             raise PydanticCustomError("invalid_stage", "排放阶段须为 1、2、3、4、D 或 X")
-        return value
-
-    @field_validator("district")
-    @classmethod
-    def _district(cls, value: str) -> str:
-        if value not in DISTRICTS:
-            raise PydanticCustomError("unknown_district", "区县代码不存在 (01-41)")
         return value
 
     @model_validator(mode="after")

@@ -6,11 +6,11 @@ import re
 from datetime import date
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from nrmm_kernel.identity import mobile_problem, normalize_uscc, uscc_problem
-from nrmm_kernel.reference import DISTRICTS, Department
+from nrmm_kernel.fields import CreditCode, DistrictCode, MobileNumber
+from nrmm_kernel.reference import Department
 
 
 class SiteCategory(StrEnum):
@@ -81,31 +81,14 @@ class Company(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(min_length=1, max_length=100)
-    credit_code: str = Field(description="unified social credit code, GB 32100")
-
-    @field_validator("credit_code")
-    @classmethod
-    def _credit_code(cls, value: str) -> str:
-        value = normalize_uscc(value)
-        problem = uscc_problem(value)
-        if problem:
-            raise PydanticCustomError("invalid_credit_code", f"统一社会信用代码无效 ({problem})")
-        return value
+    credit_code: CreditCode = Field(description="unified social credit code, GB 32100")
 
 
 class Manager(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(min_length=1, max_length=50)
-    mobile: str
-
-    @field_validator("mobile")
-    @classmethod
-    def _mobile(cls, value: str) -> str:
-        value = value.strip()
-        if mobile_problem(value):
-            raise PydanticCustomError("invalid_mobile", "手机号码无效")
-        return value
+    mobile: MobileNumber
 
 
 class SiteDetails(BaseModel):
@@ -115,7 +98,7 @@ class SiteDetails(BaseModel):
 
     name: str = Field(min_length=1, max_length=100)
     company: Company
-    district: str = Field(description="01-41")
+    district: DistrictCode = Field(description="01-41")
     category: SiteCategory
     department: Department | None = Field(default=None, description="default: the category's department")
     jurisdiction: JurisdictionLevel = JurisdictionLevel.DISTRICT
@@ -124,13 +107,6 @@ class SiteDetails(BaseModel):
     starts_on: date
     ends_on: date
     manager: Manager
-
-    @field_validator("district")
-    @classmethod
-    def _district(cls, value: str) -> str:
-        if value not in DISTRICTS:
-            raise PydanticCustomError("unknown_district", "区县代码不存在 (01-41)")
-        return value
 
     @model_validator(mode="after")
     def _consistent(self):

@@ -17,7 +17,7 @@ from pydantic_core import PydanticCustomError
 from shapely.geometry import Point, shape
 
 from nrmm_kernel.codes import STAGES
-from nrmm_kernel.reference import DISTRICTS
+from nrmm_kernel.fields import DistrictCode
 
 DEFAULT_HIGH_EMISSION_STAGES = ("1", "X")
 
@@ -36,18 +36,11 @@ class ZoneDefinition(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(min_length=1, max_length=100)
-    district: str
+    district: DistrictCode
     kind: ZoneKind
     streets: list[str] = Field(default=[], max_length=500)
     geometry: dict | None = Field(default=None, description="GeoJSON Polygon or MultiPolygon (kind polygons)")
     high_emission_stages: list[str] = Field(default=list(DEFAULT_HIGH_EMISSION_STAGES), min_length=1)
-
-    @field_validator("district")
-    @classmethod
-    def _district(cls, value: str) -> str:
-        if value not in DISTRICTS:
-            raise PydanticCustomError("unknown_district", "区县代码不存在 (01-41)")
-        return value
 
     @field_validator("high_emission_stages")
     @classmethod

@@ -1,0 +1,37 @@
+"""Pydantic field types every service's request models share, each with its stable error type."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, BeforeValidator
+from pydantic_core import PydanticCustomError
+
+from .identity import mobile_problem, normalize_uscc, uscc_problem
+from .reference import DISTRICTS
+
+
+def _district(value: str) -> str:
+    if value not in DISTRICTS:  # rule C5 district table
+        raise PydanticCustomError("unknown_district", "区县代码不存在 (01-41)")
+    return value
+
+
+def _mobile(value: str) -> str:
+    value = value.strip()
+    if mobile_problem(value):
+        raise PydanticCustomError("invalid_mobile", "手机号码无效")
+    return value
+
+
+def _credit_code(value: str) -> str:
+    value = normalize_uscc(value)
+    problem = uscc_problem(value)
+    if problem:
+        raise PydanticCustomError("invalid_credit_code", f"统一社会信用代码无效 ({problem})")
+    return value
+
+
+DistrictCode = Annotated[str, AfterValidator(_district)]
+MobileNumber = Annotated[str, BeforeValidator(str), AfterValidator(_mobile)]
+CreditCode = Annotated[str, AfterValidator(_credit_code)]
