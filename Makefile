@@ -8,8 +8,9 @@ test:           ## run every test on real infrastructure (started if needed)
 	uv sync --frozen --quiet
 	uv run pytest $(PYTEST_ARGS)
 
-bench:          ## print throughput figures of the kernel on the same infrastructure
+bench:          ## print throughput figures: the kernel, then the sites gate over HTTP
 	uv run python bench/kernel_bench.py
+	uv run python bench/gate_bench.py
 
 infra-up:
 	bash deploy/native.sh start

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import subprocess
 import sys
 import time
 import uuid
@@ -26,7 +24,9 @@ from nrmm_kernel.projector import Projection, ProjectionRunner
 from nrmm_kernel.relay import OutboxRelay
 from nrmm_kernel.runtime import mongo_client
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import endpoints, line  # noqa: E402
+
 registry = EventRegistry(namespace="bench.nrmm", source="/nrmm/bench")
 
 
@@ -43,20 +43,6 @@ class SiteCount(Projection):
         doc = dict(doc or {"entries": 0})
         doc.update(entries=doc["entries"] + 1, site=envelope.data["site"], code=envelope.data["code"])
         return doc
-
-
-def endpoints() -> tuple[str, str]:
-    kafka, mongo = os.environ.get("NRMM_KAFKA_BOOTSTRAP"), os.environ.get("NRMM_MONGODB_URL")
-    if kafka and mongo:
-        return kafka, mongo
-    subprocess.run([str(ROOT / "deploy/native.sh"), "start"], check=True)
-    out = subprocess.run([str(ROOT / "deploy/native.sh"), "env"], check=True, capture_output=True, text=True).stdout
-    values = dict(line.removeprefix("export ").split("=", 1) for line in out.splitlines())
-    return values["NRMM_KAFKA_BOOTSTRAP"], values["NRMM_MONGODB_URL"]
-
-
-def line(label: str, count: int, seconds: float, unit: str) -> None:
-    print(f"{label:<48} {count:>7} {unit:<8} in {seconds:6.2f} s  = {count / seconds:9.0f} {unit}/s", flush=True)
 
 
 def envelope(stream: str, version: int) -> EventEnvelope:
