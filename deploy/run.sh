@@ -13,7 +13,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VAR="${NRMM_VAR_DIR:-$ROOT/var}"
 PORT_BASE="${NRMM_PORT_BASE:-8000}"
-SERVICES=(registry sites inspection notifications)
+# the gateway (the single entry point) on the base port, the services on base+1 .. base+4
+SERVICES=(gateway registry sites inspection notifications)
 mkdir -p "$VAR/log" "$VAR/run"
 
 log() { printf '[run] %s\n' "$*" >&2; }
@@ -35,7 +36,7 @@ infrastructure() {
 port_of() {
   local i
   for i in "${!SERVICES[@]}"; do
-    if [ "${SERVICES[$i]}" = "$1" ]; then echo $((PORT_BASE + i + 1)); fi
+    if [ "${SERVICES[$i]}" = "$1" ]; then echo $((PORT_BASE + i)); fi
   done
 }
 
@@ -56,6 +57,9 @@ start_services() {
   signing_key
   (cd "$ROOT" && uv sync --frozen --quiet)
   local s port
+  for s in "${SERVICES[@]}"; do
+    export "NRMM_${s^^}_URL=http://127.0.0.1:$(port_of "$s")"  # how the services find each other
+  done
   for s in "${SERVICES[@]}"; do
     port=$(port_of "$s")
     if alive "$s"; then log "$s already running"; continue; fi
@@ -88,7 +92,7 @@ case "${1:-}" in
     infrastructure; start_services
     trap 'stop_services; exit 0' INT TERM
     log "platform running; Ctrl-C stops the services"
-    (cd "$VAR/log" && tail -n 0 -F registry.log sites.log inspection.log notifications.log) &
+    (cd "$VAR/log" && tail -n 0 -F gateway.log registry.log sites.log inspection.log notifications.log) &
     wait
     ;;
   start) infrastructure; start_services ;;

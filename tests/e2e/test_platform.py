@@ -8,7 +8,7 @@ import httpx
 
 from tests.conftest import ROOT
 
-SERVICES = ["registry", "sites", "inspection", "notifications"]
+SERVICES = ["gateway", "registry", "sites", "inspection", "notifications"]
 
 
 def test_run_command_starts_every_service_and_each_answers_readyz(infra, tmp_path):
@@ -18,7 +18,7 @@ def test_run_command_starts_every_service_and_each_answers_readyz(infra, tmp_pat
     script = str(ROOT / "deploy" / "run.sh")
     try:
         subprocess.run([script, "start"], env=env, check=True, timeout=180)
-        for offset, service in enumerate(SERVICES, start=1):
+        for offset, service in enumerate(SERVICES):
             base = f"http://127.0.0.1:{18100 + offset}"
             ready = httpx.get(f"{base}/readyz", timeout=10)
             assert ready.status_code == 200, (service, ready.text)
@@ -26,6 +26,10 @@ def test_run_command_starts_every_service_and_each_answers_readyz(infra, tmp_pat
             assert httpx.get(f"{base}/healthz").json() == {"status": "ok", "service": service}
             assert httpx.get(f"{base}/openapi.json").json()["info"]["title"]
             assert "nrmm_relay_backlog_commits" in httpx.get(f"{base}/metrics").text
+        # one base URL: the gateway forwards to each service
+        for service in SERVICES[1:]:
+            answer = httpx.get(f"http://127.0.0.1:18100/api/{service}/no-such-route", timeout=10)
+            assert answer.status_code in (401, 404) and answer.json()["code"], (service, answer.text)
     finally:
         subprocess.run([script, "stop"], env=env, check=False, timeout=60)
     status = subprocess.run([script, "status"], env=env, capture_output=True, text=True).stdout

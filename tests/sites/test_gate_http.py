@@ -140,23 +140,23 @@ def test_completing_a_site_with_machines_inside_is_refused_with_their_list(platf
     p = platform
     site, admin = p.register_site(district="13", street="凤城街道")
     inside = p.sites.post(f"/api/sites/sites/{site}/entries/batch", headers=admin, json={"machines": [
-        {"code": "3-A12B3C4D", "working_period": period()},
-        {"code": "4-B12B3C4D", "working_period": period()},
+        {"code": "3-A22B3C4D", "working_period": period()},
+        {"code": "4-B22B3C4D", "working_period": period()},
         {"code": "bad", "working_period": period()},
     ]})
     assert inside.status_code == 200, inside.text
     assert inside.json()["admitted"] == 2 and inside.json()["refused"] == 1
     eventually(p.sites, f"/api/sites/sites/{site}/roster", admin, lambda rows: len(rows) == 2)
     done = p.sites.post(f"/api/sites/sites/{site}/status", headers=admin, json={"status": "completed"})
-    assert done.status_code == 409 and done.json()["details"]["inside"] == ["3-A12B3C4D", "4-B12B3C4D"]
-    for code in ("3-A12B3C4D", "4-B12B3C4D"):
+    assert done.status_code == 409 and done.json()["details"]["inside"] == ["3-A22B3C4D", "4-B22B3C4D"]
+    for code in ("3-A22B3C4D", "4-B22B3C4D"):
         assert p.sites.post(f"/api/sites/sites/{site}/exits", headers=admin, json={"code": code}).status_code == 201
     eventually(p.sites, f"/api/sites/sites/{site}/roster", admin, lambda rows: rows == [])
     done = p.sites.post(f"/api/sites/sites/{site}/status", headers=admin, json={"status": "completed"})
     assert done.status_code == 200, done.text
     eventually(p.sites, f"/api/sites/sites/{site}", admin, lambda d: d["status"] == "completed")
     closed = p.sites.post(f"/api/sites/sites/{site}/entries", headers=admin,
-                          json={"code": "3-A12B3C4D", "working_period": period()})
+                          json={"code": "3-A22B3C4D", "working_period": period()})
     assert closed.status_code == 409 and closed.json()["code"] == "site_not_active"
 
 

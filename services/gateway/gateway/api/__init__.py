@@ -1,0 +1,10 @@
+"""HTTP routers of the gateway: /api/auth first, then everything else forwarded to its service."""
+
+from fastapi import APIRouter
+
+
+def routers() -> list[APIRouter]:
+    from .auth import router as auth
+    from .proxy import router as proxy
+
+    return [auth, proxy]

@@ -1,0 +1,133 @@
+"""/api/auth: accounts, SMS codes, tokens (OAuth2 password flow)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel, ConfigDict, Field
+
+from nrmm_kernel.auth import Principal, current_principal, require_role
+from nrmm_kernel.fields import DistrictCode, MobileNumber
+from nrmm_kernel.reference import Department, Role
+
+from ..app.identity import Identity, public
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+
+def identity(request: Request) -> Identity:
+    return request.app.state.identity
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SmsRequest(Body):
+    mobile: MobileNumber
+    purpose: Literal["register", "reset_password"]
+
+
+class OwnerRegistration(Body):
+    mobile: MobileNumber
+    password: str = Field(max_length=128)
+    sms_code: str = Field(min_length=4, max_length=8)
+    name: str | None = Field(default=None, max_length=50)
+
+
+class SiteAdminRegistration(Body):
+    username: str = Field(min_length=3, max_length=40)
+    mobile: MobileNumber
+    name: str | None = Field(default=None, max_length=50)
+    password: str = Field(max_length=128)
+    sms_code: str = Field(min_length=4, max_length=8)
+    site_id: str = Field(min_length=3, max_length=40)
+    district: DistrictCode
+
+
+class StaffAccount(Body):
+    username: str = Field(min_length=3, max_length=40)
+    password: str = Field(max_length=128)
+    role: Role
+    department: Department | None = None
+    district: DistrictCode | None = Field(default=None, description="null: city level")
+    name: str | None = Field(default=None, max_length=50)
+
+
+class RefreshBody(Body):
+    refresh_token: str = Field(min_length=10, max_length=200)
+
+
+class PasswordChange(Body):
+    old_password: str = Field(max_length=128)
+    new_password: str = Field(max_length=128)
+
+
+class PasswordReset(Body):
+    mobile: MobileNumber
+    sms_code: str = Field(min_length=4, max_length=8)
+    new_password: str = Field(max_length=128)
+
+
+@router.post("/sms-codes", status_code=202, summary="Send an SMS verification code (expires, single use, "
+                                                    "1 per minute and 10 a day per number)")
+async def sms_code(body: SmsRequest, request: Request):
+    await identity(request).send_sms_code(body.mobile, body.purpose)
+    return {"sent": True, "expires_in": request.app.state.runtime.settings.sms_code_ttl_seconds}
+
+
+@router.post("/owners", status_code=201, summary="Register an owner account (mobile, password, SMS code)")
+async def register_owner(body: OwnerRegistration, request: Request):
+    account = await identity(request).register_owner(mobile=body.mobile, password=body.password,
+                                                     sms_code=body.sms_code, name=body.name)
+    return public(account)
+
+
+@router.post("/site-admins", status_code=201, summary="Internal: the sites service makes a site's admin account")
+async def create_site_admin(body: SiteAdminRegistration, request: Request,
+                            who: Principal = Depends(require_role(Role.SERVICE))):
+    account = await identity(request).create_site_admin(**body.model_dump())
+    return public(account)
+
+
+@router.post("/staff", status_code=201, summary="Administrators: create a staff account")
+async def create_staff(body: StaffAccount, request: Request, who: Principal = Depends(require_role(Role.ADMIN))):
+    account = await identity(request).create_staff(who, **body.model_dump())
+    return public(account)
+
+
+@router.post("/token", summary="OAuth2 password flow: access token (JWT) and refresh token")
+async def token(request: Request, form: OAuth2PasswordRequestForm = Depends()):
+    return await identity(request).login(form.username, form.password)
+
+
+@router.post("/refresh", summary="A new access token; the refresh token is rotated (reuse ends the session)")
+async def refresh(body: RefreshBody, request: Request):
+    return await identity(request).refresh(body.refresh_token)
+
+
+@router.post("/logout", status_code=204, summary="Revoke the refresh token (and its session)")
+async def logout(body: RefreshBody, request: Request):
+    await identity(request).logout(body.refresh_token)
+    return Response(status_code=204)
+
+
+@router.post("/password", status_code=204, summary="Change the password; every refresh token is revoked")
+async def change_password(body: PasswordChange, request: Request, who: Principal = Depends(current_principal)):
+    await identity(request).change_password(who, body.old_password, body.new_password)
+    return Response(status_code=204)
+
+
+@router.post("/password-reset", status_code=204, summary="Owners: reset a forgotten password with an SMS code")
+async def reset_password(body: PasswordReset, request: Request):
+    await identity(request).reset_password(body.mobile, body.sms_code, body.new_password)
+    return Response(status_code=204)
+
+
+@router.get("/me", summary="The signed-in account")
+async def me(request: Request, who: Principal = Depends(current_principal)):
+    if who.role is Role.SERVICE:
+        return {"account_id": who.account_id, "role": who.role}
+    return public(await identity(request).account(who.account_id))

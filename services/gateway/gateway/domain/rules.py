@@ -1,0 +1,115 @@
+"""Identity rules, pure: passwords, SMS verification codes, login throttling, who may create which account."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from nrmm_kernel.auth import Principal
+from nrmm_kernel.errors import AppError, Forbidden, ValidationFailed
+from nrmm_kernel.reference import Department, Role
+
+STAFF_ACCOUNT_ROLES = frozenset({Role.REVIEWER, Role.INSPECTOR, Role.DEPARTMENT_VIEWER, Role.SUPERVISION_ENGINEER,
+                                 Role.AUDITOR, Role.ADMIN})
+USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{2,39}$")
+
+
+def check_password(password: str, field: str = "password") -> None:
+    """At least 8 characters with letters and digits; not all one kind."""
+    if len(password) < 8 or len(password) > 128:
+        raise ValidationFailed("密码长度须为 8-128 位", code="weak_password", field=field)
+    if not (re.search(r"[A-Za-z]", password) and re.search(r"[0-9]", password)):
+        raise ValidationFailed("密码须同时包含字母和数字", code="weak_password", field=field)
+
+
+def check_username(username: str) -> str:
+    if not USERNAME.match(username):
+        raise ValidationFailed("用户名须为 3-40 位字母、数字、点、下划线或连字符", code="invalid_username",
+                               field="username")
+    return username
+
+
+def may_create_staff(creator: Principal, role: Role, department: Department | None, district: str | None) -> None:
+    """An administrator makes staff accounts; a district administrator only in their district, never city level."""
+    if creator.role is not Role.ADMIN:
+        raise Forbidden("仅管理员可以创建工作人员账户", code="role_not_allowed")
+    if role not in STAFF_ACCOUNT_ROLES:
+        raise ValidationFailed("工作人员角色无效", code="invalid_role", field="role")
+    if role in (Role.REVIEWER, Role.INSPECTOR, Role.DEPARTMENT_VIEWER, Role.ADMIN) and department is None:
+        raise ValidationFailed("须指定所属部门", code="department_required", field="department")
+    if not creator.city_level and district != creator.district:
+        raise Forbidden("只能在本区县创建账户 (outside your jurisdiction)", code="outside_jurisdiction")
+
+
+# --- SMS verification codes --------------------------------------------------------------------------------------
+
+def new_sms_code() -> str:
+    return f"{secrets.randbelow(10**6):06d}"
+
+
+def hash_code(code: str, salt: str) -> str:
+    return hashlib.sha256(f"{salt}:{code}".encode()).hexdigest()
+
+
+def code_matches(code: str, salt: str, stored_hash: str) -> bool:
+    return hmac.compare_digest(hash_code(code, salt), stored_hash)
+
+
+class TooManyRequests(AppError):
+    status = 429
+    code = "too_many_requests"
+
+
+def check_sms_rate(sent_at: list[datetime], now: datetime, *, resend_seconds: int, daily_limit: int) -> None:
+    """``sent_at``: when codes went to this number in the last day."""
+    recent = [t for t in sent_at if now - t < timedelta(days=1)]
+    if len(recent) >= daily_limit:
+        raise TooManyRequests("今日验证码发送次数已达上限", code="sms_rate_limited", field="mobile",
+                              details={"retry_after": int((min(recent) + timedelta(days=1) - now).total_seconds())})
+    last = max(recent, default=None)
+    if last is not None and now - last < timedelta(seconds=resend_seconds):
+        wait = int((last + timedelta(seconds=resend_seconds) - now).total_seconds()) + 1
+        raise TooManyRequests(f"请 {wait} 秒后再获取验证码", code="sms_rate_limited", field="mobile",
+                              details={"retry_after": wait})
+
+
+@dataclass(frozen=True)
+class SmsCheck:
+    ok: bool
+    error: str | None = None  # sms_code_expired, sms_code_invalid
+    spend_attempt: bool = False
+
+
+def check_sms_code(stored: dict | None, code: str, now: datetime, *, max_attempts: int) -> SmsCheck:
+    """``stored``: the newest unused code sent to the number for this purpose, or None."""
+    if stored is None:
+        return SmsCheck(False, "sms_code_invalid")
+    if stored["expires_at"] <= now:
+        return SmsCheck(False, "sms_code_expired")
+    if stored.get("attempts", 0) >= max_attempts:
+        return SmsCheck(False, "sms_code_invalid")
+    if not code_matches(code, stored["_id"], stored["code_hash"]):
+        return SmsCheck(False, "sms_code_invalid", spend_attempt=True)
+    return SmsCheck(True)
+
+
+SMS_MESSAGES = {
+    "sms_code_expired": "验证码已过期，请重新获取",
+    "sms_code_invalid": "验证码错误或已使用",
+}
+
+
+# --- login throttling ---------------------------------------------------------------------------------------------
+
+def login_retry_after(failures: list[datetime], now: datetime, *, max_failures: int, window_seconds: int) -> int | None:
+    """Seconds until a login may be tried again, or None. Counted per username over a sliding window."""
+    window = timedelta(seconds=window_seconds)
+    recent = sorted(t for t in failures if now - t < window)
+    if len(recent) < max_failures:
+        return None
+    # locked until the oldest failure that keeps the count at the limit leaves the window
+    return max(1, int((recent[-max_failures] + window - now).total_seconds()) + 1)

@@ -1,0 +1,24 @@
+from pydantic import Field
+
+from nrmm_kernel.settings import KernelSettings
+
+
+class Settings(KernelSettings):
+    service_name: str = "gateway"
+    # where the services are (deploy/run.sh: base port + 1 .. + 4)
+    registry_url: str = "http://127.0.0.1:8001"
+    sites_url: str = "http://127.0.0.1:8002"
+    inspection_url: str = "http://127.0.0.1:8003"
+    notifications_url: str = "http://127.0.0.1:8004"
+    max_request_bytes: int = Field(default=12 * 1024 * 1024, ge=1024)
+    access_token_minutes: int = Field(default=15, ge=1, le=120)
+    refresh_token_days: int = Field(default=14, ge=1, le=90)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_seconds: int = Field(default=900, ge=1)
+    sms_code_ttl_seconds: int = Field(default=300, ge=1)
+    sms_resend_seconds: int = Field(default=60, ge=0)
+    sms_daily_limit: int = Field(default=10, ge=1)
+    sms_max_attempts: int = Field(default=5, ge=1)
+    # the first administrator, made at start-up when absent (or: python -m gateway.main create-admin)
+    bootstrap_admin_username: str | None = None
+    bootstrap_admin_password: str | None = None

@@ -1,0 +1,29 @@
+"""HTTP API of the notifications service, under /api/notifications."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from nrmm_kernel.auth import Principal, require_role
+from nrmm_kernel.errors import AppError
+from nrmm_kernel.reference import Role
+
+from ..app.channels import OutboxChannel
+from ..domain.messages import ChannelKind, Message
+
+router = APIRouter(prefix="/api/notifications", tags=["notifications"])
+
+
+@router.post("/messages", status_code=202, summary="Internal: deliver a message (services of the platform only)")
+async def send(message: Message, request: Request, who: Principal = Depends(require_role(Role.SERVICE))):
+    message_id = await request.app.state.message_channel.send(message)
+    return {"message_id": message_id}
+
+
+@router.get("/outbox", summary="Administrators: messages kept by the development outbox channel, newest first")
+async def outbox(request: Request, to: str | None = None, channel: ChannelKind | None = None,
+                 limit: int = Query(20, ge=1, le=500), who: Principal = Depends(require_role(Role.ADMIN))):
+    channel_impl = request.app.state.message_channel
+    if not isinstance(channel_impl, OutboxChannel):
+        raise AppError("消息未经开发通道发送 (the outbox channel is not in use)", code="outbox_not_in_use", status=404)
+    return await channel_impl.read(to=to, channel=channel.value if channel else None, limit=limit)
