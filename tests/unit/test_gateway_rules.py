@@ -1,0 +1,82 @@
+"""Identity rules, pure: passwords, SMS codes, login throttling, who creates which account."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from gateway.domain import rules
+from nrmm_kernel.auth import Principal
+from nrmm_kernel.errors import AppError, Forbidden, ValidationFailed
+from nrmm_kernel.reference import Department, Role
+
+NOW = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("password", ["short1", "allletters", "1234567890", "x" * 129 + "1"])
+def test_weak_passwords_are_refused(password):
+    with pytest.raises(ValidationFailed) as refused:
+        rules.check_password(password)
+    assert refused.value.code == "weak_password" and refused.value.field == "password"
+
+
+def test_a_password_with_letters_and_digits_is_accepted():
+    rules.check_password("Passw0rd-ok")
+
+
+def stored(code="123456", *, expires_in=300, attempts=0, code_id="01J0000000000000000000000"):
+    return {"_id": code_id, "code_hash": rules.hash_code(code, code_id),
+            "expires_at": NOW + timedelta(seconds=expires_in), "attempts": attempts}
+
+
+def test_an_sms_code_is_right_once_within_its_time():
+    assert rules.check_sms_code(stored(), "123456", NOW, max_attempts=5).ok
+    expired = rules.check_sms_code(stored(expires_in=-1), "123456", NOW, max_attempts=5)
+    assert not expired.ok and expired.error == "sms_code_expired"
+    used = rules.check_sms_code(None, "123456", NOW, max_attempts=5)  # consumed codes are deleted
+    assert used.error == "sms_code_invalid"
+    wrong = rules.check_sms_code(stored(), "654321", NOW, max_attempts=5)
+    assert wrong.error == "sms_code_invalid" and wrong.spend_attempt
+    spent = rules.check_sms_code(stored(attempts=5), "123456", NOW, max_attempts=5)
+    assert not spent.ok  # too many wrong tries: even the right code no longer works
+
+
+def test_sms_codes_are_rate_limited_per_number():
+    rules.check_sms_rate([], NOW, resend_seconds=60, daily_limit=10)
+    with pytest.raises(AppError) as too_soon:
+        rules.check_sms_rate([NOW - timedelta(seconds=30)], NOW, resend_seconds=60, daily_limit=10)
+    assert too_soon.value.status == 429 and too_soon.value.code == "sms_rate_limited"
+    assert 0 < too_soon.value.details["retry_after"] <= 31
+    rules.check_sms_rate([NOW - timedelta(seconds=61)], NOW, resend_seconds=60, daily_limit=10)
+    day = [NOW - timedelta(hours=h) for h in range(1, 11)]
+    with pytest.raises(AppError):
+        rules.check_sms_rate(day, NOW, resend_seconds=60, daily_limit=10)
+    rules.check_sms_rate(day[:9] + [NOW - timedelta(hours=25)], NOW, resend_seconds=60, daily_limit=10)
+
+
+def test_logins_are_throttled_over_a_sliding_window():
+    failures = [NOW - timedelta(minutes=m) for m in (14, 10, 5, 2)]
+    assert rules.login_retry_after(failures, NOW, max_failures=5, window_seconds=900) is None
+    locked = rules.login_retry_after([*failures, NOW], NOW, max_failures=5, window_seconds=900)
+    assert locked is not None and 55 <= locked <= 61  # until the failure of 14 minutes ago leaves the window
+    old = [NOW - timedelta(minutes=m) for m in (20, 19, 18, 17, 16)]
+    assert rules.login_retry_after(old, NOW, max_failures=5, window_seconds=900) is None
+
+
+def test_who_may_create_staff_accounts():
+    city = Principal(account_id="a", role=Role.ADMIN, department=Department.ECOLOGY)
+    district = Principal(account_id="b", role=Role.ADMIN, department=Department.ECOLOGY, district="04")
+    rules.may_create_staff(city, Role.INSPECTOR, Department.HOUSING, "11")
+    rules.may_create_staff(district, Role.REVIEWER, Department.ECOLOGY, "04")
+    with pytest.raises(Forbidden):
+        rules.may_create_staff(district, Role.REVIEWER, Department.ECOLOGY, "05")
+    with pytest.raises(Forbidden):
+        rules.may_create_staff(district, Role.AUDITOR, None, None)  # city level is above a district admin
+    with pytest.raises(Forbidden):
+        rules.may_create_staff(Principal(account_id="c", role=Role.REVIEWER, district="04"), Role.INSPECTOR,
+                               Department.ECOLOGY, "04")
+    for role in (Role.OWNER, Role.SITE_ADMIN, Role.SERVICE):
+        with pytest.raises(ValidationFailed):
+            rules.may_create_staff(city, role, Department.ECOLOGY, "04")
+    with pytest.raises(ValidationFailed) as no_department:
+        rules.may_create_staff(city, Role.INSPECTOR, None, "04")
+    assert no_department.value.code == "department_required"
