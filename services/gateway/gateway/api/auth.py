@@ -115,7 +115,8 @@ async def logout(body: RefreshBody, request: Request):
 
 
 @router.post("/password", status_code=204, summary="Change the password; every refresh token is revoked")
-async def change_password(body: PasswordChange, request: Request, who: Principal = Depends(current_principal)):
+async def change_password(body: PasswordChange, request: Request,
+                          who: Principal = Depends(require_role(*(r for r in Role if r is not Role.SERVICE)))):
     await identity(request).change_password(who, body.old_password, body.new_password)
     return Response(status_code=204)
 
