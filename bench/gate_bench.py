@@ -120,15 +120,15 @@ def main() -> int:
                 time.sleep(0.1)
         print(f"gate benchmark: namespace {platform.namespace}, site {site}, {args.concurrency} clients")
         asyncio.run(closed_loop(gate, admin, 10_000_000, 100, 4))  # warm-up
-        admitted, seconds = asyncio.run(closed_loop(gate, admin, 0, args.entries, args.concurrency))
-        line("sites: entries admitted, closed loop", admitted, seconds, "entries")
-        count, seconds = asyncio.run(closed_loop(bare_url, {}, 0, args.entries, args.concurrency))
-        line("bare FastAPI endpoint, closed loop", count, seconds, "requests")
+        admitted, gate_seconds = asyncio.run(closed_loop(gate, admin, 0, args.entries, args.concurrency))
+        line("sites: entries admitted, closed loop", admitted, gate_seconds, "entries")
+        count, bare_seconds = asyncio.run(closed_loop(bare_url, {}, 0, args.entries, args.concurrency))
+        line("bare FastAPI endpoint, closed loop", count, bare_seconds, "requests")
         latencies, failures = asyncio.run(open_loop(gate, admin, 1_000_000, args.rate, args.seconds))
         percentiles("sites: entries at a fixed rate", latencies, failures, args.rate)
         latencies, failures = asyncio.run(open_loop(bare_url, {}, 0, args.rate, args.seconds))
         percentiles("bare FastAPI endpoint at a fixed rate", latencies, failures, args.rate)
-        per_day = admitted / seconds * 86400
+        per_day = admitted / gate_seconds * 86400
         print(f"at the closed-loop rate one gate service takes {per_day:,.0f} entries a day (design peak 100,000)")
     finally:
         bare.terminate()
