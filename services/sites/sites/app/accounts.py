@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import httpx
 
-from nrmm_kernel.auth import Principal, TokenVerifier
+from nrmm_kernel.auth import TokenVerifier
 from nrmm_kernel.errors import AppError
-from nrmm_kernel.reference import Role
+from nrmm_kernel.internal import ServiceCaller
 
 SERVICE_ACCOUNT = "svc-sites"
 
@@ -19,14 +17,8 @@ class AccountsUnavailable(AppError):
 
 
 class GatewayAccounts:
-    def __init__(self, base_url: str, verifier: TokenVerifier, timeout: float = 10.0):
-        self.base_url = base_url.rstrip("/")
-        self.verifier = verifier
-        self.timeout = timeout
-
-    def _token(self) -> str:
-        me = Principal(account_id=SERVICE_ACCOUNT, role=Role.SERVICE)
-        return self.verifier.mint(me, ttl=timedelta(minutes=1))
+    def __init__(self, base_url: str, verifier: TokenVerifier):
+        self.caller = ServiceCaller(base_url, verifier, SERVICE_ACCOUNT)
 
     async def create_site_admin(self, *, site_code: str, district: str, name: str, mobile: str, password: str,
                                 sms_code: str) -> str:
@@ -34,9 +26,7 @@ class GatewayAccounts:
         body = {"username": site_code, "mobile": mobile, "name": name, "password": password, "sms_code": sms_code,
                 "site_id": site_code, "district": district}
         try:
-            async with httpx.AsyncClient(timeout=self.timeout) as client:
-                response = await client.post(f"{self.base_url}/api/auth/site-admins", json=body,
-                                             headers={"Authorization": f"Bearer {self._token()}"})
+            response = await self.caller.post("/api/auth/site-admins", body)
         except httpx.HTTPError as exc:
             raise AccountsUnavailable(f"账户服务不可用，请稍后再试 ({type(exc).__name__})") from None
         if response.status_code in (200, 201):
