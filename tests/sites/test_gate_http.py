@@ -197,3 +197,22 @@ def test_site_registration_errors_are_clear_and_store_nothing(platform):
     assert wrong_sms.status_code in (400, 422) and wrong_sms.json()["field"] == "admin.sms_code", wrong_sms.text
     missing = p.sites.get("/api/sites/sites/S-NEW-ONE", headers=p.token(Role.AUDITOR, "aud"))
     assert missing.status_code == 404
+
+
+def test_a_site_moved_into_a_zone_refuses_what_it_admitted_before(platform):
+    p = platform
+    site, admin = p.register_site(district="16", street="中山路街道")
+    ecology = p.token(Role.REVIEWER, "eco-16", district="16")
+    zone = p.sites.post("/api/sites/zones", headers=ecology,
+                        json={"name": "永川城区", "district": "16", "kind": "streets", "streets": ["胜利路街道"]})
+    assert zone.status_code == 201
+    code = "1-D12B3C4D"
+    assert p.sites.post(f"/api/sites/sites/{site}/scans", headers=admin, json={"code": code}).json()["admitted"]
+    details = p.sites.get(f"/api/sites/sites/{site}", headers=admin).json()["details"]
+    moved = p.sites.put(f"/api/sites/sites/{site}", headers=admin,
+                        json={**details, "address": {"street": "胜利路街道", "detail": "2 号"}})
+    assert moved.status_code == 200 and moved.json()["version"] == 2
+    p.known_at_gate(site, admin, code, until=lambda d: d["reason"] == "high_emission_in_zone")
+    history = p.sites.get(f"/api/sites/sites/{site}", headers=admin).json()["history"]
+    assert [h["event"] for h in history] == ["SiteRegistered", "SiteUpdated"]
+    assert history[1]["changed_fields"] == ["address"]
