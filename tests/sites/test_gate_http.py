@@ -66,7 +66,7 @@ def test_a_restricted_zone_keeps_a_china_one_machine_out_and_other_sites_admit_i
     assert refused.status_code == 409
     body = refused.json()
     assert body["code"] == "high_emission_in_zone" and body["colour"] == "red" and "南岸区禁用区" in body["message"]
-    assert body["zones"][0]["version"] == 1
+    assert body["zones"][0]["version"] == 1 and body["machine_code"] == old
 
     admitted = p.sites.post(f"/api/sites/sites/{free}/entries", headers=free_admin,
                             json={"code": old, "working_period": period()})

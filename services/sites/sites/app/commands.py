@@ -37,7 +37,9 @@ class EntryRefusedError(AppError):
         self.result = result
 
     def to_dict(self) -> dict:
-        return {**self.result, **super().to_dict()}
+        # "code" is the error's stable code here; the machine's code moves to "machine_code"
+        body = {k: v for k, v in self.result.items() if k != "code"}
+        return {**body, "machine_code": self.result.get("code"), **super().to_dict()}
 
 
 @dataclass(frozen=True)
