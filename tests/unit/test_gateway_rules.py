@@ -21,23 +21,62 @@ def test_weak_passwords_are_refused(password):
 
 def test_a_password_with_letters_and_digits_is_accepted():
     rules.check_password("Passw0rd-ok")
+    rules.check_password("abcdefg1")  # exactly 8
 
 
-def stored(code="123456", *, expires_in=300, attempts=0, code_id="01J0000000000000000000000"):
+def test_the_password_policy_names_the_field_it_checked():
+    with pytest.raises(ValidationFailed) as refused:
+        rules.check_password("short", field="new_password")
+    assert refused.value.field == "new_password" and refused.value.status == 422
+
+
+@pytest.mark.parametrize("username", ["ab", "has space", "13800138000", "-lead", "x" * 41])
+def test_chosen_usernames_are_checked_and_mobile_numbers_are_left_to_owners(username):
+    with pytest.raises(ValidationFailed) as refused:
+        rules.check_username(username)
+    assert refused.value.code == "invalid_username" and refused.value.field == "username"
+
+
+def test_usernames_that_look_like_numbers_but_not_mobiles_are_fine():
+    assert rules.check_username("12000000000") == "12000000000"
+    assert rules.check_username("insp.yuzhong-01") == "insp.yuzhong-01"
+
+
+def stored(code="123456", *, expires_in=300, code_id="01J0000000000000000000000"):
     return {"_id": code_id, "code_hash": rules.hash_code(code, code_id),
-            "expires_at": NOW + timedelta(seconds=expires_in), "attempts": attempts}
+            "expires_at": NOW + timedelta(seconds=expires_in)}
 
 
-def test_an_sms_code_is_right_once_within_its_time():
-    assert rules.check_sms_code(stored(), "123456", NOW, max_attempts=5).ok
-    expired = rules.check_sms_code(stored(expires_in=-1), "123456", NOW, max_attempts=5)
-    assert not expired.ok and expired.error == "sms_code_expired"
-    used = rules.check_sms_code(None, "123456", NOW, max_attempts=5)  # consumed codes are deleted
-    assert used.error == "sms_code_invalid"
-    wrong = rules.check_sms_code(stored(), "654321", NOW, max_attempts=5)
-    assert wrong.error == "sms_code_invalid" and wrong.spend_attempt
-    spent = rules.check_sms_code(stored(attempts=5), "123456", NOW, max_attempts=5)
-    assert not spent.ok  # too many wrong tries: even the right code no longer works
+def test_an_sms_code_is_right_within_its_time():
+    assert rules.check_sms_code(stored(), "123456", NOW, tries=1, max_attempts=5).ok
+    # the clock is injected: one second before expiry it works, at expiry it does not
+    assert rules.check_sms_code(stored(expires_in=300), "123456", NOW + timedelta(seconds=299), tries=1,
+                                max_attempts=5).ok
+    expired = rules.check_sms_code(stored(expires_in=300), "123456", NOW + timedelta(seconds=300), tries=1,
+                                   max_attempts=5)
+    assert not expired.ok and expired.error == "sms_code_expired" and expired.dead
+
+
+def test_a_used_sms_code_is_gone():
+    used = rules.check_sms_code(None, "123456", NOW, tries=0, max_attempts=5)  # consumed codes are deleted
+    assert not used.ok and used.error == "sms_code_invalid"
+
+
+def test_wrong_tries_use_up_an_sms_code():
+    wrong = rules.check_sms_code(stored(), "654321", NOW, tries=1, max_attempts=5)
+    assert wrong.error == "sms_code_invalid" and not wrong.dead
+    last_wrong = rules.check_sms_code(stored(), "654321", NOW, tries=5, max_attempts=5)
+    assert last_wrong.error == "sms_code_invalid" and last_wrong.dead
+    assert rules.check_sms_code(stored(), "123456", NOW, tries=5, max_attempts=5).ok  # the fifth try may be right
+    spent = rules.check_sms_code(stored(), "123456", NOW, tries=6, max_attempts=5)
+    assert not spent.ok and spent.dead  # too many tries: even the right code no longer works
+
+
+def test_sms_codes_are_six_random_digits():
+    codes = {rules.new_sms_code() for _ in range(200)}
+    assert all(len(c) == 6 and c.isdigit() for c in codes) and len(codes) > 150
+    assert rules.code_matches("042042", "salt", rules.hash_code("042042", "salt"))
+    assert not rules.code_matches("042042", "other-salt", rules.hash_code("042042", "salt"))
 
 
 def test_sms_codes_are_rate_limited_per_number():
@@ -80,3 +119,10 @@ def test_who_may_create_staff_accounts():
     with pytest.raises(ValidationFailed) as no_department:
         rules.may_create_staff(city, Role.INSPECTOR, None, "04")
     assert no_department.value.code == "department_required"
+
+
+def test_the_throttle_waits_for_the_window_to_pass_not_for_a_success():
+    # five failures in a burst: locked for the window; the sixth minute after does not help, the sixteenth does
+    burst = [NOW - timedelta(seconds=s) for s in (5, 4, 3, 2, 1)]
+    assert rules.login_retry_after(burst, NOW + timedelta(minutes=6), max_failures=5, window_seconds=900)
+    assert rules.login_retry_after(burst, NOW + timedelta(minutes=15), max_failures=5, window_seconds=900) is None

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from nrmm_kernel.auth import TokenVerifier
 from nrmm_kernel.cli import run_cli
+from nrmm_kernel.errors import AppError
 from nrmm_kernel.http import create_service_app
 from nrmm_kernel.logging import get_logger
 from nrmm_kernel.runtime import ServiceRuntime, mongo_client
@@ -27,11 +28,37 @@ from .domain.events import registry
 from .settings import Settings
 
 DEFAULT_PORT = 8000
+HOUSEKEEPING_SECONDS = 600  # expired SMS codes, login attempts, spent refresh tokens are purged this often
 log = get_logger("gateway")
 
 
+class GatewayRuntime(ServiceRuntime):
+    """The kernel's runtime, plus what the gateway holds open: the upstream HTTP client and housekeeping."""
+
+    def __init__(self, settings: Settings):
+        super().__init__(settings, registry)
+        self.closing: list = []  # async callables run at stop, before the database closes
+
+    async def stop(self) -> None:
+        for close in reversed(self.closing):
+            try:
+                await close()
+            except Exception:  # noqa: BLE001 - stopping goes on
+                log.exception("gateway.stop_failed")
+        await super().stop()
+
+
 def build_runtime(settings: Settings | None = None) -> ServiceRuntime:
-    return ServiceRuntime(settings or Settings(), registry)
+    return GatewayRuntime(settings or Settings())
+
+
+async def housekeeping(identity: Identity) -> None:
+    while True:
+        await asyncio.sleep(HOUSEKEEPING_SECONDS)
+        try:
+            await identity.purge_expired()
+        except Exception:  # noqa: BLE001 - next round
+            log.exception("housekeeping.failed")
 
 
 def make_identity(db, settings: Settings, verifier: TokenVerifier) -> Identity:
@@ -48,7 +75,15 @@ async def wire(app: FastAPI) -> None:
                                                     settings.bootstrap_admin_password):
             log.info("bootstrap.admin_created", username=settings.bootstrap_admin_username)
     app.state.upstream = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=5.0),
-                                           limits=httpx.Limits(max_connections=200))
+                                           limits=httpx.Limits(max_connections=200), follow_redirects=False)
+    runtime.closing.append(app.state.upstream.aclose)
+    task = asyncio.create_task(housekeeping(app.state.identity), name="housekeeping")
+
+    async def cancel() -> None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    runtime.closing.append(cancel)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -76,12 +111,18 @@ def create_admin(argv: list[str]) -> int:
     async def run() -> int:
         client = mongo_client(settings.mongodb_url)
         try:
+            # no token is minted here; the key only satisfies the constructor
             verifier = TokenVerifier(settings.jwt_secret or "unused" * 8, issuer=settings.jwt_issuer,
                                      audience=settings.jwt_audience)
             identity = make_identity(client[settings.database_name], settings, verifier)
             await identity.ensure_indexes()
-            created = await identity.bootstrap_admin(args.username, password)
-            print(f"administrator {args.username} {'created' if created else 'exists already'}")
+            try:
+                created = await identity.bootstrap_admin(args.username, password)
+            except AppError as refused:
+                print(f"refused: {refused.message} ({refused.code}, {refused.field})", file=sys.stderr)
+                return 2
+            print(f"administrator {args.username} {'created' if created else 'exists already'} "
+                  f"in database {settings.database_name}")
             return 0
         finally:
             await client.close()

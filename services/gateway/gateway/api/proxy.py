@@ -1,5 +1,9 @@
-"""The single entry point: /api/<service>/... forwarded to the service, with a size limit and the request id
-carried as the correlation id. The services check tokens, roles and jurisdiction themselves."""
+"""The single entry point: /api/<service>[/...] forwarded to the service, with a size limit and the request id
+carried as the correlation id. The services check tokens, roles and jurisdiction themselves.
+
+The request body is read (and counted) before anything is sent upstream, so a request over the limit reaches
+no service at all; at 12 MB that costs little memory. The response is streamed back as it arrives (plates,
+cards and exports can be large)."""
 
 from __future__ import annotations
 
@@ -9,13 +13,15 @@ from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
 from nrmm_kernel.errors import AppError, NotFound
-from nrmm_kernel.logging import current_correlation_id
+from nrmm_kernel.logging import current_correlation_id, get_logger, new_correlation_id
 
 router = APIRouter(tags=["proxy"])
+log = get_logger("proxy")
 SERVICES = ("registry", "sites", "inspection", "notifications")
-HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-                        "transfer-encoding", "upgrade", "host", "content-length"})
-METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+# RFC 9110 §7.6.1 connection-specific fields, plus what the client recomputes (host, length of the body)
+HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
+                        "te", "trailer", "transfer-encoding", "upgrade"})
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
 
 class RequestTooLarge(AppError):
@@ -28,36 +34,75 @@ class UpstreamUnavailable(AppError):
     code = "upstream_unavailable"
 
 
+class UpstreamTimeout(AppError):
+    status = 504
+    code = "upstream_timeout"
+
+
+def _too_large(limit: int) -> RequestTooLarge:
+    return RequestTooLarge(f"请求超过 {limit / (1024 * 1024):g} MB (request too large)",
+                           details={"limit_bytes": limit})
+
+
 async def read_limited(request: Request, limit: int) -> bytes:
+    """The body, refused as soon as it is known to exceed ``limit``: by its declared length, or while counting
+    what arrives (a chunked body declares none, and a declared length may lie)."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise RequestTooLarge(f"请求超过 {limit // (1024 * 1024)} MB (request too large)")
+    if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+        raise _too_large(limit)
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise RequestTooLarge(f"请求超过 {limit // (1024 * 1024)} MB (request too large)")
+            raise _too_large(limit)
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-@router.api_route("/api/{service}/{path:path}", methods=METHODS, include_in_schema=False)
-async def forward(service: str, path: str, request: Request):
+def _forwardable(headers, *extra_drop: str) -> dict[str, str]:
+    """Headers without the hop-by-hop ones, including those the Connection header names."""
+    named = {t.strip().lower() for t in headers.get("connection", "").split(",")}
+    drop = HOP_BY_HOP | named | set(extra_drop)
+    return {k: v for k, v in headers.items() if k.lower() not in drop}
+
+
+async def forward(request: Request, service: str):
     if service not in SERVICES:
         raise NotFound("没有这个接口 (no such API)", field="path")
     settings = request.app.state.runtime.settings
     body = await read_limited(request, settings.max_request_bytes)
-    headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
-    headers["x-correlation-id"] = current_correlation_id() or headers.get("x-request-id", "")
-    headers["x-forwarded-for"] = request.client.host if request.client else ""
+    headers = _forwardable(request.headers, "host", "content-length", "x-correlation-id", "x-request-id",
+                           "x-forwarded-for")
+    # the request id becomes the correlation id of every log line and event the request causes downstream
+    headers["x-correlation-id"] = current_correlation_id() or new_correlation_id()
+    if request.client:
+        headers["x-forwarded-for"] = request.client.host
+    headers["x-forwarded-proto"] = request.url.scheme
     client: httpx.AsyncClient = request.app.state.upstream
-    upstream = httpx.URL(getattr(settings, f"{service}_url")).join(f"/api/{service}/{path}")
-    outgoing = client.build_request(request.method, upstream, params=request.query_params.multi_items(),
-                                    headers=headers, content=body)
+    raw_path = request.scope.get("raw_path") or request.url.path.encode()
+    upstream = httpx.URL(getattr(settings, f"{service}_url").rstrip("/") + raw_path.decode("latin-1"),
+                         query=request.scope.get("query_string", b""))
+    outgoing = client.build_request(request.method, upstream, headers=headers, content=body)
     try:
         response = await client.send(outgoing, stream=True)
+    except httpx.TimeoutException as exc:
+        log.warning("upstream.timeout", service=service, error=type(exc).__name__)
+        raise UpstreamTimeout(f"{service} 服务响应超时，请稍后重试") from None
     except httpx.HTTPError as exc:
+        log.warning("upstream.unavailable", service=service, error=type(exc).__name__)
         raise UpstreamUnavailable(f"{service} 服务暂时不可用，请稍后重试 ({type(exc).__name__})") from None
-    passed = {k: v for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP | {"x-correlation-id"}}
+    # raw bytes pass through as they are (compressed stays compressed), so the length stays right too;
+    # the correlation id is set on the way out by the gateway's own middleware (the same value)
+    passed = _forwardable(response.headers, "x-correlation-id")
     return StreamingResponse(response.aiter_raw(), status_code=response.status_code, headers=passed,
                              background=BackgroundTask(response.aclose))
+
+
+@router.api_route("/api/{service}", methods=METHODS, include_in_schema=False)
+async def forward_root(service: str, request: Request):
+    return await forward(request, service)
+
+
+@router.api_route("/api/{service}/{path:path}", methods=METHODS, include_in_schema=False)
+async def forward_path(service: str, path: str, request: Request):
+    return await forward(request, service)

@@ -1,13 +1,27 @@
 """Accounts, passwords, SMS verification codes and tokens.
 
 Accounts are credentials, kept as state documents in the gateway's database rather than as events: a
-password hash, an SMS code or a refresh token must never reach an event topic. Every check that matters
-under concurrency rests on a single-document operation (a unique username, a deleted SMS code, a
-conditional update of a refresh token), which MongoDB and FerretDB both make atomic.
+password hash, an SMS code or a refresh token must never reach an event topic (nor a log line).
+
+Concurrency. FerretDB applies a conditional update (``update_one({_id, revoked: false}, ...)``,
+``find_one_and_update`` with ``$inc``) by reading and writing back, so two concurrent callers can both "win";
+only an insert under a unique index and a delete by ``_id`` are decided by one database row. Every check that
+matters under concurrency therefore rests on one of those two, on MongoDB and FerretDB alike:
+
+- a username is taken by inserting the account (unique index);
+- an SMS code is spent by deleting it (``delete_one`` by ``_id``: one caller sees ``deleted_count == 1``);
+- each SMS-code try, login attempt and SMS send is recorded (one insert) *before* it is judged, then the records
+  are counted: the k-th concurrent caller sees at least k, so no more than the limit are ever let through;
+- a refresh token is spent by inserting its hash into ``refresh_spent`` (unique ``_id``); a second use, even a
+  concurrent one, finds it there and ends the session;
+- a session (a refresh-token family) is ended by inserting its id into ``revoked_families``; a password change
+  writes a new ``credential_stamp`` in the account document, and every session opened under the old stamp is
+  refused at its next refresh.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from datetime import timedelta
@@ -26,63 +40,102 @@ from nrmm_kernel.logging import get_logger
 from nrmm_kernel.reference import Department, Role
 
 from ..domain import rules
+from ..domain.accounts import Account
 from ..settings import Settings
 from .messages import NotificationsClient
 
 log = get_logger("identity")
-ACCOUNTS, REFRESH, FAILURES, SMS_CODES, SMS_SENDS = (
-    "accounts", "refresh_tokens", "login_failures", "sms_codes", "sms_sends")
-SMS_PURPOSES = ("register", "reset_password")
+ACCOUNTS = "accounts"
+REFRESH = "refresh_tokens"  # live refresh tokens, by SHA-256 of the token
+SPENT = "refresh_spent"  # refresh tokens used once (rotated) or logged out, by the same hash
+REVOKED_FAMILIES = "revoked_families"  # ended sessions
+LOGIN_ATTEMPTS = "login_failures"  # one document per attempt; a success removes the username's
+SMS_CODES, SMS_TRIES, SMS_SENDS = "sms_codes", "sms_code_tries", "sms_sends"
 
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def principal_of(account: dict) -> Principal:
-    return Principal(account_id=account["_id"], role=Role(account["role"]),
-                     department=Department(account["department"]) if account.get("department") else None,
-                     district=account.get("district"), site_id=account.get("site_id"))
+def public(account: Account) -> dict:
+    return account.public()
 
 
-def public(account: dict) -> dict:
-    return {"account_id": account["_id"], **{k: account.get(k) for k in (
-        "username", "role", "department", "district", "site_id", "name", "mobile", "created_at")}}
+class RefreshRevoked(Unauthenticated):
+    code = "refresh_token_revoked"
+
+    def __init__(self):
+        super().__init__("刷新令牌已失效，请重新登录 (refresh token revoked)")
 
 
 class Identity:
     def __init__(self, db: AsyncDatabase, verifier: TokenVerifier, settings: Settings,
-                 notifications: NotificationsClient, now=utcnow):
+                 notifications: NotificationsClient, now=utcnow, hasher: PasswordHasher | None = None):
         self.db = db
         self.verifier = verifier
         self.settings = settings
         self.notifications = notifications
         self.now = now
-        self.hasher = PasswordHasher()
+        self.hasher = hasher or PasswordHasher()
         self.accounts = db[ACCOUNTS]
+        self._dummy_hash: str | None = None
 
     async def ensure_indexes(self) -> None:
         await self.accounts.create_index([("username", ASCENDING)], unique=True)
-        await self.db[REFRESH].create_index([("account_id", ASCENDING)])
+        await self.accounts.create_index([("mobile", ASCENDING)])
         await self.db[REFRESH].create_index([("family", ASCENDING)])
-        await self.db[FAILURES].create_index([("username", ASCENDING), ("at", ASCENDING)])
+        await self.db[REFRESH].create_index([("account_id", ASCENDING)])
+        await self.db[LOGIN_ATTEMPTS].create_index([("username", ASCENDING), ("at", ASCENDING)])
         await self.db[SMS_CODES].create_index([("mobile", ASCENDING), ("purpose", ASCENDING)])
+        await self.db[SMS_TRIES].create_index([("code_id", ASCENDING)])
         await self.db[SMS_SENDS].create_index([("mobile", ASCENDING), ("at", ASCENDING)])
 
-    # accounts ------------------------------------------------------------------------------------
-    async def _create(self, *, username: str, password: str, role: Role, created_by: str | None, **fields) -> dict:
-        rules.check_password(password)
-        account = {"_id": str(ulid.ULID()), "username": username, "role": role.value,
-                   "password_hash": self.hasher.hash(password), "created_at": self.now(), "created_by": created_by,
-                   **{k: (v.value if isinstance(v, Department) else v) for k, v in fields.items()}}
+    # passwords: argon2 is slow on purpose, so it runs off the event loop --------------------------
+    async def _hash(self, password: str) -> str:
+        return await asyncio.to_thread(self.hasher.hash, password)
+
+    async def _verify(self, account: Account | None, password: str) -> bool:
+        """Unknown accounts cost the same time as known ones: the answer does not tell which usernames exist."""
+        if account is None or account.disabled:
+            if self._dummy_hash is None:
+                self._dummy_hash = await self._hash(secrets.token_urlsafe(16))
+            await asyncio.to_thread(self._check, self._dummy_hash, password)
+            return False
+        return await asyncio.to_thread(self._check, account.password_hash, password)
+
+    def _check(self, password_hash: str, password: str) -> bool:
         try:
-            await self.accounts.insert_one(account)
+            return self.hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    async def _rehash_if_needed(self, account: Account, password: str) -> None:
+        """Hashes made with weaker parameters than today's are replaced at the next successful login."""
+        if self.hasher.check_needs_rehash(account.password_hash):
+            await self.accounts.update_one({"_id": account.account_id, "password_hash": account.password_hash},
+                                           {"$set": {"password_hash": await self._hash(password)}})
+
+    # accounts ------------------------------------------------------------------------------------
+    async def _create(self, *, username: str, password: str, role: Role, created_by: str | None,
+                      department: Department | None = None, district: str | None = None, site_id: str | None = None,
+                      mobile: str | None = None, name: str | None = None) -> Account:
+        rules.check_password(password)
+        account = Account(account_id=str(ulid.ULID()), username=username, role=role,
+                          password_hash=await self._hash(password), credential_stamp=secrets.token_hex(8),
+                          created_at=self.now(), created_by=created_by, department=department, district=district,
+                          site_id=site_id, mobile=mobile, name=name)
+        try:
+            await self.accounts.insert_one(account.to_document())
         except DuplicateKeyError:
             raise Conflict("用户名已被使用 (username taken)", code="username_taken", field="username") from None
-        log.info("account.created", account_id=account["_id"], role=role.value, by=created_by)
+        log.info("account.created", account_id=account.account_id, role=role.value, by=created_by)
         return account
 
-    async def register_owner(self, *, mobile: str, password: str, sms_code: str, name: str | None) -> dict:
+    async def _find(self, **query) -> Account | None:
+        doc = await self.accounts.find_one(query)
+        return Account.from_document(doc) if doc else None
+
+    async def register_owner(self, *, mobile: str, password: str, sms_code: str, name: str | None) -> Account:
         rules.check_password(password)  # before the code is spent
         if await self.accounts.find_one({"username": mobile}, projection={"_id": 1}):
             raise Conflict("该手机号已注册 (mobile already registered)", code="username_taken", field="mobile")
@@ -91,7 +144,7 @@ class Identity:
                                   mobile=mobile, name=name)
 
     async def create_site_admin(self, *, username: str, mobile: str, name: str | None, password: str, sms_code: str,
-                                site_id: str, district: str) -> dict:
+                                site_id: str, district: str) -> Account:
         """Made by site registration (rule E1): the SMS code proves the manager holds the mobile."""
         rules.check_password(password)
         if await self.accounts.find_one({"username": username}, projection={"_id": 1}):
@@ -102,134 +155,197 @@ class Identity:
                                   mobile=mobile, name=name, site_id=site_id, district=district)
 
     async def create_staff(self, creator: Principal, *, username: str, password: str, role: Role,
-                           department: Department | None, district: str | None, name: str | None) -> dict:
+                           department: Department | None, district: str | None, name: str | None) -> Account:
         rules.may_create_staff(creator, role, department, district)
         return await self._create(username=rules.check_username(username), password=password, role=role,
                                   created_by=creator.account_id, department=department, district=district, name=name)
 
     async def bootstrap_admin(self, username: str, password: str) -> bool:
-        """The first administrator (city level, ecology); False if the username exists already."""
+        """The first administrator (city level, ecology); False if the username exists already. Idempotent:
+        several gateway processes starting at once make one account (the unique index decides)."""
         if await self.accounts.find_one({"username": username}, projection={"_id": 1}):
             return False
-        await self._create(username=rules.check_username(username), password=password, role=Role.ADMIN,
-                           created_by="bootstrap", department=Department.ECOLOGY, district=None, name="administrator")
+        try:
+            await self._create(username=rules.check_username(username), password=password, role=Role.ADMIN,
+                               created_by="bootstrap", department=Department.ECOLOGY, district=None,
+                               name="administrator")
+        except Conflict:
+            return False
         return True
 
-    async def account(self, account_id: str) -> dict:
-        account = await self.accounts.find_one({"_id": account_id})
-        if account is None or account.get("disabled"):
+    async def account(self, account_id: str) -> Account:
+        account = await self._find(_id=account_id)
+        if account is None or account.disabled:
             raise Unauthenticated("账户不存在或已停用 (no such account)", code="invalid_token")
         return account
 
     # SMS codes -----------------------------------------------------------------------------------
     async def send_sms_code(self, mobile: str, purpose: str) -> None:
         now = self.now()
-        sent = [d["at"] async for d in self.db[SMS_SENDS].find(
-            {"mobile": mobile, "at": {"$gte": now - timedelta(days=1)}}, projection={"at": 1})]
-        rules.check_sms_rate(sent, now, resend_seconds=self.settings.sms_resend_seconds,
-                             daily_limit=self.settings.sms_daily_limit)
+        sends = self.db[SMS_SENDS]
+        send_id = str(ulid.ULID())
+        await sends.delete_many({"mobile": mobile, "at": {"$lt": now - timedelta(days=1)}})  # housekeeping
+        await sends.insert_one({"_id": send_id, "mobile": mobile, "at": now})  # recorded, then judged
+        earlier = [d["at"] async for d in sends.find({"mobile": mobile}, projection={"at": 1}) if d["_id"] != send_id]
+        try:
+            rules.check_sms_rate(earlier, now, resend_seconds=self.settings.sms_resend_seconds,
+                                 daily_limit=self.settings.sms_daily_limit)
+        except AppError:
+            await sends.delete_one({"_id": send_id})
+            raise
         code, code_id = rules.new_sms_code(), str(ulid.ULID())
-        await self.db[SMS_SENDS].insert_one({"mobile": mobile, "at": now})
+        await self.db[SMS_CODES].delete_many({"mobile": mobile, "expires_at": {"$lt": now}})  # housekeeping
         await self.db[SMS_CODES].insert_one({
             "_id": code_id, "mobile": mobile, "purpose": purpose, "code_hash": rules.hash_code(code, code_id),
-            "expires_at": now + timedelta(seconds=self.settings.sms_code_ttl_seconds), "attempts": 0,
+            "expires_at": now + timedelta(seconds=self.settings.sms_code_ttl_seconds), "sent_at": now,
         })
         try:
             minutes = max(1, self.settings.sms_code_ttl_seconds // 60)
             await self.notifications.send_sms(mobile, "verification_code", {"code": code, "minutes": minutes})
         except AppError:
-            await self.db[SMS_CODES].delete_one({"_id": code_id})  # a code nobody received is no code
+            # a code nobody received is no code, and does not count against the number's limits
+            await self.db[SMS_CODES].delete_one({"_id": code_id})
+            await sends.delete_one({"_id": send_id})
             raise
+        log.info("sms_code.sent", purpose=purpose, code_id=code_id)
 
     async def consume_sms_code(self, mobile: str, purpose: str, code: str) -> None:
         """The newest code sent for this purpose, used once: a second use, a wrong or an expired code fails."""
-        stored = await self.db[SMS_CODES].find({"mobile": mobile, "purpose": purpose}).sort("_id", DESCENDING) \
-            .limit(1).to_list(1)
-        check = rules.check_sms_code(stored[0] if stored else None, code, self.now(),
-                                     max_attempts=self.settings.sms_max_attempts)
-        if check.spend_attempt:
-            await self.db[SMS_CODES].update_one({"_id": stored[0]["_id"]}, {"$inc": {"attempts": 1}})
+        codes = self.db[SMS_CODES]
+        newest = await codes.find({"mobile": mobile, "purpose": purpose}).sort("_id", DESCENDING).limit(1).to_list(1)
+        stored = newest[0] if newest else None
+        tries = 0
+        if stored is not None:
+            await self.db[SMS_TRIES].insert_one({"code_id": stored["_id"], "at": self.now()})
+            tries = await self.db[SMS_TRIES].count_documents({"code_id": stored["_id"]})
+        check = rules.check_sms_code(stored, code, self.now(), tries=tries, max_attempts=self.settings.sms_max_attempts)
+        if check.dead:
+            await codes.delete_one({"_id": stored["_id"]})
         if not check.ok:
             raise ValidationFailed(rules.SMS_MESSAGES[check.error], code=check.error, field="sms_code")
-        deleted = await self.db[SMS_CODES].delete_one({"_id": stored[0]["_id"]})
+        deleted = await codes.delete_one({"_id": stored["_id"]})
+        await self.db[SMS_TRIES].delete_many({"code_id": stored["_id"]})
         if deleted.deleted_count != 1:  # used by a concurrent request a moment ago
             raise ValidationFailed(rules.SMS_MESSAGES["sms_code_invalid"], code="sms_code_invalid", field="sms_code")
 
     # login and tokens ----------------------------------------------------------------------------
     async def login(self, username: str, password: str) -> dict:
         now = self.now()
+        attempts = self.db[LOGIN_ATTEMPTS]
         window = timedelta(seconds=self.settings.login_window_seconds)
-        failures = [d["at"] async for d in self.db[FAILURES].find(
-            {"username": username, "at": {"$gte": now - window}}, projection={"at": 1})]
-        retry_after = rules.login_retry_after(failures, now, max_failures=self.settings.login_max_failures,
+        attempt_id = str(ulid.ULID())
+        await attempts.delete_many({"username": username, "at": {"$lt": now - window}})  # housekeeping
+        # the attempt counts as a failure until the password proves right: recorded first, then judged
+        await attempts.insert_one({"_id": attempt_id, "username": username, "at": now})
+        earlier = [d["at"] async for d in attempts.find({"username": username}, projection={"at": 1})
+                   if d["_id"] != attempt_id]
+        retry_after = rules.login_retry_after(earlier, now, max_failures=self.settings.login_max_failures,
                                               window_seconds=self.settings.login_window_seconds)
         if retry_after is not None:
+            await attempts.delete_one({"_id": attempt_id})  # a refused attempt does not prolong the wait
             raise AppError(f"登录失败次数过多，请 {retry_after} 秒后再试", code="too_many_attempts", status=429,
                            field="username", details={"retry_after": retry_after})
-        account = await self.accounts.find_one({"username": username})
-        if account is None or account.get("disabled") or not self._verify(account, password):
-            await self.db[FAILURES].insert_one({"username": username, "at": now})
+        account = await self._find(username=username)
+        if not await self._verify(account, password):
+            log.info("login.failed", account_id=account.account_id if account else None)
             raise Unauthenticated("用户名或密码错误 (invalid credentials)", code="invalid_credentials")
-        await self.db[FAILURES].delete_many({"username": username})
-        return await self._issue(account, family=str(ulid.ULID()))
+        await attempts.delete_many({"username": username})
+        await self._rehash_if_needed(account, password)
+        return await self._issue(account, family=str(ulid.ULID()), stamp=account.credential_stamp)
 
-    def _verify(self, account: dict, password: str) -> bool:
-        try:
-            self.hasher.verify(account["password_hash"], password)
-        except (VerificationError, InvalidHashError):
-            return False
-        return True
-
-    async def _issue(self, account: dict, *, family: str) -> dict:
+    async def _issue(self, account: Account, *, family: str, stamp: str) -> dict:
         ttl = timedelta(minutes=self.settings.access_token_minutes)
         refresh = secrets.token_urlsafe(32)
+        now = self.now()
         await self.db[REFRESH].insert_one({
-            "_id": _token_hash(refresh), "account_id": account["_id"], "family": family, "revoked": False,
-            "created_at": self.now(), "expires_at": self.now() + timedelta(days=self.settings.refresh_token_days),
+            "_id": _token_hash(refresh), "account_id": account.account_id, "family": family, "stamp": stamp,
+            "created_at": now, "expires_at": now + timedelta(days=self.settings.refresh_token_days),
         })
-        return {"access_token": self.verifier.mint(principal_of(account), ttl=ttl), "token_type": "bearer",
+        return {"access_token": self.verifier.mint(account.principal, ttl=ttl), "token_type": "bearer",
                 "expires_in": int(ttl.total_seconds()), "refresh_token": refresh}
 
     async def refresh(self, refresh_token: str) -> dict:
-        stored = await self.db[REFRESH].find_one({"_id": _token_hash(refresh_token)})
-        if stored is None:
-            raise Unauthenticated("刷新令牌无效 (invalid refresh token)", code="invalid_refresh_token")
-        if stored["revoked"]:
-            # a revoked token used again: someone kept a copy; end the whole session
-            await self.db[REFRESH].update_many({"family": stored["family"]}, {"$set": {"revoked": True}})
-            raise Unauthenticated("刷新令牌已失效，请重新登录 (refresh token revoked)", code="refresh_token_revoked")
-        if stored["expires_at"] <= self.now():
+        token_hash = _token_hash(refresh_token)
+        live = await self.db[REFRESH].find_one({"_id": token_hash})
+        if live is None:
+            spent = await self.db[SPENT].find_one({"_id": token_hash})
+            if spent is None:
+                raise Unauthenticated("刷新令牌无效 (invalid refresh token)", code="invalid_refresh_token")
+            # a spent token presented again: someone kept a copy; end the whole session
+            await self._end_session(spent["family"], reason="reuse", account_id=spent["account_id"])
+            raise RefreshRevoked()
+        if await self.db[REVOKED_FAMILIES].find_one({"_id": live["family"]}, projection={"_id": 1}):
+            raise RefreshRevoked()
+        if live["expires_at"] <= self.now():
+            await self.db[REFRESH].delete_one({"_id": token_hash})
             raise Unauthenticated("登录已过期，请重新登录 (refresh token expired)", code="refresh_token_expired")
-        rotated = await self.db[REFRESH].update_one({"_id": stored["_id"], "revoked": False},
-                                                    {"$set": {"revoked": True, "rotated_at": self.now()}})
-        if rotated.modified_count != 1:
-            raise Unauthenticated("刷新令牌已失效，请重新登录 (refresh token revoked)", code="refresh_token_revoked")
-        return await self._issue(await self.account(stored["account_id"]), family=stored["family"])
+        account = await self._find(_id=live["account_id"])
+        if account is None or account.disabled or account.credential_stamp != live.get("stamp"):
+            # the password changed since this session began (or the account is gone)
+            await self._end_session(live["family"], reason="credentials_changed", account_id=live["account_id"])
+            raise RefreshRevoked()
+        try:  # spend it: one insert decides between concurrent uses
+            await self.db[SPENT].insert_one({"_id": token_hash, "account_id": live["account_id"],
+                                             "family": live["family"], "spent_at": self.now(),
+                                             "expires_at": live["expires_at"]})
+        except DuplicateKeyError:
+            await self._end_session(live["family"], reason="reuse", account_id=live["account_id"])
+            raise RefreshRevoked() from None
+        await self.db[REFRESH].delete_one({"_id": token_hash})
+        return await self._issue(account, family=live["family"], stamp=live["stamp"])
+
+    async def _end_session(self, family: str, *, reason: str, account_id: str | None = None) -> None:
+        try:
+            # kept while a token of the family could still be alive, then purged
+            await self.db[REVOKED_FAMILIES].insert_one({
+                "_id": family, "at": self.now(), "reason": reason,
+                "expires_at": self.now() + timedelta(days=self.settings.refresh_token_days)})
+            log.info("session.ended", account_id=account_id, family=family, reason=reason)
+        except DuplicateKeyError:
+            pass  # ended already
+        # the family's tokens stay until they expire, so that each is answered "revoked" rather than "unknown"
 
     async def logout(self, refresh_token: str) -> None:
-        stored = await self.db[REFRESH].find_one({"_id": _token_hash(refresh_token)})
+        token_hash = _token_hash(refresh_token)
+        stored = await self.db[REFRESH].find_one({"_id": token_hash}) or \
+            await self.db[SPENT].find_one({"_id": token_hash})
         if stored is not None:
-            await self.db[REFRESH].update_many({"family": stored["family"]}, {"$set": {"revoked": True}})
+            await self._end_session(stored["family"], reason="logout", account_id=stored["account_id"])
 
     async def change_password(self, who: Principal, old_password: str, new_password: str) -> None:
         account = await self.account(who.account_id)
-        if not self._verify(account, old_password):
+        if not await self._verify(account, old_password):
             raise ValidationFailed("原密码错误", code="invalid_credentials", field="old_password")
         rules.check_password(new_password, field="new_password")
-        await self._set_password(account["_id"], new_password)
+        await self._set_password(account.account_id, new_password)
 
     async def reset_password(self, mobile: str, sms_code: str, new_password: str) -> None:
         rules.check_password(new_password, field="new_password")
-        account = await self.accounts.find_one({"mobile": mobile, "role": Role.OWNER.value})
-        if account is None:
-            raise NotFound("该手机号未注册", field="mobile")
+        # the code first: only the holder of the phone learns whether the number has an account
         await self.consume_sms_code(mobile, "reset_password", sms_code)
-        await self._set_password(account["_id"], new_password)
+        account = await self._find(username=mobile, role=Role.OWNER.value)
+        if account is None:
+            raise NotFound("该手机号未注册", code="account_not_found", field="mobile")
+        await self._set_password(account.account_id, new_password)
 
     async def _set_password(self, account_id: str, password: str) -> None:
+        """One document write: the new hash and a new stamp, which ends every session opened before (their
+        refresh tokens are refused from now on: see ``refresh``)."""
         await self.accounts.update_one({"_id": account_id}, {"$set": {
-            "password_hash": self.hasher.hash(password), "password_changed_at": self.now()}})
-        # every session of the account ends (rule: a changed password revokes refresh tokens)
-        await self.db[REFRESH].update_many({"account_id": account_id}, {"$set": {"revoked": True}})
+            "password_hash": await self._hash(password), "credential_stamp": secrets.token_hex(8),
+            "password_changed_at": self.now()}})
+        log.info("account.password_changed", account_id=account_id)
 
-
+    # housekeeping --------------------------------------------------------------------------------
+    async def purge_expired(self) -> None:
+        """Records that no longer decide anything (FerretDB has no TTL indexes, so this runs periodically)."""
+        now = self.now()
+        await self.db[LOGIN_ATTEMPTS].delete_many(
+            {"at": {"$lt": now - timedelta(seconds=self.settings.login_window_seconds)}})
+        await self.db[SMS_SENDS].delete_many({"at": {"$lt": now - timedelta(days=1)}})
+        await self.db[SMS_CODES].delete_many({"expires_at": {"$lt": now}})
+        await self.db[SMS_TRIES].delete_many(
+            {"at": {"$lt": now - timedelta(seconds=self.settings.sms_code_ttl_seconds)}})  # their codes are dead
+        await self.db[REFRESH].delete_many({"expires_at": {"$lt": now}})
+        await self.db[SPENT].delete_many({"expires_at": {"$lt": now}})
+        await self.db[REVOKED_FAMILIES].delete_many({"expires_at": {"$lt": now}})

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from nrmm_kernel.auth import Principal
 from nrmm_kernel.errors import AppError, Forbidden, ValidationFailed
+from nrmm_kernel.identity import mobile_problem
 from nrmm_kernel.reference import Department, Role
 
 STAFF_ACCOUNT_ROLES = frozenset({Role.REVIEWER, Role.INSPECTOR, Role.DEPARTMENT_VIEWER, Role.SUPERVISION_ENGINEER,
@@ -27,9 +28,12 @@ def check_password(password: str, field: str = "password") -> None:
 
 
 def check_username(username: str) -> str:
+    """A chosen username (staff, administrators). Mobile numbers are owners' usernames: nobody else takes one."""
     if not USERNAME.match(username):
         raise ValidationFailed("用户名须为 3-40 位字母、数字、点、下划线或连字符", code="invalid_username",
                                field="username")
+    if mobile_problem(username) is None:
+        raise ValidationFailed("手机号码只能作为车主的用户名", code="invalid_username", field="username")
     return username
 
 
@@ -81,19 +85,21 @@ def check_sms_rate(sent_at: list[datetime], now: datetime, *, resend_seconds: in
 class SmsCheck:
     ok: bool
     error: str | None = None  # sms_code_expired, sms_code_invalid
-    spend_attempt: bool = False
+    dead: bool = False  # the code can no longer be used by anyone: delete it
 
 
-def check_sms_code(stored: dict | None, code: str, now: datetime, *, max_attempts: int) -> SmsCheck:
-    """``stored``: the newest unused code sent to the number for this purpose, or None."""
+def check_sms_code(stored: dict | None, code: str, now: datetime, *, tries: int, max_attempts: int) -> SmsCheck:
+    """``stored``: the newest unused code sent to the number for this purpose, or None (never sent, or used).
+    ``tries``: how many times it has been tried, this try included (each try is recorded before it is judged,
+    so concurrent guesses cannot all pass as the first)."""
     if stored is None:
         return SmsCheck(False, "sms_code_invalid")
     if stored["expires_at"] <= now:
-        return SmsCheck(False, "sms_code_expired")
-    if stored.get("attempts", 0) >= max_attempts:
-        return SmsCheck(False, "sms_code_invalid")
+        return SmsCheck(False, "sms_code_expired", dead=True)
+    if tries > max_attempts:  # too many tries: even the right code no longer works
+        return SmsCheck(False, "sms_code_invalid", dead=True)
     if not code_matches(code, stored["_id"], stored["code_hash"]):
-        return SmsCheck(False, "sms_code_invalid", spend_attempt=True)
+        return SmsCheck(False, "sms_code_invalid", dead=tries >= max_attempts)
     return SmsCheck(True)
 
 
