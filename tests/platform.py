@@ -61,8 +61,12 @@ class Platform:
                 process.kill()
 
 
-def start_platform(infra, services: list[str], extra_env: dict[str, str] | None = None) -> Platform:
-    platform = Platform(namespace=f"p{uuid.uuid4().hex[:8]}", secret=secrets.token_urlsafe(32))
+def start_platform(infra, services: list[str], extra_env: dict[str, str] | None = None, *,
+                   joining: Platform | None = None) -> Platform:
+    """Start ``services`` in a namespace of their own, or in the namespace (and with the signing key) of the
+    platform they are ``joining``: another process of a service already running there, say."""
+    platform = Platform(namespace=joining.namespace if joining else f"p{uuid.uuid4().hex[:8]}",
+                        secret=joining.secret if joining else secrets.token_urlsafe(32))
     ports = {s: free_port() for s in services}
     platform.urls = {s: f"http://127.0.0.1:{p}" for s, p in ports.items()}
     base_env = {
@@ -70,7 +74,7 @@ def start_platform(infra, services: list[str], extra_env: dict[str, str] | None 
         "NRMM_NAMESPACE": platform.namespace, "NRMM_JWT_SECRET": platform.secret, "NRMM_RELAY_POLL_SECONDS": "0.05",
         "NRMM_LOG_LEVEL": "WARNING",
         # where each service finds the others
-        **{f"NRMM_{s.upper()}_URL": url for s, url in platform.urls.items()},
+        **{f"NRMM_{s.upper()}_URL": url for s, url in {**(joining.urls if joining else {}), **platform.urls}.items()},
         **(extra_env or {}),
     }
     try:

@@ -6,25 +6,39 @@ import re
 import uuid
 
 import httpx
+import pymongo
+import pymongo.database
 import pytest
 
-from tests.platform import start_platform
+from tests.platform import free_port, start_platform
 
 ADMIN_USER, ADMIN_PASSWORD = "root-admin", "Admin-Passw0rd"
 SMS_TTL_SECONDS = 2
+SMS_DAILY_LIMIT = 4
 LOGIN_MAX_FAILURES = 3
+MAX_REQUEST_BYTES = 11 * 1024 * 1024
+GATEWAY_ENV = {
+    "NRMM_BOOTSTRAP_ADMIN_USERNAME": ADMIN_USER, "NRMM_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
+    "NRMM_SMS_CODE_TTL_SECONDS": str(SMS_TTL_SECONDS), "NRMM_SMS_RESEND_SECONDS": "0",
+    "NRMM_SMS_DAILY_LIMIT": str(SMS_DAILY_LIMIT), "NRMM_LOGIN_MAX_FAILURES": str(LOGIN_MAX_FAILURES),
+    "NRMM_MAX_REQUEST_BYTES": str(MAX_REQUEST_BYTES), "NRMM_CORS_ORIGINS": '["https://console.example.cn"]',
+}
+
+
+def nowhere() -> str:
+    """The URL of a port nobody listens on: a service that is down."""
+    return f"http://127.0.0.1:{free_port()}"
 
 
 @pytest.fixture(scope="module")
 def gateway(infra):
+    # sites and inspection are not started: the gateway must answer for them when they are down
     platform = start_platform(infra, ["notifications", "registry", "gateway"], {
-        "NRMM_BOOTSTRAP_ADMIN_USERNAME": ADMIN_USER, "NRMM_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "NRMM_SMS_CODE_TTL_SECONDS": str(SMS_TTL_SECONDS), "NRMM_SMS_RESEND_SECONDS": "0",
-        "NRMM_SMS_DAILY_LIMIT": "4", "NRMM_LOGIN_MAX_FAILURES": str(LOGIN_MAX_FAILURES),
-        "NRMM_MAX_REQUEST_BYTES": str(11 * 1024 * 1024), "NRMM_CORS_ORIGINS": '["https://console.example.cn"]',
-    })
+        **GATEWAY_ENV, "NRMM_SITES_URL": nowhere(), "NRMM_INSPECTION_URL": nowhere()})
     try:
-        yield Gateway(platform)
+        gateway = Gateway(platform, infra)
+        yield gateway
+        gateway.close()
     finally:
         platform.stop()
 
@@ -34,9 +48,22 @@ def new_mobile() -> str:
 
 
 class Gateway:
-    def __init__(self, platform):
+    def __init__(self, platform, infra):
         self.platform = platform
+        self.infra = infra
         self.http: httpx.Client = platform.client("gateway")
+        self._clients: list[pymongo.MongoClient] = []
+
+    def database(self, service: str) -> pymongo.database.Database:
+        """A service's own database, read directly to check what was (not) kept."""
+        client = pymongo.MongoClient(self.infra.mongodb_url, tz_aware=True)
+        self._clients.append(client)
+        return client[f"{self.platform.namespace}_{service}"]
+
+    def close(self) -> None:
+        self.http.close()
+        for client in self._clients:
+            client.close()
 
     def login(self, username: str, password: str) -> httpx.Response:
         return self.http.post("/api/auth/token", data={"username": username, "password": password})

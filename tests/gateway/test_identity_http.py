@@ -3,7 +3,7 @@
 import time
 
 from nrmm_kernel.reference import Role
-from tests.gateway.conftest import LOGIN_MAX_FAILURES, SMS_TTL_SECONDS, new_mobile
+from tests.gateway.conftest import LOGIN_MAX_FAILURES, SMS_DAILY_LIMIT, SMS_TTL_SECONDS, new_mobile
 from tests.registry.fixtures import JPEG, PDF, PNG, REQUIRED_KINDS, machine, registrant
 
 
@@ -36,6 +36,10 @@ def test_an_owner_registers_logs_in_refreshes_logs_out_and_applies_for_a_code(ga
     assert applied.status_code == 201, applied.text
     assert applied.headers["x-correlation-id"] == "req-owner-apply-1"
     assert applied.json()["owner_account_id"] == me["account_id"]
+    # the registry itself received it: the events the request caused carry it as their correlation id
+    commits = list(g.database("registry")["event_store"].find({}, projection={"events": 1}))
+    correlated = [e for c in commits for e in c["events"] if e.get("correlationid") == "req-owner-apply-1"]
+    assert correlated and all(e["type"].startswith("cn.cq.nrmm.registry.") for e in correlated)
 
     assert g.http.post("/api/auth/logout", json={"refresh_token": new_refresh}).status_code == 204
     after = g.http.post("/api/auth/refresh", json={"refresh_token": new_refresh})
@@ -102,7 +106,7 @@ def test_sms_codes_expire_are_single_use_and_rate_limited(gateway):
     assert reused.status_code == 422 and reused.json()["code"] == "sms_code_invalid"
 
     limited = new_mobile()
-    for _ in range(4):  # the test platform allows 4 a day
+    for _ in range(SMS_DAILY_LIMIT):
         assert g.http.post("/api/auth/sms-codes", json={"mobile": limited, "purpose": "register"}).status_code == 202
     refused = g.http.post("/api/auth/sms-codes", json={"mobile": limited, "purpose": "register"})
     assert refused.status_code == 429 and refused.json()["code"] == "sms_rate_limited"

@@ -54,7 +54,7 @@ def test_an_sms_code_is_right_within_its_time():
                                 max_attempts=5).ok
     expired = rules.check_sms_code(stored(expires_in=300), "123456", NOW + timedelta(seconds=300), tries=1,
                                    max_attempts=5)
-    assert not expired.ok and expired.error == "sms_code_expired" and expired.dead
+    assert not expired.ok and expired.error == "sms_code_expired"
 
 
 def test_a_used_sms_code_is_gone():
@@ -64,12 +64,15 @@ def test_a_used_sms_code_is_gone():
 
 def test_wrong_tries_use_up_an_sms_code():
     wrong = rules.check_sms_code(stored(), "654321", NOW, tries=1, max_attempts=5)
-    assert wrong.error == "sms_code_invalid" and not wrong.dead
-    last_wrong = rules.check_sms_code(stored(), "654321", NOW, tries=5, max_attempts=5)
-    assert last_wrong.error == "sms_code_invalid" and last_wrong.dead
+    assert not wrong.ok and wrong.error == "sms_code_invalid"
     assert rules.check_sms_code(stored(), "123456", NOW, tries=5, max_attempts=5).ok  # the fifth try may be right
     spent = rules.check_sms_code(stored(), "123456", NOW, tries=6, max_attempts=5)
-    assert not spent.ok and spent.dead  # too many tries: even the right code no longer works
+    assert not spent.ok and spent.error == "sms_code_invalid"  # too many tries: even the right code fails
+
+
+def test_an_expired_code_says_so_even_after_many_tries():
+    late = rules.check_sms_code(stored(expires_in=-1), "123456", NOW, tries=9, max_attempts=5)
+    assert late.error == "sms_code_expired"
 
 
 def test_sms_codes_are_six_random_digits():
@@ -90,6 +93,8 @@ def test_sms_codes_are_rate_limited_per_number():
     with pytest.raises(AppError):
         rules.check_sms_rate(day, NOW, resend_seconds=60, daily_limit=10)
     rules.check_sms_rate(day[:9] + [NOW - timedelta(hours=25)], NOW, resend_seconds=60, daily_limit=10)
+    # no resend interval: a racing send stamped a moment "after" now does not hold this one back
+    rules.check_sms_rate([NOW + timedelta(milliseconds=3)], NOW, resend_seconds=0, daily_limit=10)
 
 
 def test_logins_are_throttled_over_a_sliding_window():
@@ -126,3 +131,19 @@ def test_the_throttle_waits_for_the_window_to_pass_not_for_a_success():
     burst = [NOW - timedelta(seconds=s) for s in (5, 4, 3, 2, 1)]
     assert rules.login_retry_after(burst, NOW + timedelta(minutes=6), max_failures=5, window_seconds=900)
     assert rules.login_retry_after(burst, NOW + timedelta(minutes=15), max_failures=5, window_seconds=900) is None
+
+
+def attempt(n, state, minutes_ago):
+    return {"n": n, "state": state, "at": NOW - timedelta(minutes=minutes_ago)}
+
+
+def test_failures_count_since_the_last_success_and_undecided_attempts_count_as_failures():
+    earlier = [attempt(1, "failed", 10), attempt(2, "succeeded", 9), attempt(3, "failed", 8),
+               attempt(4, "refused", 7), attempt(5, "pending", 0)]
+    counted = rules.login_failures_that_count(earlier)
+    assert counted == [NOW - timedelta(minutes=8), NOW]  # not before the success, not the refused one
+
+
+def test_refused_and_undelivered_sms_sends_do_not_count():
+    earlier = [attempt(1, "sent", 30), attempt(2, "refused", 20), attempt(3, "failed", 10), attempt(4, "pending", 0)]
+    assert rules.sms_sends_that_count(earlier) == [NOW - timedelta(minutes=30), NOW]

@@ -10,8 +10,9 @@ matters under concurrency therefore rests on one of those two, on MongoDB and Fe
 
 - a username is taken by inserting the account (unique index);
 - an SMS code is spent by deleting it (``delete_one`` by ``_id``: one caller sees ``deleted_count == 1``);
-- each SMS-code try, login attempt and SMS send is recorded (one insert) *before* it is judged, then the records
-  are counted: the k-th concurrent caller sees at least k, so no more than the limit are ever let through;
+- login attempts per username, SMS sends per number and tries per SMS code are numbered, a number taken by a
+  unique insert, and each is judged against every attempt below it (app/numbered.py): racing requests are
+  served in one order, and no more than the limit is ever let through;
 - a refresh token is spent by inserting its hash into ``refresh_spent`` (unique ``_id``); a second use, even a
   concurrent one, finds it there and ends the session;
 - a session (a refresh-token family) is ended by inserting its id into ``revoked_families``; a password change
@@ -43,14 +44,18 @@ from ..domain import rules
 from ..domain.accounts import Account
 from ..settings import Settings
 from .messages import NotificationsClient
+from .numbered import NumberedAttempts
 
 log = get_logger("identity")
 ACCOUNTS = "accounts"
 REFRESH = "refresh_tokens"  # live refresh tokens, by SHA-256 of the token
 SPENT = "refresh_spent"  # refresh tokens used once (rotated) or logged out, by the same hash
 REVOKED_FAMILIES = "revoked_families"  # ended sessions
-LOGIN_ATTEMPTS = "login_failures"  # one document per attempt; a success removes the username's
-SMS_CODES, SMS_TRIES, SMS_SENDS = "sms_codes", "sms_code_tries", "sms_sends"
+LOGIN_ATTEMPTS = "login_attempts"  # numbered per username (app/numbered.py)
+SMS_SENDS = "sms_sends"  # numbered per mobile
+SMS_CODES, SMS_TRIES = "sms_codes", "sms_code_tries"  # tries numbered per code
+MAX_USERNAME = 64
+PURGE_MARGIN = timedelta(hours=1)
 
 
 def _token_hash(token: str) -> str:
@@ -78,6 +83,10 @@ class Identity:
         self.now = now
         self.hasher = hasher or PasswordHasher()
         self.accounts = db[ACCOUNTS]
+        self.logins = NumberedAttempts(db[LOGIN_ATTEMPTS])
+        self.sends = NumberedAttempts(db[SMS_SENDS], rules.TooManyRequests(
+            "请稍后再获取验证码", code="sms_rate_limited", field="mobile", details={"retry_after": 1}))
+        self.tries = NumberedAttempts(db[SMS_TRIES])  # per SMS code
         self._dummy_hash: str | None = None
 
     async def ensure_indexes(self) -> None:
@@ -85,10 +94,10 @@ class Identity:
         await self.accounts.create_index([("mobile", ASCENDING)])
         await self.db[REFRESH].create_index([("family", ASCENDING)])
         await self.db[REFRESH].create_index([("account_id", ASCENDING)])
-        await self.db[LOGIN_ATTEMPTS].create_index([("username", ASCENDING), ("at", ASCENDING)])
+        await self.logins.ensure_indexes()
+        await self.sends.ensure_indexes()
         await self.db[SMS_CODES].create_index([("mobile", ASCENDING), ("purpose", ASCENDING)])
-        await self.db[SMS_TRIES].create_index([("code_id", ASCENDING)])
-        await self.db[SMS_SENDS].create_index([("mobile", ASCENDING), ("at", ASCENDING)])
+        await self.tries.ensure_indexes()
 
     # passwords: argon2 is slow on purpose, so it runs off the event loop --------------------------
     async def _hash(self, password: str) -> str:
@@ -182,16 +191,13 @@ class Identity:
     # SMS codes -----------------------------------------------------------------------------------
     async def send_sms_code(self, mobile: str, purpose: str) -> None:
         now = self.now()
-        sends = self.db[SMS_SENDS]
-        send_id = str(ulid.ULID())
-        await sends.delete_many({"mobile": mobile, "at": {"$lt": now - timedelta(days=1)}})  # housekeeping
-        await sends.insert_one({"_id": send_id, "mobile": mobile, "at": now})  # recorded, then judged
-        earlier = [d["at"] async for d in sends.find({"mobile": mobile}, projection={"at": 1}) if d["_id"] != send_id]
+        send = await self.sends.take(mobile, now, since=now - timedelta(days=1))
         try:
-            rules.check_sms_rate(earlier, now, resend_seconds=self.settings.sms_resend_seconds,
+            rules.check_sms_rate(rules.sms_sends_that_count(send.earlier), now,
+                                 resend_seconds=self.settings.sms_resend_seconds,
                                  daily_limit=self.settings.sms_daily_limit)
         except AppError:
-            await sends.delete_one({"_id": send_id})
+            await self.sends.mark(send, "refused")
             raise
         code, code_id = rules.new_sms_code(), str(ulid.ULID())
         await self.db[SMS_CODES].delete_many({"mobile": mobile, "expires_at": {"$lt": now}})  # housekeeping
@@ -205,8 +211,9 @@ class Identity:
         except AppError:
             # a code nobody received is no code, and does not count against the number's limits
             await self.db[SMS_CODES].delete_one({"_id": code_id})
-            await sends.delete_one({"_id": send_id})
+            await self.sends.mark(send, "failed")
             raise
+        await self.sends.mark(send, "sent")
         log.info("sms_code.sent", purpose=purpose, code_id=code_id)
 
     async def consume_sms_code(self, mobile: str, purpose: str, code: str) -> None:
@@ -214,42 +221,38 @@ class Identity:
         codes = self.db[SMS_CODES]
         newest = await codes.find({"mobile": mobile, "purpose": purpose}).sort("_id", DESCENDING).limit(1).to_list(1)
         stored = newest[0] if newest else None
-        tries = 0
-        if stored is not None:
-            await self.db[SMS_TRIES].insert_one({"code_id": stored["_id"], "at": self.now()})
-            tries = await self.db[SMS_TRIES].count_documents({"code_id": stored["_id"]})
-        check = rules.check_sms_code(stored, code, self.now(), tries=tries, max_attempts=self.settings.sms_max_attempts)
-        if check.dead:
-            await codes.delete_one({"_id": stored["_id"]})
+        now, tries = self.now(), 0
+        if stored is not None and stored["expires_at"] > now:
+            attempt = await self.tries.take(stored["_id"], now, since=stored.get("sent_at", now))
+            tries = attempt.n
+        check = rules.check_sms_code(stored, code, now, tries=tries, max_attempts=self.settings.sms_max_attempts)
         if not check.ok:
             raise ValidationFailed(rules.SMS_MESSAGES[check.error], code=check.error, field="sms_code")
+        # spent by deleting it: of racing right answers, one sees deleted_count == 1
         deleted = await codes.delete_one({"_id": stored["_id"]})
-        await self.db[SMS_TRIES].delete_many({"code_id": stored["_id"]})
-        if deleted.deleted_count != 1:  # used by a concurrent request a moment ago
+        if deleted.deleted_count != 1:
             raise ValidationFailed(rules.SMS_MESSAGES["sms_code_invalid"], code="sms_code_invalid", field="sms_code")
 
     # login and tokens ----------------------------------------------------------------------------
     async def login(self, username: str, password: str) -> dict:
+        if len(username) > MAX_USERNAME:  # nobody has such a name; not worth a record
+            raise Unauthenticated("用户名或密码错误 (invalid credentials)", code="invalid_credentials")
         now = self.now()
-        attempts = self.db[LOGIN_ATTEMPTS]
         window = timedelta(seconds=self.settings.login_window_seconds)
-        attempt_id = str(ulid.ULID())
-        await attempts.delete_many({"username": username, "at": {"$lt": now - window}})  # housekeeping
-        # the attempt counts as a failure until the password proves right: recorded first, then judged
-        await attempts.insert_one({"_id": attempt_id, "username": username, "at": now})
-        earlier = [d["at"] async for d in attempts.find({"username": username}, projection={"at": 1})
-                   if d["_id"] != attempt_id]
-        retry_after = rules.login_retry_after(earlier, now, max_failures=self.settings.login_max_failures,
+        attempt = await self.logins.take(username, now, since=now - window)
+        retry_after = rules.login_retry_after(rules.login_failures_that_count(attempt.earlier), now,
+                                              max_failures=self.settings.login_max_failures,
                                               window_seconds=self.settings.login_window_seconds)
         if retry_after is not None:
-            await attempts.delete_one({"_id": attempt_id})  # a refused attempt does not prolong the wait
+            await self.logins.mark(attempt, "refused")  # a refused attempt is no failure: it does not prolong the wait
             raise AppError(f"登录失败次数过多，请 {retry_after} 秒后再试", code="too_many_attempts", status=429,
                            field="username", details={"retry_after": retry_after})
         account = await self._find(username=username)
         if not await self._verify(account, password):
+            await self.logins.mark(attempt, "failed")
             log.info("login.failed", account_id=account.account_id if account else None)
             raise Unauthenticated("用户名或密码错误 (invalid credentials)", code="invalid_credentials")
-        await attempts.delete_many({"username": username})
+        await self.logins.mark(attempt, "succeeded")
         await self._rehash_if_needed(account, password)
         return await self._issue(account, family=str(ulid.ULID()), stamp=account.credential_stamp)
 
@@ -340,12 +343,10 @@ class Identity:
     async def purge_expired(self) -> None:
         """Records that no longer decide anything (FerretDB has no TTL indexes, so this runs periodically)."""
         now = self.now()
-        await self.db[LOGIN_ATTEMPTS].delete_many(
-            {"at": {"$lt": now - timedelta(seconds=self.settings.login_window_seconds)}})
-        await self.db[SMS_SENDS].delete_many({"at": {"$lt": now - timedelta(days=1)}})
+        await self.logins.purge(now - timedelta(seconds=self.settings.login_window_seconds) - PURGE_MARGIN)
+        await self.sends.purge(now - timedelta(days=1) - PURGE_MARGIN)
         await self.db[SMS_CODES].delete_many({"expires_at": {"$lt": now}})
-        await self.db[SMS_TRIES].delete_many(
-            {"at": {"$lt": now - timedelta(seconds=self.settings.sms_code_ttl_seconds)}})  # their codes are dead
+        await self.tries.purge(now - timedelta(seconds=self.settings.sms_code_ttl_seconds) - PURGE_MARGIN)
         await self.db[REFRESH].delete_many({"expires_at": {"$lt": now}})
         await self.db[SPENT].delete_many({"expires_at": {"$lt": now}})
         await self.db[REVOKED_FAMILIES].delete_many({"expires_at": {"$lt": now}})

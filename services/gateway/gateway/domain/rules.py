@@ -72,10 +72,12 @@ def check_sms_rate(sent_at: list[datetime], now: datetime, *, resend_seconds: in
     """``sent_at``: when codes went to this number in the last day."""
     recent = [t for t in sent_at if now - t < timedelta(days=1)]
     if len(recent) >= daily_limit:
+        wait = max(1, int((min(recent) + timedelta(days=1) - now).total_seconds()))
         raise TooManyRequests("今日验证码发送次数已达上限", code="sms_rate_limited", field="mobile",
-                              details={"retry_after": int((min(recent) + timedelta(days=1) - now).total_seconds())})
+                              details={"retry_after": wait})
     last = max(recent, default=None)
-    if last is not None and now - last < timedelta(seconds=resend_seconds):
+    # (an earlier send may carry a time a little after ``now``: racing requests read their clocks in any order)
+    if resend_seconds > 0 and last is not None and now - last < timedelta(seconds=resend_seconds):
         wait = int((last + timedelta(seconds=resend_seconds) - now).total_seconds()) + 1
         raise TooManyRequests(f"请 {wait} 秒后再获取验证码", code="sms_rate_limited", field="mobile",
                               details={"retry_after": wait})
@@ -85,21 +87,20 @@ def check_sms_rate(sent_at: list[datetime], now: datetime, *, resend_seconds: in
 class SmsCheck:
     ok: bool
     error: str | None = None  # sms_code_expired, sms_code_invalid
-    dead: bool = False  # the code can no longer be used by anyone: delete it
 
 
 def check_sms_code(stored: dict | None, code: str, now: datetime, *, tries: int, max_attempts: int) -> SmsCheck:
     """``stored``: the newest unused code sent to the number for this purpose, or None (never sent, or used).
-    ``tries``: how many times it has been tried, this try included (each try is recorded before it is judged,
-    so concurrent guesses cannot all pass as the first)."""
+    ``tries``: this try's number among the code's tries (each is numbered before it is judged, so racing guesses
+    are judged in one order and no more than ``max_attempts`` are ever compared)."""
     if stored is None:
         return SmsCheck(False, "sms_code_invalid")
     if stored["expires_at"] <= now:
-        return SmsCheck(False, "sms_code_expired", dead=True)
+        return SmsCheck(False, "sms_code_expired")
     if tries > max_attempts:  # too many tries: even the right code no longer works
-        return SmsCheck(False, "sms_code_invalid", dead=True)
+        return SmsCheck(False, "sms_code_invalid")
     if not code_matches(code, stored["_id"], stored["code_hash"]):
-        return SmsCheck(False, "sms_code_invalid", dead=tries >= max_attempts)
+        return SmsCheck(False, "sms_code_invalid")
     return SmsCheck(True)
 
 
@@ -119,3 +120,16 @@ def login_retry_after(failures: list[datetime], now: datetime, *, max_failures: 
         return None
     # locked until the oldest failure that keeps the count at the limit leaves the window
     return max(1, int((recent[-max_failures] + window - now).total_seconds()) + 1)
+
+
+def login_failures_that_count(earlier: list[dict]) -> list[datetime]:
+    """``earlier``: the username's attempts numbered before this one (``n``, ``at``, ``state``). What counts:
+    failures since the last success, and attempts still being judged (each may turn out a failure)."""
+    last_success = max((a["n"] for a in earlier if a["state"] == "succeeded"), default=0)
+    return [a["at"] for a in earlier if a["n"] > last_success and a["state"] in ("pending", "failed")]
+
+
+def sms_sends_that_count(earlier: list[dict]) -> list[datetime]:
+    """``earlier``: the number's send attempts before this one. Refused ones and those the channel did not
+    deliver (the code was dropped) do not count; those still under way do."""
+    return [a["at"] for a in earlier if a["state"] in ("pending", "sent")]
