@@ -72,6 +72,28 @@ def test_changing_the_password_revokes_every_refresh_token(gateway):
     assert g.login(mobile, "Newer-Passw0rd").status_code == 200
 
 
+def test_an_owner_who_forgot_the_password_resets_it_with_an_sms_code(gateway):
+    g = gateway
+    mobile, password = g.register_owner()
+    session = g.login(mobile, password).json()
+    weak = g.http.post("/api/auth/password-reset", json={"mobile": mobile, "sms_code": "000000",
+                                                         "new_password": "weakweak"})
+    assert weak.status_code == 422 and weak.json()["field"] == "new_password"
+    code = g.sms_code(mobile, purpose="reset_password")
+    reset = g.http.post("/api/auth/password-reset", json={"mobile": mobile, "sms_code": code,
+                                                          "new_password": "Reset-Passw0rd"})
+    assert reset.status_code == 204, reset.text
+    assert g.login(mobile, password).status_code == 401
+    assert g.login(mobile, "Reset-Passw0rd").status_code == 200
+    old_session = g.http.post("/api/auth/refresh", json={"refresh_token": session["refresh_token"]})
+    assert old_session.status_code == 401 and old_session.json()["code"] == "refresh_token_revoked"
+    # a registration code does not reset a password
+    other = g.sms_code(mobile, purpose="register")
+    wrong_purpose = g.http.post("/api/auth/password-reset", json={"mobile": mobile, "sms_code": other,
+                                                                  "new_password": "Again-Passw0rd"})
+    assert wrong_purpose.status_code == 422 and wrong_purpose.json()["code"] == "sms_code_invalid"
+
+
 def test_wrong_passwords_are_throttled_with_a_clear_error(gateway):
     g = gateway
     mobile, password = g.register_owner()

@@ -1,0 +1,82 @@
+"""The single entry point: bodies pass through both ways, sizes are limited before anything is forwarded,
+a service that is down gets a stable answer."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import httpx
+
+from tests.gateway.conftest import MAX_REQUEST_BYTES
+
+
+def chunks(payload: bytes, size: int = 64 * 1024):
+    for start in range(0, len(payload), size):
+        yield payload[start:start + size]
+
+
+def test_a_chunked_body_over_the_limit_is_counted_and_refused(gateway):
+    g = gateway
+    mobile, password = g.register_owner()
+    owner = g.bearer(mobile, password)
+    # no Content-Length: the gateway counts what arrives
+    big = g.http.post("/api/registry/applications", headers={**owner, "Content-Type": "application/json"},
+                      content=chunks(b" " * (MAX_REQUEST_BYTES + 1)))
+    assert big.status_code == 413 and big.json()["code"] == "request_too_large"
+    assert big.json()["details"]["limit_bytes"] == MAX_REQUEST_BYTES
+
+
+def test_a_chunked_body_within_the_limit_reaches_the_service(gateway):
+    g = gateway
+    mobile, password = g.register_owner()
+    owner = g.bearer(mobile, password)
+    body = json.dumps({"registrant": {}, "uploads": {}, "machine": {}}).encode()
+    answered = g.http.post("/api/registry/applications", headers={**owner, "Content-Type": "application/json"},
+                           content=chunks(body, 7))
+    # the registry read the body: it names a field inside it
+    assert answered.status_code == 422 and answered.json()["field"].startswith(("registrant", "machine", "uploads"))
+
+
+def test_a_declared_length_over_the_limit_is_refused_before_the_body_is_read(gateway):
+    g = gateway
+    url = httpx.URL(g.platform.urls["gateway"])
+    with socket.create_connection((url.host, url.port), timeout=10) as sock:
+        # the headers only: the answer comes without the gateway waiting for (or reading) 11 MB
+        sock.sendall(f"POST /api/registry/uploads HTTP/1.1\r\nHost: {url.host}\r\n"
+                     f"Content-Length: {MAX_REQUEST_BYTES + 1}\r\nContent-Type: application/octet-stream\r\n\r\n"
+                     .encode())
+        answer = sock.recv(65536).decode("latin-1")
+    status_line, _, rest = answer.partition("\r\n")
+    assert " 413 " in status_line and '"request_too_large"' in rest
+
+
+def test_a_service_that_is_down_gets_a_stable_answer(gateway):
+    g = gateway
+    mobile, password = g.register_owner()
+    down = g.http.get("/api/inspection/inspections", headers=g.bearer(mobile, password))
+    assert down.status_code == 503 and down.json()["code"] == "upstream_unavailable"
+    assert down.headers["x-correlation-id"]
+
+
+def test_query_strings_paths_and_the_service_root_are_forwarded_as_they_are(gateway):
+    g = gateway
+    mobile, password = g.register_owner()
+    owner = g.bearer(mobile, password)
+    root = g.http.get("/api/registry", headers=owner)
+    assert root.status_code == 404 and root.json().get("field") != "path"  # the registry's answer, not ours
+    unknown = g.http.get("/api/nothing", headers=owner)
+    assert unknown.status_code == 404 and unknown.json()["field"] == "path"
+    # without its query the registry would answer "malformed" with no detail: the query arrived, encoded as sent
+    verify = g.http.get("/api/registry/verify", params={"code": "渝 A&B"}, headers={
+        **owner, "Connection": "keep-alive, X-Private", "X-Private": "for the gateway only"})
+    assert verify.status_code == 200 and verify.json()["valid"] is False and verify.json()["detail"]
+
+
+def test_a_request_without_an_id_gets_a_fresh_correlation_id(gateway):
+    g = gateway
+    first = g.http.get("/api/registry/verify", params={"code": "x"})
+    second = g.http.get("/api/registry/verify", params={"code": "x"})
+    assert first.headers["x-correlation-id"] and first.headers["x-correlation-id"] != second.headers["x-correlation-id"]
+    mine = g.http.get("/api/registry/verify", params={"code": "x"}, headers={"X-Request-Id": "req-verify-7"})
+    assert mine.headers["x-correlation-id"] == "req-verify-7"
