@@ -63,7 +63,10 @@ start_services() {
   for s in "${SERVICES[@]}"; do
     port=$(port_of "$s")
     if alive "$s"; then log "$s already running"; continue; fi
-    NRMM_SERVICE_NAME="$s" nohup "$ROOT/.venv/bin/uvicorn" "$s.main:create_app" --factory \
+    # NRMM_BOOTSTRAP_ADMIN_* (the first administrator), when set, go to the gateway only
+    local keep=()
+    if [ "$s" != gateway ]; then keep=(-u NRMM_BOOTSTRAP_ADMIN_USERNAME -u NRMM_BOOTSTRAP_ADMIN_PASSWORD); fi
+    NRMM_SERVICE_NAME="$s" nohup env "${keep[@]}" "$ROOT/.venv/bin/uvicorn" "$s.main:create_app" --factory \
       --host 127.0.0.1 --port "$port" --no-access-log >>"$VAR/log/$s.log" 2>&1 &
     echo $! > "$VAR/run/$s.pid"
   done
