@@ -33,3 +33,7 @@ def test_a_malformed_message_is_refused_with_its_field(gateway):
     bad = g.http.post("/api/notifications/messages", headers=service, json={
         "channel": "fax", "to": "x", "template": "t", "params": {}})
     assert bad.status_code == 422 and bad.json()["field"] == "channel"
+    not_a_mobile = g.http.post("/api/notifications/messages", headers=service, json={
+        "channel": "sms", "to": "oWx-openid", "template": "t", "params": {}})
+    assert not_a_mobile.status_code == 422 and not_a_mobile.json()["field"] == "to"
+    assert not_a_mobile.json()["reason"] == "invalid_mobile"

@@ -29,7 +29,7 @@ def build_runtime(settings: Settings | None = None) -> ServiceRuntime:
 
 async def wire(app: FastAPI) -> None:
     runtime = app.state.runtime
-    app.state.message_channel = make_channel(runtime.settings.message_channel, runtime.db)
+    app.state.message_channel = make_channel(runtime.settings, runtime.db)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

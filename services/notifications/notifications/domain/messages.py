@@ -1,11 +1,13 @@
-"""A message to a person (SMS or WeChat subscription message), and the channel that delivers it."""
+"""A message to a person: an SMS or a WeChat subscription message (the channels are in app/channels.py)."""
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+from nrmm_kernel.identity import mobile_problem
 
 
 class ChannelKind(StrEnum):
@@ -21,8 +23,9 @@ class Message(BaseModel):
     template: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_.]+$")
     params: dict[str, str | int] = Field(default={}, max_length=20)
 
-
-class MessageChannel(Protocol):
-    """Delivers a message; returns the delivery id. Raises on failure so the caller can tell its user."""
-
-    async def send(self, message: Message) -> str: ...
+    @field_validator("to")
+    @classmethod
+    def _recipient_fits_the_channel(cls, to: str, info: ValidationInfo) -> str:
+        if info.data.get("channel") is ChannelKind.SMS and mobile_problem(to):
+            raise PydanticCustomError("invalid_mobile", "短信接收号码无效 (not a mobile number)")
+        return to
