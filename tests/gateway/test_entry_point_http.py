@@ -93,3 +93,16 @@ def test_a_request_without_an_id_gets_a_fresh_correlation_id(gateway):
     assert first.headers["x-correlation-id"] and first.headers["x-correlation-id"] != second.headers["x-correlation-id"]
     mine = g.http.get("/api/registry/verify", params={"code": "x"}, headers={"X-Request-Id": "req-verify-7"})
     assert mine.headers["x-correlation-id"] == "req-verify-7"
+
+
+def test_the_gateways_own_endpoints_take_small_bodies_only(gateway):
+    g = gateway
+    padded = g.http.post("/api/auth/token", data={"username": "x", "password": "y" * (128 * 1024)})
+    assert padded.status_code == 413 and padded.json()["code"] == "request_too_large"
+    assert padded.json()["details"]["limit_bytes"] == 64 * 1024
+    chunked = g.http.post("/api/auth/refresh", headers={"Content-Type": "application/json"},
+                          content=chunks(b'{"refresh_token": "' + b"x" * (128 * 1024) + b'"}'))
+    assert chunked.status_code == 413
+    small = g.http.post("/api/auth/refresh", headers={"Content-Type": "application/json"},
+                        content=chunks(b'{"refresh_token": "not-a-real-token-at-all"}', 5))
+    assert small.status_code == 401 and small.json()["code"] == "invalid_refresh_token"

@@ -13,8 +13,9 @@ from nrmm_kernel.fields import DistrictCode, MobileNumber
 from nrmm_kernel.reference import Department, Role
 
 from ..app.identity import Identity, public
+from .limits import SmallBodyRoute
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+router = APIRouter(prefix="/api/auth", tags=["auth"], route_class=SmallBodyRoute)
 
 
 def identity(request: Request) -> Identity:

@@ -15,6 +15,8 @@ from starlette.background import BackgroundTask
 from nrmm_kernel.errors import AppError, NotFound
 from nrmm_kernel.logging import current_correlation_id, get_logger, new_correlation_id
 
+from .limits import read_limited
+
 router = APIRouter(tags=["proxy"])
 log = get_logger("proxy")
 SERVICES = ("registry", "sites", "inspection", "notifications")
@@ -22,11 +24,6 @@ SERVICES = ("registry", "sites", "inspection", "notifications")
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
                         "te", "trailer", "transfer-encoding", "upgrade"})
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
-
-
-class RequestTooLarge(AppError):
-    status = 413
-    code = "request_too_large"
 
 
 class UpstreamUnavailable(AppError):
@@ -37,26 +34,6 @@ class UpstreamUnavailable(AppError):
 class UpstreamTimeout(AppError):
     status = 504
     code = "upstream_timeout"
-
-
-def _too_large(limit: int) -> RequestTooLarge:
-    return RequestTooLarge(f"请求超过 {limit / (1024 * 1024):g} MB (request too large)",
-                           details={"limit_bytes": limit})
-
-
-async def read_limited(request: Request, limit: int) -> bytes:
-    """The body, refused as soon as it is known to exceed ``limit``: by its declared length, or while counting
-    what arrives (a chunked body declares none, and a declared length may lie)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.strip().isdigit() and int(declared) > limit:
-        raise _too_large(limit)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _forwardable(headers, *extra_drop: str) -> dict[str, str]:
