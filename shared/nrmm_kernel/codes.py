@@ -39,6 +39,11 @@ class EnvironmentalCode:
         return f"{self.stage}-{self.province}{self.district}{self.serial}"
 
     @property
+    def machine_key(self) -> str:
+        """The machine's identity across stage corrections (rule C7): everything but the stage."""
+        return f"{self.province}{self.district}{self.serial}"
+
+    @property
     def is_chongqing(self) -> bool:
         return self.province == CHONGQING
 

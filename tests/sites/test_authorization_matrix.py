@@ -11,13 +11,21 @@ from tests.sites.conftest import period
 
 INSIDE = "3-C77B3C4D"  # another province's code: admitted by shape (rule C3)
 CALLERS = {**BASE_CALLERS, "transport_viewer_12": (Role.DEPARTMENT_VIEWER, "mx-view-tra", "12", Department.TRANSPORT),
+           "viewer_without_department_12": (Role.DEPARTMENT_VIEWER, "mx-view-none", "12", None),
+           "housing_admin_12": (Role.ADMIN, "mx-adm-hou", "12", Department.HOUSING),
+           "transport_admin_12": (Role.ADMIN, "mx-adm-tra", "12", Department.TRANSPORT),
+           "other_engineer_12": (Role.SUPERVISION_ENGINEER, "mx-eng-2", "12", None),
            "other_site_admin": (Role.SITE_ADMIN, "mx-gate-2", None, None)}
+# engineer_12 supervises the site, other_engineer_12 the other one (rule E6)
+# the site is a building site: housing department, district 12
 STAFF_12 = {"reviewer_12", "reviewer_city", "admin_12", "auditor_city", "inspector_12", "ecology_viewer_12",
-            "housing_viewer_12", "engineer_12"}  # the site is a building site: housing department, district 12
+            "housing_viewer_12", "housing_admin_12", "engineer_12"}
 READ_SITE = STAFF_12 | {"site_admin"}
-SEARCH = READ_SITE | {"transport_viewer_12", "other_site_admin"}  # a search filters; it does not refuse
+SEARCH = READ_SITE | {"transport_viewer_12", "viewer_without_department_12", "transport_admin_12",
+                     "other_engineer_12", "other_site_admin"}  # a search filters; it does not refuse
 ZONE_MANAGERS = {"reviewer_12", "reviewer_city", "admin_12"}
 ZONE_READERS = SEARCH | {"reviewer_01", "admin_01", "auditor_01", "inspector_01"}
+MANAGE_SITE = {"site_admin", "admin_12", "housing_admin_12"}
 GATE = {"site_admin"}
 
 
@@ -37,7 +45,8 @@ def world(platform) -> dict:
 
 
 def callers(platform, world) -> dict[str, dict]:
-    sites = {"site_admin": world["site"], "other_site_admin": world["other"]}
+    sites = {"site_admin": world["site"], "other_site_admin": world["other"], "engineer_12": world["site"],
+             "other_engineer_12": world["other"]}
     return {name: token_headers(platform.platform.verifier, spec, site_id=sites.get(name))
             for name, spec in CALLERS.items()}
 
@@ -49,9 +58,9 @@ def endpoints(world: dict) -> list[Endpoint]:
         ("register a site", "POST", "/api/sites/registrations", {"json": {"site_code": "x"}}, set(CALLERS)),
         ("search sites", "GET", "/api/sites/sites?district=12", {}, SEARCH),
         ("one site", "GET", f"/api/sites/sites/{site}", {}, READ_SITE),
-        ("update a site", "PUT", f"/api/sites/sites/{site}", {"json": world["details"]}, {"site_admin", "admin_12"}),
+        ("update a site", "PUT", f"/api/sites/sites/{site}", {"json": world["details"]}, MANAGE_SITE),
         ("complete a site", "POST", f"/api/sites/sites/{site}/status", {"json": {"status": "completed"}},
-         {"site_admin", "admin_12"}),
+         MANAGE_SITE),
         ("scan", "POST", f"/api/sites/sites/{site}/scans", {"json": {"code": INSIDE}}, GATE),
         ("entry", "POST", f"/api/sites/sites/{site}/entries", {"json": entry}, GATE),
         ("batch entry", "POST", f"/api/sites/sites/{site}/entries/batch", {"json": {"machines": [entry]}}, GATE),

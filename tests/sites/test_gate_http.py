@@ -44,7 +44,7 @@ def test_issued_code_enters_and_leaves_a_registered_site(platform, infra):
     assert stranger.status_code == 403
 
     on_topic = asyncio.run(read_topic(infra.kafka_bootstrap, p.platform.topic("sites"), at_least=4))
-    names = [e.event_name for e in on_topic if e.streamid == f"presence-{code}"]
+    names = [e.event_name for e in on_topic if e.streamid == f"presence-{code.split('-', 1)[1]}"]
     assert names == ["MachineEntered", "MachineExited"]
     refused = [e for e in on_topic if e.event_name == "EntryRefused" and e.data["site_code"] == site]
     assert [e.data["reason"] for e in refused] == ["already_inside"]
@@ -178,6 +178,25 @@ def test_a_machine_scanned_in_while_inside_another_site_is_an_anomaly_for_inspec
     assert p.sites.get("/api/sites/anomalies", headers=second_admin).status_code == 403
 
 
+def test_a_machine_keeps_its_place_when_its_code_changes_stage(platform):  # rule C7
+    p = platform
+    first, first_admin = p.register_site(district="14", street="几江街道")
+    second, second_admin = p.register_site(district="14", street="几江街道")
+    old, corrected = "2-C55B3C4D", "3-C55B3C4D"
+    assert p.sites.post(f"/api/sites/sites/{first}/entries", headers=first_admin,
+                        json={"code": old, "working_period": period()}).status_code == 201
+    refused = p.sites.post(f"/api/sites/sites/{second}/entries", headers=second_admin,
+                           json={"code": corrected, "working_period": period()})
+    assert refused.status_code == 409 and refused.json()["inside_elsewhere"] == [first], refused.text
+    left = p.sites.post(f"/api/sites/sites/{first}/exits", headers=first_admin, json={"code": corrected})
+    assert left.status_code == 201, left.text
+    assert p.sites.post(f"/api/sites/sites/{second}/entries", headers=second_admin,
+                        json={"code": corrected, "working_period": period()}).status_code == 201
+    auditor = p.token(Role.AUDITOR, "aud-14", district="14")
+    stays = eventually(p.sites, f"/api/sites/machines/{corrected}/stays", auditor, lambda rows: len(rows) == 2)
+    assert [(s["site_code"], s["code"]) for s in stays.json()] == [(second, corrected), (first, old)]
+
+
 def test_site_registration_errors_are_clear_and_store_nothing(platform):
     p = platform
     site, _ = p.register_site(district="15", street="合阳城街道")
@@ -209,8 +228,16 @@ def test_a_site_moved_into_a_zone_refuses_what_it_admitted_before(platform):
     code = "1-D12B3C4D"
     assert p.sites.post(f"/api/sites/sites/{site}/scans", headers=admin, json={"code": code}).json()["admitted"]
     details = p.sites.get(f"/api/sites/sites/{site}", headers=admin).json()["details"]
-    moved = p.sites.put(f"/api/sites/sites/{site}", headers=admin,
-                        json={**details, "address": {"street": "胜利路街道", "detail": "2 号"}})
+    elsewhere = {**details, "address": {"street": "胜利路街道", "detail": "2 号"}}
+    # the site's own admin cannot walk it out of (or into) a zone; the department's administrator can
+    escape = p.sites.put(f"/api/sites/sites/{site}", headers=admin, json=elsewhere)
+    assert escape.status_code == 403 and escape.json()["code"] == "staff_only_change", escape.text
+    assert escape.json()["field"] == "details.address.street"
+    housing_admin = p.token(Role.ADMIN, "adm-16", district="16", department=Department.HOUSING)
+    other_district = p.sites.put(f"/api/sites/sites/{site}", headers=housing_admin,
+                                 json={**elsewhere, "district": "17"})
+    assert other_district.status_code == 422 and other_district.json()["field"] == "details.district"
+    moved = p.sites.put(f"/api/sites/sites/{site}", headers=housing_admin, json=elsewhere)
     assert moved.status_code == 200 and moved.json()["version"] == 2
     p.known_at_gate(site, admin, code, until=lambda d: d["reason"] == "high_emission_in_zone")
     history = p.sites.get(f"/api/sites/sites/{site}", headers=admin).json()["history"]

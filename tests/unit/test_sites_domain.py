@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from nrmm_kernel.codes import parse_code
-from nrmm_kernel.errors import Conflict
+from nrmm_kernel.errors import Conflict, Forbidden, ValidationFailed
 from nrmm_kernel.reference import Department
 from sites.domain.events import MachineEntered, MachineOnTwoSites
 from sites.domain.gate import ActiveZone, MachinePresence, SiteAtGate, decide, facts_from
@@ -136,23 +136,23 @@ def test_a_machine_inside_another_site_is_an_anomaly_refused_or_allowed_by_confi
     assert refused.reason == "on_another_site" and refused.inside_elsewhere == ["S-9"]
     allowed = verdict(inside=["S-9"], allow_two_sites=True)
     assert allowed.admitted and allowed.inside_elsewhere == ["S-9"]
-    presence = MachinePresence("4-N04ABCDE")
+    presence = MachinePresence("N04ABCDE")
     presence.enter(verdict=allowed, site=site_at(), stay_id="stay-1",
                    working_period=WorkingPeriod(starts_on=TODAY, ends_on=TODAY), today=TODAY)
     assert [type(e) for e in presence.pending] == [MachineEntered, MachineOnTwoSites]
 
 
 def test_entry_and_exit_open_and_close_a_stay():
-    presence = MachinePresence("4-N04ABCDE")
+    presence = MachinePresence("N04ABCDE")
     period = WorkingPeriod(starts_on=TODAY, ends_on=date(2026, 12, 31))
     presence.enter(verdict=verdict(), site=site_at(), stay_id="stay-1", working_period=period, today=TODAY,
                    reported_stage="3")
     entered = presence.pending[0]
     assert entered.stage_mismatch and entered.colour == "blue" and presence.inside == {"S-1": "stay-1"}
-    presence.exit(site_code="S-1", today=TODAY)
+    presence.exit(site_code="S-1", code="4-N04ABCDE", today=TODAY)
     assert presence.pending[-1].stay_id == "stay-1" and presence.inside == {}
     with pytest.raises(Conflict) as refused:
-        presence.exit(site_code="S-1", today=TODAY)
+        presence.exit(site_code="S-1", code="4-N04ABCDE", today=TODAY)
     assert refused.value.code == "not_inside"
 
 
@@ -171,3 +171,22 @@ def test_a_site_with_machines_inside_cannot_be_completed_and_completed_is_final(
         Site.fold("S-1", site.pending).register(details=SiteDetails(**details()), status=SiteStatus.IN_CONSTRUCTION,
                                                 admin_account_id="acc-2")
     assert again.value.code == "duplicate_site_code"
+
+
+def test_only_staff_move_a_site_or_change_its_department_and_nobody_changes_its_district():  # rules D3, E4
+    site = Site("S-1")
+    site.register(details=SiteDetails(**details()), status=SiteStatus.IN_CONSTRUCTION, admin_account_id="acc-1")
+    site.update(SiteDetails(**details(name="新名称", address={"street": "解放碑街道", "detail": "民族路 2 号"})),
+                by_site_admin=True)
+    assert site.pending[-1].changed_fields == ["address", "name"]
+    for change, field in ((dict(address={"street": "朝天门街道", "detail": "民族路 2 号"}), "address.street"),
+                          (dict(coordinates={"longitude": 106.58, "latitude": 29.56}), "coordinates"),
+                          (dict(department="housing"), "department")):
+        with pytest.raises(Forbidden) as refused:
+            site.update(SiteDetails(**details(name="新名称", **change)), by_site_admin=True)
+        assert (refused.value.code, refused.value.field) == ("staff_only_change", f"details.{field}")
+    site.update(SiteDetails(**details(name="新名称", address={"street": "朝天门街道", "detail": "1 号"})),
+                by_site_admin=False)
+    with pytest.raises(ValidationFailed) as moved:
+        site.update(SiteDetails(**details(district="05")), by_site_admin=False)
+    assert (moved.value.code, moved.value.field) == ("district_fixed", "details.district")

@@ -13,16 +13,23 @@ SITE_READERS = (Role.REVIEWER, Role.ADMIN, Role.AUDITOR, Role.INSPECTOR, Role.DE
 ZONE_MANAGERS = (Role.REVIEWER, Role.ADMIN)
 
 
+# bound to one site, as its admin is: a supervision company (监理) supervises the sites it is contracted to (rule E6)
+SITE_BOUND = (Role.SITE_ADMIN, Role.SUPERVISION_ENGINEER)
+
+
 def sees_all_departments(who: Principal) -> bool:
-    return who.department in (None, Department.ECOLOGY)  # ecology leads everything; auditors have none
+    """The ecology bureau leads everything; auditors read the full history (of their district, if they have one).
+    Anybody else sees only their own department's sites: an account without a department sees none."""
+    return who.department is Department.ECOLOGY or who.role is Role.AUDITOR
 
 
 def can_read_site(who: Principal, site: dict) -> bool:
-    if who.role is Role.SITE_ADMIN:
-        return who.site_id == site.get("site_code")
+    if who.role in SITE_BOUND:
+        return who.site_id is not None and who.site_id == site.get("site_code") \
+            and (who.role is Role.SITE_ADMIN or who.can_see_district(site.get("district")))
     if who.role not in SITE_READERS or not who.can_see_district(site.get("district")):
         return False
-    return sees_all_departments(who) or who.department == site.get("department")
+    return sees_all_departments(who) or (who.department is not None and who.department == site.get("department"))
 
 
 def require_read_site(who: Principal, site: dict) -> None:
@@ -38,17 +45,21 @@ def require_site_admin_of(who: Principal, site_code: str) -> None:
 
 
 def require_manage_site(who: Principal, site: dict) -> None:
-    """The site's own admin, or a platform administrator of its district."""
+    """The site's own admin, or a platform administrator of its district and its department (or the ecology
+    bureau's, which leads everything)."""
     if who.role is Role.SITE_ADMIN:
         require_site_admin_of(who, site["site_code"])
         return
     if who.role is not Role.ADMIN:
         raise Forbidden("无权修改场地 (role not allowed)", code="role_not_allowed")
     who.require_district(site.get("district"))
+    if not (who.department is Department.ECOLOGY or (who.department is not None
+                                                     and who.department == site.get("department"))):
+        raise Forbidden("只能管理本部门主管的场地 (another department's site)", code="outside_jurisdiction")
 
 
 def require_manage_zone(who: Principal, district: str) -> None:
-    if who.role not in ZONE_MANAGERS or not sees_all_departments(who) or who.department is None:
+    if who.role not in ZONE_MANAGERS or who.department is not Department.ECOLOGY:
         raise Forbidden("禁用区由生态环境部门管理 (ecology bureau only)", code="role_not_allowed")
     who.require_district(district)
 
@@ -58,6 +69,8 @@ def staff_filter(who: Principal) -> dict:
     query: dict = {}
     if not who.city_level:
         query["district"] = who.district
-    if not sees_all_departments(who):
-        query["department"] = who.department.value
+    if who.role in SITE_BOUND:
+        query["site_code"] = who.site_id or {"$in": []}
+    elif not sees_all_departments(who):
+        query["department"] = who.department.value if who.department else {"$in": []}
     return query

@@ -101,12 +101,12 @@ class SitesCommands:
 
     @staticmethod
     def _site_facts(site: Site) -> dict:
-        return {"site_code": site.id, "district": site.details.district}
+        return {"site_code": site.id, "district": site.details.district, "department": site.details.department}
 
     async def update_site(self, who: Principal, site_code: str, details: SiteDetails) -> Site:
         site = await self._site(site_code)
         access.require_manage_site(who, self._site_facts(site))
-        site.update(details)
+        site.update(details, by_site_admin=who.role is Role.SITE_ADMIN)
         await self.sites.save(site, actor=who.as_actor())
         return site
 
@@ -181,7 +181,7 @@ class SitesCommands:
             raise ValidationFailed(exc.message, code="malformed_code", field="code",
                                    details={"reason": exc.reason, "colour": "red"}) from None
         facts, current = await self._machine(code)
-        presence = await self.presences.load(code.text) or MachinePresence(code.text)
+        presence = await self.presences.load(code.machine_key) or MachinePresence(code.machine_key)
         zones = await self._zones(site.district)
         verdict = decide(site=site, code=code, facts=facts, current_code=current, zones=zones,
                          inside=list(presence.inside), allow_two_sites=self.allow_two_sites)
@@ -200,7 +200,7 @@ class SitesCommands:
         facts, current = await self._machine(code)
         zones = await self._zones(site.district)
         for _ in range(5):
-            presence = await self.presences.load(code.text) or MachinePresence(code.text)
+            presence = await self.presences.load(code.machine_key) or MachinePresence(code.machine_key)
             verdict = decide(site=site, code=code, facts=facts, current_code=current, zones=zones,
                              inside=list(presence.inside), allow_two_sites=self.allow_two_sites)
             if not verdict.admitted:
@@ -240,11 +240,11 @@ class SitesCommands:
         except MalformedCode as exc:
             raise ValidationFailed(exc.message, code="malformed_code", field="code") from None
         for _ in range(5):
-            presence = await self.presences.load(code.text)
+            presence = await self.presences.load(code.machine_key)
             if presence is None:
                 raise Conflict("该机械不在本场地内，不能登记出场 (not inside this site)", code="not_inside",
                                field="code")
-            presence.exit(site_code=site_code, today=self.today())
+            presence.exit(site_code=site_code, code=code.text, today=self.today())
             event = presence.pending[-1]
             try:
                 await self.presences.save(presence, actor=who.as_actor())

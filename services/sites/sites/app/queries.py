@@ -96,9 +96,10 @@ class SitesQueries:
         return [_public(d) for d in docs]
 
     async def machine_stays(self, who: Principal, code: str, limit: int) -> list[dict]:
-        """A machine's site history: its owner sees all of it; a site admin their site; staff their sites."""
+        """A machine's site history, under every stage its code had (rule C7): its owner sees all of it; a site
+        admin their site; staff their sites."""
         code = _code(code)
-        query: dict = {"code": code}
+        query: dict = {"machine_key": code.split("-", 1)[1]}
         if who.role is Role.OWNER:
             record = await self.db[REGISTRY_CODES].find_one({"codes": code}, projection={"owner_account_id": 1})
             if record is None or record.get("owner_account_id") != who.account_id:
@@ -113,7 +114,9 @@ class SitesQueries:
         return [_public(d) for d in docs]
 
     async def anomalies(self, who: Principal, district: str | None, limit: int) -> list[dict]:
-        if who.role not in (Role.INSPECTOR, Role.REVIEWER, Role.ADMIN, Role.AUDITOR):
+        # a two-site anomaly spans sites of any department: the ecology bureau's staff and auditors read them
+        if who.role not in (Role.INSPECTOR, Role.REVIEWER, Role.ADMIN, Role.AUDITOR) \
+                or not access.sees_all_departments(who):
             raise Forbidden("无权查看 (role not allowed)", code="role_not_allowed")
         query: dict = {}
         if not who.city_level:

@@ -1,7 +1,8 @@
 """Events of the sites service (documented in docs/events.md).
 
 Streams: ``site-<site code>`` (a site's registration and life), ``zone-<zone id>`` (a restricted zone),
-``presence-<code>`` (where one machine is: entries, exits, two-site anomalies) and ``refusal-<id>`` (one refused
+``presence-<machine key>`` (where one machine is: entries, exits, two-site anomalies; the key is the code without its
+stage, so that a stage correction keeps the machine's place) and ``refusal-<id>`` (one refused
 entry, kept for auditors).
 """
 

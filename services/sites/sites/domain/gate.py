@@ -105,10 +105,11 @@ def decide(*, site: SiteAtGate, code: EnvironmentalCode, facts: MachineFacts | N
 
 
 class MachinePresence(Aggregate):
-    """Where one machine is (stream ``presence-<code>``): the sites it is inside, each with its stay."""
+    """Where one machine is (stream ``presence-<machine key>``: its code without the stage, so that a corrected
+    stage (rule C7) finds the machine where it was): the sites it is inside, each with its stay."""
 
-    def __init__(self, code: str):
-        super().__init__(code)
+    def __init__(self, machine_key: str):
+        super().__init__(machine_key)
         self.inside: dict[str, str] = {}  # site code -> stay id
 
     def enter(self, *, verdict: Verdict, site: SiteAtGate, stay_id: str, working_period: WorkingPeriod,
@@ -125,14 +126,14 @@ class MachinePresence(Aggregate):
             batch_id=batch_id, batch_size=batch_size, zones=verdict.zones, entered_on=today,
         ))
         if verdict.inside_elsewhere:
-            self.record(MachineOnTwoSites(code=self.id, site_code=site.site_code, district=site.district,
+            self.record(MachineOnTwoSites(code=facts.code, site_code=site.site_code, district=site.district,
                                           inside_site_codes=verdict.inside_elsewhere, admitted=True))
 
-    def exit(self, *, site_code: str, today: date) -> None:
+    def exit(self, *, site_code: str, code: str, today: date) -> None:
         stay_id = self.inside.get(site_code)
         if stay_id is None:
             raise Conflict("该机械不在本场地内，不能登记出场 (not inside this site)", code="not_inside", field="code")
-        self.record(MachineExited(stay_id=stay_id, site_code=site_code, code=self.id, exited_on=today))
+        self.record(MachineExited(stay_id=stay_id, site_code=site_code, code=code, exited_on=today))
 
     def on_MachineEntered(self, e: MachineEntered) -> None:
         self.inside[e.site_code] = e.stay_id

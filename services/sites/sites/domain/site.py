@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from nrmm_kernel.aggregate import Aggregate
-from nrmm_kernel.errors import Conflict, ValidationFailed
+from nrmm_kernel.errors import Conflict, Forbidden, ValidationFailed
 
 from .events import SiteRegistered, SiteStatusChanged, SiteUpdated, ZoneChanged, ZoneDefined
 from .model import SiteDetails, SiteStatus
@@ -15,6 +15,15 @@ TRANSITIONS = {
     SiteStatus.SUSPENDED: {SiteStatus.IN_CONSTRUCTION, SiteStatus.COMPLETED},
     SiteStatus.COMPLETED: set(),
 }
+
+# what places a site in zones and under a department: changed by platform staff only (rules D3, E4)
+STAFF_ONLY_FIELDS = ("address.street", "coordinates", "category", "department", "jurisdiction")
+
+
+def _dotted(document: dict, path: str):
+    for part in path.split("."):
+        document = document.get(part) if isinstance(document, dict) else None
+    return document
 
 
 class Site(Aggregate):
@@ -37,13 +46,24 @@ class Site(Aggregate):
         self.record(SiteRegistered(site_code=self.id, details=details, status=status,
                                    admin_account_id=admin_account_id))
 
-    def update(self, details: SiteDetails) -> None:
+    def update(self, details: SiteDetails, *, by_site_admin: bool) -> None:
+        """A site's own admin corrects its name, company, address detail, dates and manager. Where the site lies
+        and who governs it decide which zones and which department apply to it (rule E4, rule D3): only platform
+        staff change those, and nobody moves a site to another district (its district is its jurisdiction)."""
         if self.status is SiteStatus.COMPLETED:
             raise Conflict("已完工的场地不能修改 (site completed)", code="site_completed")
         before, after = self.details.model_dump(), details.model_dump()
         changed = sorted(k for k in after if after[k] != before[k])
         if not changed:
             raise ValidationFailed("没有需要修改的信息 (nothing changed)", code="nothing_changed", field="details")
+        if "district" in changed:
+            raise ValidationFailed("场地所在区县不能更改，请重新注册 (district is fixed)", code="district_fixed",
+                                   field="details.district")
+        if by_site_admin:
+            placed = [f for f in STAFF_ONLY_FIELDS if _dotted(before, f) != _dotted(after, f)]
+            if placed:
+                raise Forbidden("场地位置与主管部门须由主管部门管理员修改 (staff only)", code="staff_only_change",
+                                field=f"details.{placed[0]}", details={"fields": placed})
         self.record(SiteUpdated(details=details, changed_fields=changed))
 
     def change_status(self, status: SiteStatus, *, inside: list[str], reason: str | None = None) -> None:

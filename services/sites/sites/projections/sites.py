@@ -77,6 +77,7 @@ class Stays(Projection):
         doc = dict(doc or {})
         if envelope.event_name == "MachineEntered":
             doc.update(stay_id=d["stay_id"], site_code=d["site_code"], code=d["machine"]["code"],
+                       machine_key=d["machine"]["code"].split("-", 1)[1],
                        district=d["district"], department=d["department"], machine=d["machine"],
                        other_province=d["other_province"], colour=d["colour"], reason=d["reason"],
                        working_period=d["working_period"], reported_category=d.get("reported_category"),
@@ -87,13 +88,14 @@ class Stays(Projection):
             doc.setdefault("inside", True)
         else:
             doc.update(inside=False, exited_on=d["exited_on"], exited_at=envelope.time.isoformat(),
-                       exited_by=envelope.actorid, site_code=d["site_code"], code=d["code"])
+                       exited_by=envelope.actorid, site_code=d["site_code"], exited_with=d["code"])
         return doc
 
     async def ensure_indexes(self, collection) -> None:
         await collection.create_index([("site_code", ASCENDING), ("inside", ASCENDING)])
         await collection.create_index([("site_code", ASCENDING), ("entered_on", DESCENDING)])
         await collection.create_index([("code", ASCENDING), ("entered_at", DESCENDING)])
+        await collection.create_index([("machine_key", ASCENDING), ("entered_at", DESCENDING)])
 
 
 class GateRefusals(Projection):
