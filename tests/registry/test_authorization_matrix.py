@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import pytest
 
+from nrmm_kernel.reference import Department, Role
 from tests.authz import BASE_CALLERS, Endpoint, token_headers, uncovered, wrong_cells
 from tests.registry.fixtures import PNG, registrant
 from tests.registry.test_code_life_http import apply
 
-CALLERS = BASE_CALLERS
+# the code register is the ecology bureau's: another department's administrator reads and changes none of it
+CALLERS = {**BASE_CALLERS, "housing_admin_12": (Role.ADMIN, "mx-adm-hou", "12", Department.HOUSING)}
 OWNERS = {"owner", "other_owner"}
 DISTRICT_12_REVIEW = {"reviewer_12", "reviewer_city", "admin_12"}
 DISTRICT_12_QUEUE = DISTRICT_12_REVIEW | {"auditor_city"}

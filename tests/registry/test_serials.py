@@ -7,7 +7,7 @@ import re
 
 from nrmm_kernel.auth import Principal
 from nrmm_kernel.eventstore import EventStore
-from nrmm_kernel.reference import Role
+from nrmm_kernel.reference import Department, Role
 from registry.app.commands import RegistryCommands
 from registry.app.serials import SerialAllocator
 from registry.domain.machine import MachineRecord
@@ -26,7 +26,7 @@ async def test_a_thousand_concurrent_approvals_get_a_thousand_distinct_codes(db)
     serials = SerialAllocator(db, generate=lambda: rng.choice(narrow[:3000]), attempts=200)
     commands = RegistryCommands(db, store, serials=serials, today=lambda: TODAY)
     owner = Principal(account_id="owner-bulk", role=Role.OWNER)
-    reviewer = Principal(account_id="reviewer-bulk", role=Role.REVIEWER)
+    reviewer = Principal(account_id="reviewer-bulk", role=Role.REVIEWER, department=Department.ECOLOGY)
 
     ids = []
     for i in range(1000):

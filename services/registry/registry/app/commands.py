@@ -20,6 +20,7 @@ from ..domain.machine import MachineRecord
 from ..domain.model import MachineInfo, Registrant
 from ..projections.machines import MACHINES
 from .identities import MachineIdentities
+from .queries import require_registry_department
 from .serials import SerialAllocator
 from .uploads import UploadStore
 
@@ -57,6 +58,7 @@ class RegistryCommands:
     def _require_reviewer(self, who: Principal, record: MachineRecord) -> None:
         if who.role not in REVIEW_ROLES:
             raise Forbidden("仅审核人员可以执行此操作 (reviewers only)", code="role_not_allowed")
+        require_registry_department(who)
         who.require_district(record.district)
 
     def _require_owner_or_reviewer(self, who: Principal, record: MachineRecord) -> None:
@@ -151,6 +153,7 @@ class RegistryCommands:
 
     # other provinces (rule C3) -------------------------------------------------------------
     async def declare_external(self, who: Principal, code: str, category: str | None, source: str = "owner") -> dict:
+        require_registry_department(who)  # owners, or the ecology bureau's staff
         try:
             parsed = parse_code(code)
         except MalformedCode as exc:

@@ -60,9 +60,13 @@ def owner_view(doc: dict, who: Principal) -> dict:
     return out
 
 
+# the code register is the ecology bureau's (rule C1): other departments' viewers and administrators see machines
+# through their sites, and only the bureau reviews and issues codes
+ECOLOGY_ONLY = frozenset({Role.DEPARTMENT_VIEWER, Role.REVIEWER, Role.ADMIN})
+
+
 def require_registry_department(who: Principal) -> None:
-    # other departments' viewers see machines through their sites, not the code register
-    if who.role is Role.DEPARTMENT_VIEWER and who.department is not Department.ECOLOGY:
+    if who.role in ECOLOGY_ONLY and who.department is not Department.ECOLOGY:
         raise Forbidden("仅生态环境部门可查询编码登记 (ecology department only)", code="department_not_allowed")
 
 
@@ -91,6 +95,8 @@ def may_read_upload(meta: dict, record: dict | None, who: Principal) -> bool:
         return False
     if who.role is Role.INSPECTOR:
         return meta["kind"] not in PRIVATE_UPLOADS
+    if who.role in ECOLOGY_ONLY and who.department is not Department.ECOLOGY:
+        return False
     return who.can_see_district(record.get("district"))
 
 
