@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -24,6 +25,8 @@ from .runtime import ServiceRuntime
 
 log = get_logger("http")
 CORRELATION_HEADERS = ("x-correlation-id", "x-request-id")
+# a caller's id goes into every log line and event metadata: kept only when it is short and plain
+CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None, **extra) -> JSONResponse:
@@ -100,7 +103,7 @@ def create_service_app(
     @app.middleware("http")
     async def correlation_middleware(request: Request, call_next):
         incoming = next((request.headers[h] for h in CORRELATION_HEADERS if h in request.headers), None)
-        cid = incoming or new_correlation_id()
+        cid = incoming if incoming and CORRELATION_ID.match(incoming) else new_correlation_id()
         started = time.perf_counter()
         with correlation(cid, method=request.method, path=request.url.path):
             try:

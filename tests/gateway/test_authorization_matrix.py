@@ -7,13 +7,31 @@ import pytest
 
 from nrmm_kernel.reference import Role
 from tests.authz import BASE_CALLERS, Endpoint, token_headers, uncovered, wrong_cells
-from tests.gateway.conftest import new_mobile
+from tests.gateway.conftest import GATEWAY_ENV, Gateway, new_mobile, nowhere
+from tests.platform import eventually, start_platform
+from tests.registry.fixtures import credit_code
 
-STAFF = {  # name -> (role, department, district)
-    "admin_12": ("admin", "ecology", "12"), "reviewer_12": ("reviewer", "ecology", "12"),
-    "inspector_12": ("inspector", "housing", "12"), "housing_viewer_12": ("department_viewer", "housing", "12"),
-    "engineer_12": ("supervision_engineer", None, "12"), "auditor_city": ("auditor", None, None),
+SITE = "MX-SITE-1"
+STAFF = {  # name -> (role, department, district, site)
+    "admin_12": ("admin", "ecology", "12", None), "reviewer_12": ("reviewer", "ecology", "12", None),
+    "housing_admin_12": ("admin", "housing", "12", None),
+    "inspector_12": ("inspector", "housing", "12", None),
+    "housing_viewer_12": ("department_viewer", "housing", "12", None),
+    "engineer_12": ("supervision_engineer", None, "12", SITE), "auditor_city": ("auditor", None, None, None),
 }
+
+
+@pytest.fixture(scope="module")
+def gateway(infra):
+    """Here with the sites service: a supervision engineer's account is bound to a real site (rule E6)."""
+    platform = start_platform(infra, ["notifications", "registry", "sites", "gateway"],
+                              {**GATEWAY_ENV, "NRMM_INSPECTION_URL": nowhere()})
+    try:
+        gateway = Gateway(platform, infra)
+        yield gateway
+        gateway.close()
+    finally:
+        platform.stop()
 
 
 @pytest.fixture(scope="module")
@@ -21,20 +39,23 @@ def callers(gateway) -> dict[str, dict]:
     g = gateway
     found = {"anonymous": {}, "admin": g.admin,
              "service": token_headers(g.platform.verifier, BASE_CALLERS["service"])}
-    for name, (role, department, district) in STAFF.items():
+    site_mobile = new_mobile()
+    registered = g.http.post("/api/sites/registrations", json={
+        "site_code": SITE, "password": "Site-Passw0rd", "sms_code": g.sms_code(site_mobile), "details": {
+            "name": "矩阵工地", "company": {"name": "中建某局", "credit_code": credit_code()}, "district": "12",
+            "category": "building", "address": {"street": "鱼洞街道", "detail": "1 号"}, "starts_on": "2026-01-01",
+            "ends_on": "2027-12-31", "manager": {"name": "王五", "mobile": site_mobile}}})
+    assert registered.status_code == 201, registered.text
+    found["site_admin"] = g.bearer(SITE, "Site-Passw0rd")
+    eventually(g.http, f"/api/sites/sites/{SITE}", found["site_admin"], lambda site: site)
+    for name, (role, department, district, site) in STAFF.items():
         made = g.http.post("/api/auth/staff", headers=g.admin, json={
             "username": f"mx-{name}", "password": "Matrix-Passw0rd", "role": role, "department": department,
-            "district": district})
+            "district": district, "site_id": site})
         assert made.status_code == 201, made.text
         found[name] = g.bearer(f"mx-{name}", "Matrix-Passw0rd")
     mobile, password = g.register_owner()
     found["owner"] = g.bearer(mobile, password)
-    site_mobile = new_mobile()
-    site_admin = g.http.post("/api/auth/site-admins", headers=found["service"], json={
-        "username": "MX-SITE-1", "mobile": site_mobile, "password": "Site-Passw0rd",
-        "sms_code": g.sms_code(site_mobile), "site_id": "MX-SITE-1", "district": "12"})
-    assert site_admin.status_code == 201, site_admin.text
-    found["site_admin"] = g.bearer("MX-SITE-1", "Site-Passw0rd")
     return found
 
 
@@ -52,6 +73,9 @@ def endpoints() -> list[Endpoint]:
         ("staff account", "POST", "/api/auth/staff",
          {"json": {"username": "mx-reviewer_12", "password": "Matrix-Passw0rd", "role": "reviewer",
                    "department": "ecology", "district": "12"}}, {"admin", "admin_12"}),
+        ("engineer account", "POST", "/api/auth/staff",
+         {"json": {"username": "mx-engineer_12", "password": "Matrix-Passw0rd", "role": "supervision_engineer",
+                   "site_id": SITE}}, {"admin", "admin_12", "housing_admin_12"}),
         ("token", "POST", "/api/auth/token", {"data": {}}, EVERYONE),
         ("refresh", "POST", "/api/auth/refresh", invalid, EVERYONE),
         ("logout", "POST", "/api/auth/logout", invalid, EVERYONE),
@@ -60,7 +84,7 @@ def endpoints() -> list[Endpoint]:
         ("reset password", "POST", "/api/auth/password-reset", invalid, EVERYONE),
         ("me", "GET", "/api/auth/me", {}, SIGNED_IN),
         ("send message", "POST", "/api/notifications/messages", invalid, {"service"}),
-        ("read outbox", "GET", "/api/notifications/outbox?limit=1", {}, {"admin", "admin_12"}),
+        ("read outbox", "GET", "/api/notifications/outbox?limit=1", {}, {"admin"}),  # SMS codes: city ecology
     ]
     return [Endpoint(name, method, path, frozenset(allowed), kwargs) for name, method, path, kwargs, allowed in table]
 

@@ -56,6 +56,27 @@ def test_a_declared_length_over_the_limit_is_refused_before_the_body_is_read(gat
     assert " 413 " in head.splitlines()[0] and json.loads(body)["code"] == "request_too_large"
 
 
+def raw_get(gateway, path: str) -> tuple[str, str]:
+    """A request line sent as written: HTTP clients resolve dot segments before sending, attackers do not."""
+    url = httpx.URL(gateway.platform.urls["gateway"])
+    with socket.create_connection((url.host, url.port), timeout=10) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {url.host}\r\nConnection: close\r\n\r\n".encode())
+        answer = b""
+        while received := sock.recv(65536):
+            answer += received
+    head, _, body = answer.decode("latin-1").partition("\r\n\r\n")
+    return head.splitlines()[0], body
+
+
+def test_dot_segments_never_reach_outside_a_services_api(gateway):
+    for path in ("/api/registry/../../metrics", "/api/registry/%2e%2e/%2E%2E/metrics",
+                 "/api/registry/..%2f..%2fmetrics", "/api/registry/./verify?code=x"):
+        status, body = raw_get(gateway, path)
+        assert " 400 " in status and json.loads(body)["code"] == "invalid_path", (path, status, body[:200])
+    status, body = raw_get(gateway, "/api/registry/verify?code=x")  # reaches the registry, which wants a token
+    assert " 401 " in status and json.loads(body)["code"] != "invalid_path"
+
+
 def content_length(answer: bytes) -> int:
     for line in answer.partition(b"\r\n\r\n")[0].split(b"\r\n")[1:]:
         name, _, value = line.partition(b":")
@@ -93,6 +114,10 @@ def test_a_request_without_an_id_gets_a_fresh_correlation_id(gateway):
     assert first.headers["x-correlation-id"] and first.headers["x-correlation-id"] != second.headers["x-correlation-id"]
     mine = g.http.get("/api/registry/verify", params={"code": "x"}, headers={"X-Request-Id": "req-verify-7"})
     assert mine.headers["x-correlation-id"] == "req-verify-7"
+    # an id that would put markup or a second log line into every record it reaches is replaced
+    for forged in ("<script>alert(1)</script>", "x" * 65, "a b"):
+        replaced = g.http.get("/api/registry/verify", params={"code": "x"}, headers={"X-Request-Id": forged})
+        assert replaced.headers["x-correlation-id"] not in (forged, "")
 
 
 def test_the_gateways_own_endpoints_take_small_bodies_only(gateway):

@@ -46,6 +46,16 @@ def test_an_owner_registers_logs_in_refreshes_logs_out_and_applies_for_a_code(ga
     assert after.status_code == 401 and after.json()["code"] == "refresh_token_revoked"
 
 
+def test_whether_a_number_is_registered_is_told_only_to_whoever_holds_the_phone(gateway):
+    g = gateway
+    mobile, _ = g.register_owner()
+    body = {"mobile": mobile, "password": "Other-Passw0rd", "name": "李四"}
+    guessed = g.http.post("/api/auth/owners", json={**body, "sms_code": "000000"})
+    assert guessed.status_code == 422 and guessed.json()["field"] == "sms_code", guessed.text
+    holder = g.http.post("/api/auth/owners", json={**body, "sms_code": g.sms_code(mobile)})
+    assert holder.status_code == 409 and holder.json()["code"] == "username_taken"
+
+
 def test_a_refresh_token_used_twice_ends_the_session(gateway):
     g = gateway
     mobile, password = g.register_owner()

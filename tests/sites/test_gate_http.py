@@ -2,6 +2,9 @@
 register; machines enter and leave; restricted zones keep high-emission machines out (rules E1-E4, C3)."""
 
 import asyncio
+import uuid
+
+import pytest
 
 from nrmm_kernel.codes import qr_payload
 from nrmm_kernel.reference import Department, Role
@@ -243,3 +246,40 @@ def test_a_site_moved_into_a_zone_refuses_what_it_admitted_before(platform):
     history = p.sites.get(f"/api/sites/sites/{site}", headers=admin).json()["history"]
     assert [h["event"] for h in history] == ["SiteRegistered", "SiteUpdated"]
     assert history[1]["changed_fields"] == ["address"]
+
+
+def test_a_supervision_engineer_reads_the_site_they_supervise_and_no_other(platform):  # rule E6
+    p = platform
+    site, _ = p.register_site(district="12", street="鱼洞街道")
+    other, _ = p.register_site(district="12", street="鱼洞街道")
+    engineer = {"username": f"eng-{uuid.uuid4().hex[:8]}", "password": "Engineer-Passw0rd",
+                "role": "supervision_engineer", "site_id": site}
+    transport_admin = p.token(Role.ADMIN, "adm-tra-12", district="12", department=Department.TRANSPORT)
+    refused = p.gateway.post("/api/auth/staff", headers=transport_admin, json=engineer)
+    assert refused.status_code == 403 and refused.json()["code"] == "outside_jurisdiction", refused.text
+    unknown = p.gateway.post("/api/auth/staff", headers=p.admin, json={**engineer, "site_id": "S-NOWHERE"})
+    assert unknown.status_code == 422 and unknown.json()["field"] == "site_id", unknown.text
+    made = p.gateway.post("/api/auth/staff", headers=p.admin, json=engineer)
+    assert made.status_code == 201, made.text
+    assert (made.json()["district"], made.json()["site_id"]) == ("12", site)
+    signed_in = p.login(engineer["username"], engineer["password"])
+    assert p.sites.get(f"/api/sites/sites/{site}/roster", headers=signed_in).status_code == 200
+    assert p.sites.get(f"/api/sites/sites/{other}", headers=signed_in).json()["code"] == "outside_jurisdiction"
+    listed = p.sites.get("/api/sites/sites", headers=signed_in, params={"district": "12"}).json()
+    assert [s["site_code"] for s in listed] == [site]
+
+
+def test_a_registration_whose_site_was_not_recorded_completes_when_retried(platform):  # rule E1
+    p = platform
+    code, mobile = f"S-{uuid.uuid4().hex[:8].upper()}", f"139{uuid.uuid4().int % 10**8:08d}"
+    # what a registration leaves when the sites service fails between the gateway's account and its own record
+    orphan = p.gateway.post("/api/auth/site-admins", headers=p.token(Role.SERVICE, "svc-sites"), json={
+        "username": code, "mobile": mobile, "password": "First-Passw0rd", "sms_code": p.sms_code(mobile),
+        "site_id": code, "district": "04"})
+    assert orphan.status_code == 201, orphan.text
+    # another phone does not take the account up
+    with pytest.raises(AssertionError, match="username_taken"):
+        p.register_site(code=code)
+    site, admin = p.register_site(code=code, mobile=mobile)
+    assert p.sites.get(f"/api/sites/sites/{site}", headers=admin).json()["admin_account_id"] \
+        == orphan.json()["account_id"]

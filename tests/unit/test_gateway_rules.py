@@ -126,6 +126,33 @@ def test_who_may_create_staff_accounts():
     assert no_department.value.code == "department_required"
 
 
+def test_another_departments_administrator_staffs_only_their_own_department():
+    housing = Principal(account_id="h", role=Role.ADMIN, department=Department.HOUSING, district="04")
+    rules.may_create_staff(housing, Role.INSPECTOR, Department.HOUSING, "04")
+    rules.may_create_staff(housing, Role.ADMIN, Department.HOUSING, "04")
+    for role, department in ((Role.INSPECTOR, Department.ECOLOGY), (Role.DEPARTMENT_VIEWER, Department.TRANSPORT),
+                             (Role.REVIEWER, Department.ECOLOGY), (Role.AUDITOR, None)):
+        with pytest.raises(Forbidden):
+            rules.may_create_staff(housing, role, department, "04")
+    with pytest.raises(ValidationFailed) as reviewer:
+        rules.may_create_staff(Principal(account_id="a", role=Role.ADMIN, department=Department.ECOLOGY),
+                               Role.REVIEWER, Department.HOUSING, "04")
+    assert (reviewer.value.code, reviewer.value.field) == ("department_not_allowed", "department")
+
+
+def test_a_supervision_engineer_is_bound_to_a_site_not_a_department():  # rule E6
+    city = Principal(account_id="a", role=Role.ADMIN, department=Department.ECOLOGY)
+    rules.may_create_staff(city, Role.SUPERVISION_ENGINEER, None, "04", site_id="S-1")
+    for department, district, site_id, field in ((None, "04", None, "site_id"),
+                                                 (Department.HOUSING, "04", "S-1", "department")):
+        with pytest.raises(ValidationFailed) as refused:
+            rules.may_create_staff(city, Role.SUPERVISION_ENGINEER, department, district, site_id=site_id)
+        assert refused.value.field == field
+    with pytest.raises(ValidationFailed) as not_bound:
+        rules.may_create_staff(city, Role.INSPECTOR, Department.ECOLOGY, "04", site_id="S-1")
+    assert not_bound.value.code == "site_not_allowed"
+
+
 def test_the_throttle_waits_for_the_window_to_pass_not_for_a_success():
     # five failures in a burst: locked for the window; the sixth minute after does not help, the sixteenth does
     burst = [NOW - timedelta(seconds=s) for s in (5, 4, 3, 2, 1)]

@@ -9,10 +9,12 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field
 
 from nrmm_kernel.auth import Principal, current_principal, require_role
+from nrmm_kernel.errors import ValidationFailed
 from nrmm_kernel.fields import DistrictCode, MobileNumber
 from nrmm_kernel.reference import Department, Role
 
 from ..app.identity import Identity, public
+from ..app.sites import site_seen_by
 from .limits import SmallBodyRoute
 
 router = APIRouter(prefix="/api/auth", tags=["auth"], route_class=SmallBodyRoute)
@@ -53,7 +55,10 @@ class StaffAccount(Body):
     password: str = Field(max_length=128)
     role: Role
     department: Department | None = None
-    district: DistrictCode | None = Field(default=None, description="null: city level")
+    district: DistrictCode | None = Field(default=None, description="null: city level; a supervision engineer: "
+                                                                    "their site's district")
+    site_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9\-]{2,39}$",
+                                description="supervision engineers only: the site they supervise (rule E6)")
     name: str | None = Field(default=None, max_length=50)
 
 
@@ -95,7 +100,14 @@ async def create_site_admin(body: SiteAdminRegistration, request: Request,
 
 @router.post("/staff", status_code=201, summary="Administrators: create a staff account")
 async def create_staff(body: StaffAccount, request: Request, who: Principal = Depends(require_role(Role.ADMIN))):
-    account = await identity(request).create_staff(who, **body.model_dump())
+    fields = body.model_dump()
+    if body.role is Role.SUPERVISION_ENGINEER and body.site_id:
+        # the sites service judges, with the administrator's own token, whether the site is theirs to staff
+        site = await site_seen_by(request, body.site_id)
+        if body.district not in (None, site["district"]):
+            raise ValidationFailed("区县与场地所在区县不一致", code="district_mismatch", field="district")
+        fields["district"] = site["district"]
+    account = await identity(request).create_staff(who, **fields)
     return public(account)
 
 

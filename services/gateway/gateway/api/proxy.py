@@ -7,6 +7,8 @@ cards and exports can be large)."""
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
@@ -56,8 +58,12 @@ async def forward(request: Request, service: str):
         headers["x-forwarded-for"] = request.client.host
     headers["x-forwarded-proto"] = request.url.scheme
     client: httpx.AsyncClient = request.app.state.upstream
-    raw_path = request.scope.get("raw_path") or request.url.path.encode()
-    upstream = httpx.URL(getattr(settings, f"{service}_url").rstrip("/") + raw_path.decode("latin-1"),
+    raw_path = (request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1")
+    # "." and ".." segments (encoded or not) would be resolved on the way and reach outside /api/<service>:
+    # /api/sites/../../metrics is the sites service's /metrics
+    if any(segment in (".", "..") for segment in unquote(raw_path).split("/")):
+        raise AppError("路径无效 (dot segments)", code="invalid_path", field="path", status=400)
+    upstream = httpx.URL(getattr(settings, f"{service}_url").rstrip("/") + raw_path,
                          query=request.scope.get("query_string", b""))
     outgoing = client.build_request(request.method, upstream, headers=headers, content=body)
     try:

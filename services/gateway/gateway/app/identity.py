@@ -146,28 +146,42 @@ class Identity:
 
     async def register_owner(self, *, mobile: str, password: str, sms_code: str, name: str | None) -> Account:
         rules.check_password(password)  # before the code is spent
-        if await self.accounts.find_one({"username": mobile}, projection={"_id": 1}):
-            raise Conflict("该手机号已注册 (mobile already registered)", code="username_taken", field="mobile")
+        # the code first: whether a number has an account is told only to whoever holds that phone
         await self.consume_sms_code(mobile, "register", sms_code)
-        return await self._create(username=mobile, password=password, role=Role.OWNER, created_by=None,
-                                  mobile=mobile, name=name)
+        try:
+            return await self._create(username=mobile, password=password, role=Role.OWNER, created_by=None,
+                                      mobile=mobile, name=name)
+        except Conflict:
+            raise Conflict("该手机号已注册 (mobile already registered)", code="username_taken", field="mobile") \
+                from None
 
     async def create_site_admin(self, *, username: str, mobile: str, name: str | None, password: str, sms_code: str,
                                 site_id: str, district: str) -> Account:
-        """Made by site registration (rule E1): the SMS code proves the manager holds the mobile."""
+        """Made by site registration (rule E1): the SMS code proves the manager holds the mobile.
+
+        The sites service asks only for a site it has not registered. An account already there for the same site
+        and mobile is what a registration left when the site's own record failed after the account was made: the
+        manager's phone takes it up again with the new password, so that a retry completes the registration."""
         rules.check_password(password)
-        if await self.accounts.find_one({"username": username}, projection={"_id": 1}):
-            raise Conflict("该场地已有管理员账户 (site already has an admin)", code="username_taken",
-                           field="site_code")
         await self.consume_sms_code(mobile, "register", sms_code)
+        existing = await self._find(username=username)
+        if existing is not None:
+            if existing.role is not Role.SITE_ADMIN or existing.site_id != site_id or existing.mobile != mobile:
+                raise Conflict("该场地已有管理员账户 (site already has an admin)", code="username_taken",
+                               field="site_code")
+            await self._set_password(existing.account_id, password)
+            log.info("account.site_admin_taken_up", account_id=existing.account_id, site_id=site_id)
+            return existing
         return await self._create(username=username, password=password, role=Role.SITE_ADMIN, created_by=None,
                                   mobile=mobile, name=name, site_id=site_id, district=district)
 
     async def create_staff(self, creator: Principal, *, username: str, password: str, role: Role,
-                           department: Department | None, district: str | None, name: str | None) -> Account:
-        rules.may_create_staff(creator, role, department, district)
+                           department: Department | None, district: str | None, name: str | None,
+                           site_id: str | None = None) -> Account:
+        rules.may_create_staff(creator, role, department, district, site_id)
         return await self._create(username=rules.check_username(username), password=password, role=role,
-                                  created_by=creator.account_id, department=department, district=district, name=name)
+                                  created_by=creator.account_id, department=department, district=district, name=name,
+                                  site_id=site_id)
 
     async def bootstrap_admin(self, username: str, password: str) -> bool:
         """The first administrator (city level, ecology); False if the username exists already. Idempotent:

@@ -37,14 +37,34 @@ def check_username(username: str) -> str:
     return username
 
 
-def may_create_staff(creator: Principal, role: Role, department: Department | None, district: str | None) -> None:
-    """An administrator makes staff accounts; a district administrator only in their district, never city level."""
+def may_create_staff(creator: Principal, role: Role, department: Department | None, district: str | None,
+                     site_id: str | None = None) -> None:
+    """An administrator makes staff accounts: a district administrator only in their district, never city level;
+    an administrator of another department than the ecology bureau (which leads everything) only for their own
+    department. Reviewers issue codes, so they are the bureau's; auditors read every department, so only the
+    bureau makes them. A supervision engineer (rule E6) works for a supervision company, not a department, and
+    is bound to the site they supervise."""
     if creator.role is not Role.ADMIN:
         raise Forbidden("仅管理员可以创建工作人员账户", code="role_not_allowed")
     if role not in STAFF_ACCOUNT_ROLES:
         raise ValidationFailed("工作人员角色无效", code="invalid_role", field="role")
+    if role is Role.SUPERVISION_ENGINEER:
+        if not site_id:
+            raise ValidationFailed("监理人员须指定所监理的场地", code="site_required", field="site_id")
+        if department is not None or district is None:
+            raise ValidationFailed("监理单位不属于主管部门", code="department_not_allowed", field="department")
+    elif site_id is not None:
+        raise ValidationFailed("只有监理人员绑定场地", code="site_not_allowed", field="site_id")
     if role in (Role.REVIEWER, Role.INSPECTOR, Role.DEPARTMENT_VIEWER, Role.ADMIN) and department is None:
         raise ValidationFailed("须指定所属部门", code="department_required", field="department")
+    if role is Role.REVIEWER and department is not Department.ECOLOGY:
+        raise ValidationFailed("审核员属于生态环境部门", code="department_not_allowed", field="department")
+    if role is Role.AUDITOR and department is not None:
+        raise ValidationFailed("审计账户不属于某一部门", code="department_not_allowed", field="department")
+    if creator.department is not Department.ECOLOGY:
+        if role in (Role.REVIEWER, Role.AUDITOR) or (role is not Role.SUPERVISION_ENGINEER
+                                                     and department != creator.department):
+            raise Forbidden("只能创建本部门的账户 (another department)", code="outside_jurisdiction")
     if not creator.city_level and district != creator.district:
         raise Forbidden("只能在本区县创建账户 (outside your jurisdiction)", code="outside_jurisdiction")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 
 from nrmm_kernel.auth import Principal, require_role
-from nrmm_kernel.errors import AppError
-from nrmm_kernel.reference import Role
+from nrmm_kernel.errors import AppError, Forbidden
+from nrmm_kernel.reference import Department, Role
 
 from ..app.channels import OutboxChannel
 from ..domain.messages import ChannelKind, Message
@@ -20,9 +20,13 @@ async def send(message: Message, request: Request, who: Principal = Depends(requ
     return {"message_id": message_id}
 
 
-@router.get("/outbox", summary="Administrators: messages kept by the development outbox channel, newest first")
+@router.get("/outbox", summary="The city-level ecology administrator: messages kept by the development outbox channel, "
+                                  "newest first")
 async def outbox(request: Request, to: str | None = None, channel: ChannelKind | None = None,
                  limit: int = Query(20, ge=1, le=500), who: Principal = Depends(require_role(Role.ADMIN))):
+    # the outbox holds live SMS codes: only the city-level ecology administrator who runs the platform reads it
+    if not who.city_level or who.department is not Department.ECOLOGY:
+        raise Forbidden("仅市级生态环境部门管理员可查看开发通道消息", code="outside_jurisdiction")
     channel_impl = request.app.state.message_channel
     if not isinstance(channel_impl, OutboxChannel):
         raise AppError("消息未经开发通道发送 (the outbox channel is not in use)", code="outbox_not_in_use", status=404)
