@@ -22,7 +22,7 @@ from ..domain.model import GateColour, SiteDetails, SiteStatus, WorkingPeriod
 from ..domain.site import Site, Zone
 from ..domain.zones import SiteLocation, ZoneDefinition
 from ..projections.codes import EXTERNAL_CODES, REGISTRY_CODES
-from ..projections.sites import SITES, STAYS, ZONES
+from ..projections.sites import STAYS, ZONES
 from . import access
 from .accounts import GatewayAccounts
 
@@ -139,13 +139,16 @@ class SitesCommands:
     # the gate (rules E2-E4, C3) ------------------------------------------------------------------
     async def _gate_site(self, who: Principal, site_code: str) -> SiteAtGate:
         access.require_site_admin_of(who, site_code)
-        doc = await self.db[SITES].find_one({"_id": f"site-{site_code}"})
-        if doc is None:
-            raise NotFound("场地不存在 (no such site)", field="site_code")
-        return SiteAtGate(site_code=site_code, district=doc["district"], department=doc["department"],
-                          status=SiteStatus(doc["status"]),
-                          location=SiteLocation(district=doc["district"], street=doc["street"],
-                                                longitude=doc.get("longitude"), latitude=doc.get("latitude")))
+        # the site's own stream, not its projection: a site completed, suspended or moved a moment ago is judged
+        # as it now is (a site's stream is a handful of events)
+        site = await self._site(site_code)
+        details = site.details
+        coordinates = details.coordinates
+        return SiteAtGate(site_code=site_code, district=details.district, department=details.department,
+                          status=site.status,
+                          location=SiteLocation(district=details.district, street=details.address.street,
+                                                longitude=coordinates.longitude if coordinates else None,
+                                                latitude=coordinates.latitude if coordinates else None))
 
     async def _machine(self, code: EnvironmentalCode):
         if code.is_chongqing:
