@@ -16,11 +16,13 @@ ADMIN_USER, ADMIN_PASSWORD = "root-admin", "Admin-Passw0rd"
 SMS_TTL_SECONDS = 2
 SMS_DAILY_LIMIT = 4
 LOGIN_MAX_FAILURES = 3
+LOGIN_MAX_FAILURES_PER_ADDRESS = 30  # the tests all log in from 127.0.0.1
 MAX_REQUEST_BYTES = 11 * 1024 * 1024
 GATEWAY_ENV = {
     "NRMM_BOOTSTRAP_ADMIN_USERNAME": ADMIN_USER, "NRMM_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
     "NRMM_SMS_CODE_TTL_SECONDS": str(SMS_TTL_SECONDS), "NRMM_SMS_RESEND_SECONDS": "0",
     "NRMM_SMS_DAILY_LIMIT": str(SMS_DAILY_LIMIT), "NRMM_LOGIN_MAX_FAILURES": str(LOGIN_MAX_FAILURES),
+    "NRMM_LOGIN_MAX_FAILURES_PER_ADDRESS": str(LOGIN_MAX_FAILURES_PER_ADDRESS),
     "NRMM_MAX_REQUEST_BYTES": str(MAX_REQUEST_BYTES), "NRMM_CORS_ORIGINS": '["https://console.example.cn"]',
 }
 
@@ -65,8 +67,10 @@ class Gateway:
         for client in self._clients:
             client.close()
 
-    def login(self, username: str, password: str) -> httpx.Response:
-        return self.http.post("/api/auth/token", data={"username": username, "password": password})
+    def login(self, username: str, password: str, address: str | None = None) -> httpx.Response:
+        """``address``: the client's, as a trusted proxy on this host would pass it on (X-Forwarded-For)."""
+        return self.http.post("/api/auth/token", data={"username": username, "password": password},
+                              headers={"X-Forwarded-For": address} if address else None)
 
     def bearer(self, username: str, password: str) -> dict:
         response = self.login(username, password)

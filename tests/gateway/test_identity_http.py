@@ -3,7 +3,13 @@
 import time
 
 from nrmm_kernel.reference import Role
-from tests.gateway.conftest import LOGIN_MAX_FAILURES, SMS_DAILY_LIMIT, SMS_TTL_SECONDS, new_mobile
+from tests.gateway.conftest import (
+    LOGIN_MAX_FAILURES,
+    LOGIN_MAX_FAILURES_PER_ADDRESS,
+    SMS_DAILY_LIMIT,
+    SMS_TTL_SECONDS,
+    new_mobile,
+)
 from tests.registry.fixtures import JPEG, PDF, PNG, REQUIRED_KINDS, machine, registrant
 
 
@@ -115,6 +121,28 @@ def test_wrong_passwords_are_throttled_with_a_clear_error(gateway):
     assert throttled.json()["details"]["retry_after"] > 0
     unknown = g.login("13000000000", "whatever1")
     assert unknown.status_code == 401 and unknown.json()["code"] == "invalid_credentials"
+
+
+def test_whoever_knows_a_username_cannot_lock_its_holder_out_from_elsewhere(gateway):
+    g = gateway
+    mobile, password = g.register_owner()
+    for _ in range(LOGIN_MAX_FAILURES + 2):
+        g.login(mobile, "Wrong-Passw0rd", address="203.0.113.7")
+    assert g.login(mobile, password, address="203.0.113.7").status_code == 429
+    assert g.login(mobile, password, address="198.51.100.20").status_code == 200
+
+
+def test_one_address_trying_many_usernames_is_stopped(gateway):
+    g = gateway
+    spraying = "203.0.113.99"
+    refused = 0
+    for n in range(LOGIN_MAX_FAILURES_PER_ADDRESS + 1):
+        answer = g.login(f"1300000{n:04d}", "Spring2026!", address=spraying)
+        refused += answer.status_code == 429
+    assert refused == 1, refused
+    mobile, password = g.register_owner()
+    assert g.login(mobile, password, address=spraying).status_code == 429  # the address waits, for any account
+    assert g.login(mobile, password).status_code == 200
 
 
 def test_sms_codes_expire_are_single_use_and_rate_limited(gateway):

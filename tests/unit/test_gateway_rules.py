@@ -171,6 +171,12 @@ def test_failures_count_since_the_last_success_and_undecided_attempts_count_as_f
     assert counted == [NOW - timedelta(minutes=8), NOW]  # not before the success, not the refused one
 
 
+def test_from_one_address_a_success_forgives_no_failure_at_other_accounts():
+    earlier = [attempt(1, "failed", 10), attempt(2, "succeeded", 9), attempt(3, "failed", 8),
+               attempt(4, "refused", 7), attempt(5, "pending", 0)]
+    assert rules.address_failures_that_count(earlier) == [NOW - timedelta(minutes=m) for m in (10, 8, 0)]
+
+
 def test_refused_and_undelivered_sms_sends_do_not_count():
     earlier = [attempt(1, "sent", 30), attempt(2, "refused", 20), attempt(3, "failed", 10), attempt(4, "pending", 0)]
     assert rules.sms_sends_that_count(earlier) == [NOW - timedelta(minutes=30), NOW]

@@ -15,6 +15,8 @@ class Settings(KernelSettings):
     refresh_token_days: int = Field(default=14, ge=1, le=90)
     login_max_failures: int = Field(default=5, ge=1)
     login_window_seconds: int = Field(default=900, ge=1)
+    # failed logins from one client address to any usernames in the window (password spraying)
+    login_max_failures_per_address: int = Field(default=50, ge=1)
     sms_code_ttl_seconds: int = Field(default=300, ge=1)
     sms_resend_seconds: int = Field(default=60, ge=0)
     sms_daily_limit: int = Field(default=10, ge=1)

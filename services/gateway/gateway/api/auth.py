@@ -113,7 +113,8 @@ async def create_staff(body: StaffAccount, request: Request, who: Principal = De
 
 @router.post("/token", summary="OAuth2 password flow: access token (JWT) and refresh token")
 async def token(request: Request, form: OAuth2PasswordRequestForm = Depends()):
-    return await identity(request).login(form.username, form.password)
+    return await identity(request).login(form.username, form.password,
+                                         request.client.host if request.client else None)
 
 
 @router.post("/refresh", summary="A new access token; the refresh token is rotated (reuse ends the session)")

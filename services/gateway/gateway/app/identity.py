@@ -10,9 +10,9 @@ matters under concurrency therefore rests on one of those two, on MongoDB and Fe
 
 - a username is taken by inserting the account (unique index);
 - an SMS code is spent by deleting it (``delete_one`` by ``_id``: one caller sees ``deleted_count == 1``);
-- login attempts per username, SMS sends per number and tries per SMS code are numbered, a number taken by a
-  unique insert, and each is judged against every attempt below it (app/numbered.py): racing requests are
-  served in one order, and no more than the limit is ever let through;
+- login attempts per username and client address (and per address), SMS sends per number and tries per SMS code
+  are numbered, a number taken by a unique insert, and each is judged against every attempt below it
+  (app/numbered.py): racing requests are served in one order, and no more than the limit is ever let through;
 - a refresh token is spent by inserting its hash into ``refresh_spent`` (unique ``_id``); a second use, even a
   concurrent one, finds it there and ends the session;
 - a session (a refresh-token family) is ended by inserting its id into ``revoked_families``; a password change
@@ -51,7 +51,7 @@ ACCOUNTS = "accounts"
 REFRESH = "refresh_tokens"  # live refresh tokens, by SHA-256 of the token
 SPENT = "refresh_spent"  # refresh tokens used once (rotated) or logged out, by the same hash
 REVOKED_FAMILIES = "revoked_families"  # ended sessions
-LOGIN_ATTEMPTS = "login_attempts"  # numbered per username (app/numbered.py)
+LOGIN_ATTEMPTS = "login_attempts"  # numbered per username and client address, and per address (app/numbered.py)
 SMS_SENDS = "sms_sends"  # numbered per mobile
 SMS_CODES, SMS_TRIES = "sms_codes", "sms_code_tries"  # tries numbered per code
 MAX_USERNAME = 64
@@ -248,25 +248,36 @@ class Identity:
             raise ValidationFailed(rules.SMS_MESSAGES["sms_code_invalid"], code="sms_code_invalid", field="sms_code")
 
     # login and tokens ----------------------------------------------------------------------------
-    async def login(self, username: str, password: str) -> dict:
-        if len(username) > MAX_USERNAME:  # nobody has such a name; not worth a record
+    async def login(self, username: str, password: str, address: str | None = None) -> dict:
+        """``address``: the client's (uvicorn takes it from X-Forwarded-For only when a trusted proxy sent it)."""
+        if len(username) > MAX_USERNAME or not username.isprintable():  # nobody has such a name; not worth a record
             raise Unauthenticated("用户名或密码错误 (invalid credentials)", code="invalid_credentials")
         now = self.now()
         window = timedelta(seconds=self.settings.login_window_seconds)
-        attempt = await self.logins.take(username, now, since=now - window)
-        retry_after = rules.login_retry_after(rules.login_failures_that_count(attempt.earlier), now,
-                                              max_failures=self.settings.login_max_failures,
-                                              window_seconds=self.settings.login_window_seconds)
-        if retry_after is not None:
-            await self.logins.mark(attempt, "refused")  # a refused attempt is no failure: it does not prolong the wait
-            raise AppError(f"登录失败次数过多，请 {retry_after} 秒后再试", code="too_many_attempts", status=429,
-                           field="username", details={"retry_after": retry_after})
+        address = address or "unknown"
+        attempts = []
+        for key, counted, limit in (
+                # the address first: it holds no "|", so no username makes another key's twin
+                (f"login:{address}|{username}", rules.login_failures_that_count, self.settings.login_max_failures),
+                (f"address:{address}", rules.address_failures_that_count,
+                 self.settings.login_max_failures_per_address)):
+            attempt = await self.logins.take(key, now, since=now - window)
+            attempts.append(attempt)
+            retry_after = rules.login_retry_after(counted(attempt.earlier), now, max_failures=limit,
+                                                  window_seconds=self.settings.login_window_seconds)
+            if retry_after is not None:
+                for taken in attempts:  # a refused attempt is no failure: it does not prolong the wait
+                    await self.logins.mark(taken, "refused")
+                raise AppError(f"登录失败次数过多，请 {retry_after} 秒后再试", code="too_many_attempts", status=429,
+                               field="username", details={"retry_after": retry_after})
         account = await self._find(username=username)
         if not await self._verify(account, password):
-            await self.logins.mark(attempt, "failed")
-            log.info("login.failed", account_id=account.account_id if account else None)
+            for attempt in attempts:
+                await self.logins.mark(attempt, "failed")
+            log.info("login.failed", account_id=account.account_id if account else None, address=address)
             raise Unauthenticated("用户名或密码错误 (invalid credentials)", code="invalid_credentials")
-        await self.logins.mark(attempt, "succeeded")
+        for attempt in attempts:
+            await self.logins.mark(attempt, "succeeded")
         await self._rehash_if_needed(account, password)
         return await self._issue(account, family=str(ulid.ULID()), stamp=account.credential_stamp)
 

@@ -133,7 +133,9 @@ SMS_MESSAGES = {
 # --- login throttling ---------------------------------------------------------------------------------------------
 
 def login_retry_after(failures: list[datetime], now: datetime, *, max_failures: int, window_seconds: int) -> int | None:
-    """Seconds until a login may be tried again, or None. Counted per username over a sliding window."""
+    """Seconds until a login may be tried again, or None. Counted over a sliding window: per username and client
+    address (so that whoever knows a username, a site code say, cannot lock its holder out from elsewhere), and
+    per client address over every username."""
     window = timedelta(seconds=window_seconds)
     recent = sorted(t for t in failures if now - t < window)
     if len(recent) < max_failures:
@@ -147,6 +149,12 @@ def login_failures_that_count(earlier: list[dict]) -> list[datetime]:
     failures since the last success, and attempts still being judged (each may turn out a failure)."""
     last_success = max((a["n"] for a in earlier if a["state"] == "succeeded"), default=0)
     return [a["at"] for a in earlier if a["n"] > last_success and a["state"] in ("pending", "failed")]
+
+
+def address_failures_that_count(earlier: list[dict]) -> list[datetime]:
+    """``earlier``: one client address's attempts at any usernames. A success with one account does not forgive
+    failures at others: every failure counts, and every attempt still being judged."""
+    return [a["at"] for a in earlier if a["state"] in ("pending", "failed")]
 
 
 def sms_sends_that_count(earlier: list[dict]) -> list[datetime]:
