@@ -202,5 +202,8 @@ def test_masking_and_jurisdiction_of_staff_views(registry_service):
     for role in (Role.INSPECTOR, Role.DEPARTMENT_VIEWER, Role.SUPERVISION_ENGINEER, Role.SITE_ADMIN):
         queue = svc.http.get("/api/registry/applications", headers=svc.token(role, f"x-{role}", district="12"))
         assert queue.status_code == 403, role
-    gate = svc.http.get(f"/api/registry/machines/{code}", headers=svc.token(Role.SITE_ADMIN, "gate-9")).json()
-    assert set(gate) >= {"code", "status", "stage", "category"} and "registrant" not in gate
+    # the site-bound see what a gate needs, of any code, nobody's registration (rule E6)
+    for role, district in ((Role.SITE_ADMIN, None), (Role.SUPERVISION_ENGINEER, "05")):
+        gate = svc.http.get(f"/api/registry/machines/{code}", headers=svc.token(role, "gate-9", district=district))
+        assert set(gate.json()) >= {"code", "status", "stage", "category", "brand"}, gate.text
+        assert not {"registrant", "history", "uploads", "machine_id"} & set(gate.json()), role

@@ -4,13 +4,14 @@ from datetime import date
 
 import pytest
 from pydantic import ValidationError
+from pydantic_core import PydanticCustomError
 
 from nrmm_kernel.codes import parse_code
 from nrmm_kernel.errors import Conflict, Forbidden, ValidationFailed
 from nrmm_kernel.reference import Department
 from sites.domain.events import MachineEntered, MachineOnTwoSites
 from sites.domain.gate import ActiveZone, MachinePresence, SiteAtGate, decide, facts_from
-from sites.domain.model import GateColour, SiteDetails, SiteStatus, WorkingPeriod
+from sites.domain.model import GateColour, SiteDetails, SiteStatus, WorkingPeriod, check_site_code
 from sites.domain.site import Site
 from sites.domain.zones import SiteLocation, ZoneDefinition, covers
 from tests.registry.fixtures import credit_code
@@ -66,6 +67,13 @@ def test_site_details_are_checked():
                        ({"manager": {"name": "x", "mobile": "123"}}, "invalid_mobile")]:
         with pytest.raises(ValidationError, match=error):
             SiteDetails(**details(**bad))
+
+
+def test_a_site_code_is_its_admins_username_so_never_a_mobile_number():
+    assert check_site_code(" cq-2026-001 ") == "CQ-2026-001"
+    for bad in ("13800138000", "a/b", "x"):
+        with pytest.raises(PydanticCustomError):
+            check_site_code(bad)
 
 
 def test_colours_for_the_gate_screen():

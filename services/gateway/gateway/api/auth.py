@@ -106,7 +106,7 @@ async def create_staff(body: StaffAccount, request: Request, who: Principal = De
         site = await site_seen_by(request, body.site_id)
         if body.district not in (None, site["district"]):
             raise ValidationFailed("区县与场地所在区县不一致", code="district_mismatch", field="district")
-        fields["district"] = site["district"]
+        fields["district"], fields["site_id"] = site["district"], site["site_code"]  # as the site spells it
     account = await identity(request).create_staff(who, **fields)
     return public(account)
 

@@ -17,6 +17,7 @@ from nrmm_kernel.reference import DISTRICTS, Role
 from ..app.commands import RegistryCommands
 from ..app.documents import CardData, qr_payload, render_card, render_plate
 from ..app.queries import (
+    GATE_VIEW_ROLES,
     LOOKUP_ROLES,
     QUEUE_ROLES,
     SEARCH_ROLES,
@@ -171,7 +172,7 @@ async def list_machines(request: Request, who: Principal = Depends(require_role(
 
 @router.get("/machines/{code}", summary="One machine by code, as this role may see it")
 async def get_machine(code: str, request: Request,
-                      who: Principal = Depends(require_role(Role.OWNER, Role.SITE_ADMIN, *LOOKUP_ROLES))):
+                      who: Principal = Depends(require_role(Role.OWNER, *GATE_VIEW_ROLES, *LOOKUP_ROLES))):
     return view_for(await queries(request).by_code(code), who, lookup=True)
 
 

@@ -19,10 +19,11 @@ UNMASKED_STAFF = frozenset({Role.AUDITOR})
 QUEUE_ROLES = (Role.REVIEWER, Role.ADMIN, Role.AUDITOR)
 # searching machines: the above plus inspectors and (ecology) department viewers, within their district
 SEARCH_ROLES = (*QUEUE_ROLES, Role.INSPECTOR, Role.DEPARTMENT_VIEWER)
-# one machine by its code: also supervision engineers and gates. Inspectors and supervision engineers look up
-# any code: a machine registered in one district works on sites in others.
-LOOKUP_ROLES = (*SEARCH_ROLES, Role.SUPERVISION_ENGINEER)
-ANY_DISTRICT_LOOKUP = frozenset({Role.INSPECTOR, Role.SUPERVISION_ENGINEER})
+# one machine by its code: also inspectors of any district (a machine registered in one district works on sites
+# in others), and the site-bound, who see what a gate needs: site admins and supervision engineers (rule E6)
+LOOKUP_ROLES = SEARCH_ROLES
+ANY_DISTRICT_LOOKUP = frozenset({Role.INSPECTOR})
+GATE_VIEW_ROLES = frozenset({Role.SITE_ADMIN, Role.SUPERVISION_ENGINEER})
 # uploads: the machine's owner, reviewers and auditors; inspectors see the machine's pictures, not identity papers
 UPLOAD_READERS = frozenset({Role.REVIEWER, Role.ADMIN, Role.AUDITOR, Role.INSPECTOR})
 PRIVATE_UPLOADS = frozenset({"identity_proof"})
@@ -74,7 +75,7 @@ def view_for(doc: dict, who: Principal, *, lookup: bool = False) -> dict:
     """What this principal may see of one machine record (``lookup``: reached by its code)."""
     if who.role is Role.OWNER:
         return owner_view(doc, who)
-    if who.role is Role.SITE_ADMIN and lookup:
+    if who.role in GATE_VIEW_ROLES and lookup:
         gate = {k: doc.get(k) for k in GATE_FIELDS}
         gate.update({k: (doc.get("machine") or {}).get(k) for k in GATE_MACHINE_FIELDS})
         gate["province"] = "N"

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from nrmm_kernel.fields import CreditCode, DistrictCode, MobileNumber
+from nrmm_kernel.identity import mobile_problem
 from nrmm_kernel.reference import Department
 
 
@@ -60,6 +61,8 @@ def check_site_code(value: str) -> str:
     value = value.strip().upper()
     if not SITE_CODE.match(value):
         raise PydanticCustomError("invalid_site_code", "场地编号须为 3-40 位字母、数字或连字符")
+    if mobile_problem(value) is None:  # the site code is its admin's username; mobile numbers are owners'
+        raise PydanticCustomError("invalid_site_code", "场地编号不能是手机号码")
     return value
 
 
