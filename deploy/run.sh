@@ -60,6 +60,8 @@ start_services() {
   for s in "${SERVICES[@]}"; do
     export "NRMM_${s^^}_URL=http://127.0.0.1:$(port_of "$s")"  # how the services find each other
   done
+  # a development platform: SMS codes are read from the outbox (GET /api/notifications/outbox)
+  export NRMM_OUTBOX_READABLE="${NRMM_OUTBOX_READABLE:-true}"
   for s in "${SERVICES[@]}"; do
     port=$(port_of "$s")
     if alive "$s"; then log "$s already running"; continue; fi

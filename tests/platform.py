@@ -72,7 +72,7 @@ def start_platform(infra, services: list[str], extra_env: dict[str, str] | None 
     base_env = {
         **os.environ, "NRMM_KAFKA_BOOTSTRAP": infra.kafka_bootstrap, "NRMM_MONGODB_URL": infra.mongodb_url,
         "NRMM_NAMESPACE": platform.namespace, "NRMM_JWT_SECRET": platform.secret, "NRMM_RELAY_POLL_SECONDS": "0.05",
-        "NRMM_LOG_LEVEL": "WARNING",
+        "NRMM_LOG_LEVEL": "WARNING", "NRMM_OUTBOX_READABLE": "true",  # SMS codes read as a phone would
         # where each service finds the others
         **{f"NRMM_{s.upper()}_URL": url for s, url in {**(joining.urls if joining else {}), **platform.urls}.items()},
         **(extra_env or {}),

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from nrmm_kernel.reference import Department, Role
 from tests.conftest import ROOT
 from tests.gateway.conftest import ADMIN_USER, GATEWAY_ENV, new_mobile, nowhere
 from tests.platform import start_platform
@@ -69,3 +70,15 @@ def test_an_operator_makes_an_administrator_from_the_command_line(gateway):
 def test_a_message_channel_without_a_provider_refuses_to_start(infra):
     with pytest.raises(RuntimeError, match="exited during start-up"):
         start_platform(infra, ["notifications"], {"NRMM_MESSAGE_CHANNEL": "sms"}).stop()
+
+
+def test_the_outbox_is_read_over_http_only_where_the_platform_says_so(gateway, infra):
+    # notifications as a deployment without NRMM_OUTBOX_READABLE runs it
+    closed = start_platform(infra, ["notifications"], {"NRMM_OUTBOX_READABLE": "false"})
+    try:
+        admin = closed.token(Role.ADMIN, "ops-admin-city", department=Department.ECOLOGY)
+        answer = closed.client("notifications").get("/api/notifications/outbox", headers=admin)
+        assert answer.status_code == 404 and answer.json()["code"] == "outbox_not_readable", answer.text
+        assert gateway.http.get("/api/notifications/outbox", headers=gateway.admin).status_code == 200
+    finally:
+        closed.stop()
