@@ -6,6 +6,7 @@ from nrmm_kernel.reference import Role
 from tests.gateway.conftest import (
     LOGIN_MAX_FAILURES,
     LOGIN_MAX_FAILURES_PER_ADDRESS,
+    LOGIN_MAX_FAILURES_PER_USERNAME,
     SMS_DAILY_LIMIT,
     SMS_TTL_SECONDS,
     new_mobile,
@@ -130,6 +131,19 @@ def test_whoever_knows_a_username_cannot_lock_its_holder_out_from_elsewhere(gate
         g.login(mobile, "Wrong-Passw0rd", address="203.0.113.7")
     assert g.login(mobile, password, address="203.0.113.7").status_code == 429
     assert g.login(mobile, password, address="198.51.100.20").status_code == 200
+
+
+def test_guessing_one_password_from_many_addresses_is_stopped(gateway):
+    g = gateway
+    mobile, password = g.register_owner()
+    for n in range(LOGIN_MAX_FAILURES_PER_USERNAME):
+        assert g.login(mobile, "Wrong-Passw0rd", address=f"2001:db8:{n}::1").status_code == 401
+    assert g.login(mobile, password, address="2001:db8:ffff::1").status_code == 429
+    # one IPv6 subscriber (a /64) is one client, whatever address of it is used
+    other, other_password = g.register_owner()
+    for n in range(LOGIN_MAX_FAILURES):
+        g.login(other, "Wrong-Passw0rd", address=f"2001:db8:77:1::{n + 1}")
+    assert g.login(other, other_password, address="2001:db8:77:1::ffff").status_code == 429
 
 
 def test_one_address_trying_many_usernames_is_stopped(gateway):

@@ -180,3 +180,11 @@ def test_from_one_address_a_success_forgives_no_failure_at_other_accounts():
 def test_refused_and_undelivered_sms_sends_do_not_count():
     earlier = [attempt(1, "sent", 30), attempt(2, "refused", 20), attempt(3, "failed", 10), attempt(4, "pending", 0)]
     assert rules.sms_sends_that_count(earlier) == [NOW - timedelta(minutes=30), NOW]
+
+
+def test_one_client_is_an_ipv4_address_or_an_ipv6_slash_64():
+    assert rules.client_network("203.0.113.7") == "203.0.113.7"
+    assert rules.client_network("2001:db8:1:2:aaaa::1") == rules.client_network("2001:db8:1:2:ffff::9") \
+        == "2001:db8:1:2::/64"
+    assert rules.client_network("::ffff:203.0.113.7") == "203.0.113.7"
+    assert rules.client_network("not-an-address") == rules.client_network(None) == "unknown"

@@ -17,6 +17,8 @@ class Settings(KernelSettings):
     login_window_seconds: int = Field(default=900, ge=1)
     # failed logins from one client address to any usernames in the window (password spraying)
     login_max_failures_per_address: int = Field(default=50, ge=1)
+    # failed logins to one username from all addresses together (guessing from many addresses)
+    login_max_failures_per_username: int = Field(default=20, ge=1)
     sms_code_ttl_seconds: int = Field(default=300, ge=1)
     sms_resend_seconds: int = Field(default=60, ge=0)
     sms_daily_limit: int = Field(default=10, ge=1)

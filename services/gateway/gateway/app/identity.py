@@ -254,13 +254,16 @@ class Identity:
             raise Unauthenticated("用户名或密码错误 (invalid credentials)", code="invalid_credentials")
         now = self.now()
         window = timedelta(seconds=self.settings.login_window_seconds)
-        address = address or "unknown"
+        address = rules.client_network(address)
         attempts = []
         for key, counted, limit in (
                 # the address first: it holds no "|", so no username makes another key's twin
                 (f"login:{address}|{username}", rules.login_failures_that_count, self.settings.login_max_failures),
                 (f"address:{address}", rules.address_failures_that_count,
-                 self.settings.login_max_failures_per_address)):
+                 self.settings.login_max_failures_per_address),
+                # from everywhere together: a higher limit, which only guessing from many addresses reaches
+                (f"username:{username}", rules.login_failures_that_count,
+                 self.settings.login_max_failures_per_username)):
             attempt = await self.logins.take(key, now, since=now - window)
             attempts.append(attempt)
             retry_after = rules.login_retry_after(counted(attempt.earlier), now, max_failures=limit,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import re
 import secrets
 from dataclasses import dataclass
@@ -149,6 +150,20 @@ def login_failures_that_count(earlier: list[dict]) -> list[datetime]:
     failures since the last success, and attempts still being judged (each may turn out a failure)."""
     last_success = max((a["n"] for a in earlier if a["state"] == "succeeded"), default=0)
     return [a["at"] for a in earlier if a["n"] > last_success and a["state"] in ("pending", "failed")]
+
+
+def client_network(address: str | None) -> str:
+    """What login throttling counts as one client: an IPv4 address, or an IPv6 /64 (one subscriber's prefix, from
+    which any number of addresses can be taken)."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return "unknown"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 def address_failures_that_count(earlier: list[dict]) -> list[datetime]:
