@@ -32,6 +32,7 @@ log = get_logger("projector")
 
 CONTROL = "projection_control"
 PAUSE_LEASE = 300  # seconds a rebuild may hold live runners paused
+RETIRED = "__retired"  # the live copy, for the moment a rebuild swaps its copy in
 RUNNER_ALIVE = 60  # seconds since its last heartbeat that a runner counts as running
 RUNNERS = "projection_runners"
 META_KEYS = ("_id", "_v", "_rev")
@@ -171,6 +172,7 @@ class ProjectionRunner:
 
     async def ensure_indexes(self) -> None:
         for projection in self.projections:
+            await restore_interrupted_swap(self.db, projection.name)
             await projection.ensure_indexes(self.db[projection.name])
 
     def _in_order(self, envelope: EventEnvelope) -> bool:
@@ -222,6 +224,8 @@ class ProjectionRunner:
                 await self._heartbeat(paused=True)
                 await sleep_or_stop(stop, 0.1)
                 continue
+            if self._paused:  # the pause is over (its lease may have run out on a rebuild that died)
+                await self.ensure_indexes()
             batch = await consumer.getmany(timeout_ms=200, max_records=self.batch_size)
             for messages in batch.values():
                 for message in messages:
@@ -369,15 +373,39 @@ async def _swap_in(db: AsyncDatabase, projection: Projection, scratch: AsyncColl
         {"paused": True, "requested_at": requested_at, "until": requested_at + timedelta(seconds=PAUSE_LEASE)},
         upsert=True,
     )
+    retired = db[f"{name}{RETIRED}"]
     try:
         await _wait_for_pause(db, name, requested_at, pause_timeout)
         await catch_up()
-        await db[name].drop()
-        if await scratch.estimated_document_count() > 0:
-            await scratch.rename(name)
+        # never a moment without one whole copy kept: live -> retired, scratch -> live, then retired dropped.
+        # (FerretDB has no renameCollection dropTarget.) Interrupted between the renames, the retired copy is put
+        # back by restore_interrupted_swap, which every runner calls before it applies anything.
+        await retired.drop()
+        if await _exists(db, name):
+            await db[name].rename(retired.name)
+        try:
+            if await scratch.estimated_document_count() > 0:
+                await scratch.rename(name)
+        except BaseException:
+            await restore_interrupted_swap(db, name)
+            raise
         await projection.ensure_indexes(db[name])
+        await retired.drop()
     finally:
         await db[CONTROL].replace_one({"_id": name}, {"paused": False}, upsert=True)
+
+
+async def _exists(db: AsyncDatabase, name: str) -> bool:
+    return bool(await db.list_collection_names(filter={"name": name}))
+
+
+async def restore_interrupted_swap(db: AsyncDatabase, name: str) -> bool:
+    """A rebuild that died between its two renames left the live copy under its retired name: put it back."""
+    if not await _exists(db, name) and await _exists(db, f"{name}{RETIRED}"):
+        await db[f"{name}{RETIRED}"].rename(name)
+        log.warning("projection.swap_restored", projection=name)
+        return True
+    return False
 
 
 async def _wait_for_pause(db: AsyncDatabase, name: str, requested_at, limit_seconds: float) -> None:

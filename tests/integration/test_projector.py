@@ -181,3 +181,21 @@ async def test_a_projection_of_another_services_topic_is_rebuilt_from_that_topic
         assert await snapshot(db[view.name]) == live_state
     finally:
         await mongo.drop_database(other_db.name)
+
+
+async def test_a_rebuild_that_died_between_its_renames_leaves_the_live_copy_which_runners_put_back(db, infra):
+    store = EventStore(db)
+    await store.ensure_indexes()
+    await write_history(store, machines=5)
+    view = MachineView()
+    await rebuild(db, store, view, registry=registry, progress=False)
+    live_state = await snapshot(db[view.name])
+    assert len(live_state) == 5
+    assert not await db.list_collection_names(filter={"name": {"$regex": "__(retired|rebuild)$"}})
+    # the process died after renaming the live copy away and before renaming its own copy in
+    await db[view.name].rename(f"{view.name}__retired")
+    runner = ProjectionRunner(db=db, projections=[view], topics=["unused"], bootstrap=infra.kafka_bootstrap,
+                              group_id="restore")
+    await runner.ensure_indexes()  # what a runner does before it applies anything
+    assert await snapshot(db[view.name]) == live_state
+    assert not await db.list_collection_names(filter={"name": f"{view.name}__retired"})
