@@ -4,8 +4,10 @@ database, the notifications service down, a message channel that is not configur
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -45,6 +47,40 @@ def test_without_the_notifications_service_no_code_is_kept(gateway, lonely_gatew
     assert {d["state"] for d in db["sms_sends"].find({"key": mobile})} == {"failed"}
     # the same number, through a gateway whose notifications service answers: a code arrives
     assert gateway.sms_code(mobile)
+
+
+@pytest.fixture(scope="module")
+def hanging_up_notifications():
+    """A peer that takes each request and hangs up without an answer: did the message go out? Nobody knows."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    server.close()
+
+
+def test_a_code_that_may_have_been_delivered_stays_usable_and_counts(gateway, infra, hanging_up_notifications):
+    uncertain = start_platform(infra, ["gateway"], {**GATEWAY_ENV, "NRMM_NOTIFICATIONS_URL": hanging_up_notifications},
+                               joining=gateway.platform)
+    mobile = new_mobile()
+    try:
+        with uncertain.client("gateway") as http:
+            answer = http.post("/api/auth/sms-codes", json={"mobile": mobile, "purpose": "register"})
+            assert answer.status_code == 503 and answer.json()["code"] == "delivery_uncertain", answer.text
+    finally:
+        uncertain.stop()
+    db = gateway.database("gateway")
+    assert db["sms_codes"].count_documents({"mobile": mobile}) == 1
+    assert [d["state"] for d in db["sms_sends"].find({"key": mobile})] == ["uncertain"]
 
 
 def create_admin(gateway, username: str, password: str) -> subprocess.CompletedProcess:

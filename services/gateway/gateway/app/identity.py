@@ -43,7 +43,7 @@ from nrmm_kernel.reference import Department, Role
 from ..domain import rules
 from ..domain.accounts import Account
 from ..settings import Settings
-from .messages import NotificationsClient
+from .messages import DeliveryUncertain, NotificationsClient
 from .numbered import NumberedAttempts
 
 log = get_logger("identity")
@@ -222,6 +222,10 @@ class Identity:
         try:
             minutes = max(1, self.settings.sms_code_ttl_seconds // 60)
             await self.notifications.send_sms(mobile, "verification_code", {"code": code, "minutes": minutes})
+        except DeliveryUncertain:
+            # it may have reached the phone: the code stays usable, and the send counts against the limits
+            await self.sends.mark(send, "uncertain")
+            raise
         except AppError:
             # a code nobody received is no code, and does not count against the number's limits
             await self.db[SMS_CODES].delete_one({"_id": code_id})

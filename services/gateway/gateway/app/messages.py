@@ -10,8 +10,17 @@ from nrmm_kernel.internal import ServiceCaller
 
 
 class DeliveryUnavailable(AppError):
+    """The message was certainly not delivered (no connection, or refused)."""
+
     status = 503
     code = "delivery_unavailable"
+
+
+class DeliveryUncertain(AppError):
+    """No answer in time, or the service failed while answering: the message may have gone out."""
+
+    status = 503
+    code = "delivery_uncertain"
 
 
 class NotificationsClient:
@@ -22,8 +31,14 @@ class NotificationsClient:
         body = {"channel": "sms", "to": mobile, "template": template, "params": params}
         try:
             response = await self.caller.post("/api/notifications/messages", body)
-        except httpx.HTTPError as exc:
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # the request never reached the service
             raise DeliveryUnavailable(f"短信发送失败，请稍后重试 ({type(exc).__name__})", field="mobile") from None
-        if response.status_code != 202:
+        except httpx.HTTPError as exc:
+            raise DeliveryUncertain(f"短信可能未送达，请稍候查看或稍后重试 ({type(exc).__name__})",
+                                    field="mobile") from None
+        if response.status_code == 202:
+            return response.json()["message_id"]
+        if 400 <= response.status_code < 500:
             raise DeliveryUnavailable(f"短信发送失败，请稍后重试 (status {response.status_code})", field="mobile")
-        return response.json()["message_id"]
+        raise DeliveryUncertain(f"短信可能未送达，请稍候查看或稍后重试 (status {response.status_code})",
+                                field="mobile")

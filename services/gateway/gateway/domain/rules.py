@@ -173,6 +173,6 @@ def address_failures_that_count(earlier: list[dict]) -> list[datetime]:
 
 
 def sms_sends_that_count(earlier: list[dict]) -> list[datetime]:
-    """``earlier``: the number's send attempts before this one. Refused ones and those the channel did not
-    deliver (the code was dropped) do not count; those still under way do."""
-    return [a["at"] for a in earlier if a["state"] in ("pending", "sent")]
+    """``earlier``: the number's send attempts before this one. Refused ones and those the channel certainly did
+    not deliver (the code was dropped) do not count; those still under way, or that may have gone out, do."""
+    return [a["at"] for a in earlier if a["state"] in ("pending", "sent", "uncertain")]
