@@ -198,3 +198,19 @@ def test_only_staff_move_a_site_or_change_its_department_and_nobody_changes_its_
     with pytest.raises(ValidationFailed) as moved:
         site.update(SiteDetails(**details(district="05")), by_site_admin=False)
     assert (moved.value.code, moved.value.field) == ("district_fixed", "details.district")
+
+
+def test_a_suspension_imposed_by_staff_is_lifted_by_staff_only():
+    site = Site("S-1")
+    site.register(details=SiteDetails(**details()), status=SiteStatus.IN_CONSTRUCTION, admin_account_id="acc-1")
+    site.change_status(SiteStatus.SUSPENDED, inside=[], reason="整改", by_site_admin=False)
+    for status in (SiteStatus.IN_CONSTRUCTION, SiteStatus.COMPLETED):
+        with pytest.raises(Forbidden) as refused:
+            site.change_status(status, inside=[], by_site_admin=True)
+        assert refused.value.code == "suspended_by_staff"
+    site.change_status(SiteStatus.IN_CONSTRUCTION, inside=[], by_site_admin=False)
+    # the site's own suspension is its own to lift
+    site.change_status(SiteStatus.SUSPENDED, inside=[], by_site_admin=True)
+    replayed = Site.fold("S-1", site.pending)
+    replayed.change_status(SiteStatus.IN_CONSTRUCTION, inside=[], by_site_admin=True)
+    assert [e.by_staff for e in site.pending[1:]] == [True, True, False]

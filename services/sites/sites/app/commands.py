@@ -115,7 +115,7 @@ class SitesCommands:
         access.require_manage_site(who, self._site_facts(site))
         inside = [d["code"] async for d in self.db[STAYS].find({"site_code": site_code, "inside": True},
                                                                 projection={"code": 1})]
-        site.change_status(status, inside=inside, reason=reason)
+        site.change_status(status, inside=inside, reason=reason, by_site_admin=who.role is Role.SITE_ADMIN)
         await self.sites.save(site, actor=who.as_actor())
         return site
 

@@ -43,6 +43,7 @@ class SiteStatusChanged(DomainEvent):
     previous: SiteStatus
     status: SiteStatus
     reason: str | None = None
+    by_staff: bool = False  # a platform administrator, not the site's own admin (older events: the site's admin)
 
 
 class ZoneUse(BaseModel):

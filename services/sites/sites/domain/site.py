@@ -32,6 +32,7 @@ class Site(Aggregate):
         self.details: SiteDetails | None = None
         self.status: SiteStatus | None = None
         self.admin_account_id: str | None = None
+        self.suspended_by_staff = False
 
     @property
     def registered(self) -> bool:
@@ -66,8 +67,14 @@ class Site(Aggregate):
                                 field=f"details.{placed[0]}", details={"fields": placed})
         self.record(SiteUpdated(details=details, changed_fields=changed))
 
-    def change_status(self, status: SiteStatus, *, inside: list[str], reason: str | None = None) -> None:
-        """``inside``: codes of the machines the site's roster still shows inside."""
+    def change_status(self, status: SiteStatus, *, inside: list[str], reason: str | None = None,
+                      by_site_admin: bool = True) -> None:
+        """``inside``: codes of the machines the site's roster still shows inside. A suspension imposed by platform
+        staff (an enforcement measure) is lifted by staff only, and a site so suspended is not completed by its
+        own admin either."""
+        if by_site_admin and self.suspended_by_staff:
+            raise Forbidden("场地由主管部门停工，须由主管部门恢复 (suspended by staff)", code="suspended_by_staff",
+                            field="status")
         if status == self.status:
             raise Conflict("场地已处于该状态 (already in that status)", code="status_unchanged",
                            details={"status": self.status})
@@ -77,7 +84,7 @@ class Site(Aggregate):
         if status is SiteStatus.COMPLETED and inside:
             raise Conflict("场地内仍有机械未出场，不能完工 (machines still inside)", code="machines_still_inside",
                            details={"inside": sorted(inside)})
-        self.record(SiteStatusChanged(previous=self.status, status=status, reason=reason))
+        self.record(SiteStatusChanged(previous=self.status, status=status, reason=reason, by_staff=not by_site_admin))
 
     def on_SiteRegistered(self, e: SiteRegistered) -> None:
         self.details, self.status, self.admin_account_id = e.details, e.status, e.admin_account_id
@@ -87,6 +94,7 @@ class Site(Aggregate):
 
     def on_SiteStatusChanged(self, e: SiteStatusChanged) -> None:
         self.status = e.status
+        self.suspended_by_staff = e.status is SiteStatus.SUSPENDED and e.by_staff
 
 
 class Zone(Aggregate):
