@@ -103,7 +103,10 @@ def test_zones_by_streets_and_polygons():
     poly = zone("polygons", geometry=SQUARE)
     assert covers(poly.definition, site_at(lon=106.55, lat=29.55).location)
     assert not covers(poly.definition, site_at(lon=106.65, lat=29.55).location)
-    assert not covers(poly.definition, site_at().location)  # no coordinates: a polygon cannot place it
+    assert covers(poly.definition, site_at().location)  # no coordinates: it cannot be placed outside (rule E4)
+    unplaced = verdict("1-N04ABCDE", zones=[poly])
+    assert unplaced.reason == "high_emission_in_zone" and "未登记坐标" in unplaced.message
+    assert verdict("1-N04ABCDE", zones=[poly], site=site_at(lon=106.65, lat=29.55)).admitted
     stricter = zone(high_emission_stages=["1", "2", "x"])
     assert stricter.definition.high_emission_stages == ["1", "2", "X"]
     assert not verdict("2-N04ABCDE", zones=[stricter]).admitted
@@ -187,11 +190,16 @@ def test_only_staff_move_a_site_or_change_its_department_and_nobody_changes_its_
     site.update(SiteDetails(**details(name="新名称", address={"street": "解放碑街道", "detail": "民族路 2 号"})),
                 by_site_admin=True)
     assert site.pending[-1].changed_fields == ["address", "name"]
+    # coordinates recorded the first time: a site that polygon zones took to be inside them is placed
+    placed = dict(name="新名称", address={"street": "解放碑街道", "detail": "民族路 2 号"},
+                  coordinates={"longitude": 106.58, "latitude": 29.56})
+    site.update(SiteDetails(**details(**placed)), by_site_admin=True)
     for change, field in ((dict(address={"street": "朝天门街道", "detail": "民族路 2 号"}), "address.street"),
-                          (dict(coordinates={"longitude": 106.58, "latitude": 29.56}), "coordinates"),
+                          (dict(coordinates={"longitude": 106.70, "latitude": 29.56}), "coordinates"),
+                          (dict(coordinates=None), "coordinates"),
                           (dict(department="housing"), "department")):
         with pytest.raises(Forbidden) as refused:
-            site.update(SiteDetails(**details(name="新名称", **change)), by_site_admin=True)
+            site.update(SiteDetails(**details(**{**placed, **change})), by_site_admin=True)
         assert (refused.value.code, refused.value.field) == ("staff_only_change", f"details.{field}")
     site.update(SiteDetails(**details(name="新名称", address={"street": "朝天门街道", "detail": "1 号"})),
                 by_site_admin=False)

@@ -17,7 +17,7 @@ from nrmm_kernel.errors import Conflict
 
 from .events import EntryRefused, MachineEntered, MachineExited, MachineFacts, MachineOnTwoSites, ZoneUse
 from .model import GateColour, SiteStatus, WorkingPeriod, colour_for
-from .zones import SiteLocation, ZoneDefinition, covers, is_high_emission
+from .zones import SiteLocation, ZoneDefinition, ZoneKind, covers, is_high_emission
 
 IN_FORCE = frozenset({"issued", "correction_review"})
 
@@ -88,8 +88,10 @@ def decide(*, site: SiteAtGate, code: EnvironmentalCode, facts: MachineFacts | N
     banning = [z for z in covering if is_high_emission(facts.stage, z.definition)]
     if banning:  # rule E4
         names = "、".join(z.definition.name for z in banning)
+        unplaced = site.location.longitude is None and any(z.definition.kind is ZoneKind.POLYGONS for z in banning)
+        hint = "（场地未登记坐标，按位于区内禁用区处理，请补充坐标）" if unplaced else ""
         return _refused("high_emission_in_zone",
-                        f"{STAGE_NAMES[facts.stage]}机械属高排放，场地位于禁用区（{names}），禁止进场",
+                        f"{STAGE_NAMES[facts.stage]}机械属高排放，场地位于禁用区（{names}），禁止进场{hint}",
                         machine=facts, zones=used)
     if site.site_code in inside:
         return _refused("already_inside", "该机械已在本场地内，请勿重复登记", machine=facts, zones=used)

@@ -61,7 +61,9 @@ class Site(Aggregate):
             raise ValidationFailed("场地所在区县不能更改，请重新注册 (district is fixed)", code="district_fixed",
                                    field="details.district")
         if by_site_admin:
-            placed = [f for f in STAFF_ONLY_FIELDS if _dotted(before, f) != _dotted(after, f)]
+            # coordinates recorded for the first time place a site that polygon zones took to be inside them
+            placed = [f for f in STAFF_ONLY_FIELDS if _dotted(before, f) != _dotted(after, f)
+                      and not (f == "coordinates" and before.get("coordinates") is None)]
             if placed:
                 raise Forbidden("场地位置与主管部门须由主管部门管理员修改 (staff only)", code="staff_only_change",
                                 field=f"details.{placed[0]}", details={"fields": placed})

@@ -105,7 +105,8 @@ class SiteLocation(BaseModel):
 
 
 def covers(zone: ZoneDefinition, site: SiteLocation) -> bool:
-    """Whether the zone covers the site. A polygon zone needs the site's coordinates to cover it."""
+    """Whether the zone covers the site. A site without coordinates cannot be placed outside a polygon zone of its
+    district, so it is taken to be inside (rule E4, deny by default) until its coordinates are recorded."""
     if zone.district != site.district:
         return False
     if zone.kind is ZoneKind.DISTRICT:
@@ -113,7 +114,7 @@ def covers(zone: ZoneDefinition, site: SiteLocation) -> bool:
     if zone.kind is ZoneKind.STREETS:
         return normalize_place(site.street) in zone.streets
     if site.longitude is None or site.latitude is None:
-        return False
+        return True
     polygon = _prepared(json.dumps(zone.geometry, sort_keys=True))
     return polygon.covers(Point(site.longitude, site.latitude))
 
