@@ -6,11 +6,12 @@ import uuid
 
 import pytest
 
+from nrmm_kernel.clock import today_in_chongqing
 from nrmm_kernel.codes import qr_payload
 from nrmm_kernel.reference import Department, Role
 from tests.kafka_helpers import read_topic
 from tests.platform import eventually
-from tests.registry.fixtures import credit_code
+from tests.registry.fixtures import credit_code, registrant
 from tests.sites.conftest import period
 
 
@@ -244,7 +245,7 @@ def test_a_site_moved_into_a_zone_refuses_what_it_admitted_before(platform):
     moved = p.sites.put(f"/api/sites/sites/{site}", headers=housing_admin, json=elsewhere)
     assert moved.status_code == 200 and moved.json()["version"] == 2
     p.known_at_gate(site, admin, code, until=lambda d: d["reason"] == "high_emission_in_zone")
-    history = p.sites.get(f"/api/sites/sites/{site}", headers=admin).json()["history"]
+    history = eventually(p.sites, f"/api/sites/sites/{site}", admin, lambda d: len(d["history"]) == 2).json()["history"]
     assert [h["event"] for h in history] == ["SiteRegistered", "SiteUpdated"]
     assert history[1]["changed_fields"] == ["address"]
 
@@ -284,3 +285,39 @@ def test_a_registration_whose_site_was_not_recorded_completes_when_retried(platf
     site, admin = p.register_site(code=code, mobile=mobile)
     assert p.sites.get(f"/api/sites/sites/{site}", headers=admin).json()["admin_account_id"] \
         == orphan.json()["account_id"]
+
+
+def test_another_provinces_machine_is_judged_by_the_stage_it_was_declared_with(platform):  # rules C3, E4
+    p = platform
+    site, admin = p.register_site(district="15")
+    declared, typed = "1-A15B3C4D", "4-A15B3C4D"
+    owner = p.token(Role.OWNER, "owner-ext")
+    assert p.registry.post("/api/registry/external-machines", headers=owner,
+                           json={"code": declared}).status_code in (200, 201)
+    refused = p.known_at_gate(site, admin, typed, until=lambda d: d["reason"] == "stage_not_declared")
+    assert refused["current_code"] == declared and not refused["admitted"]
+    assert p.sites.post(f"/api/sites/sites/{site}/scans", headers=admin, json={"code": declared}).json()["admitted"]
+
+
+def test_a_new_owner_sees_the_machines_site_history_from_the_change_on(platform):  # rule C6
+    p = platform
+    site, admin = p.register_site(district="04")
+    code = p.issue_code(owner="owner-before", district="04", stage="4")
+    p.known_at_gate(site, admin, code)
+    for _ in range(2):
+        assert p.sites.post(f"/api/sites/sites/{site}/entries", headers=admin,
+                            json={"code": code, "working_period": period()}).status_code == 201
+        assert p.sites.post(f"/api/sites/sites/{site}/exits", headers=admin, json={"code": code}).status_code == 201
+    before = p.token(Role.OWNER, "owner-before")
+    eventually(p.sites, f"/api/sites/machines/{code}/stays", before, lambda rows: len(rows) == 2
+               and all(r.get("exited_at") for r in rows))
+    changed = p.registry.post(f"/api/registry/machines/{code}/owner-change", headers=before, json={
+        "new_owner_account_id": "owner-after", "registrant": registrant(name="李四"),
+        "transferred_on": today_in_chongqing().isoformat()})
+    assert changed.status_code == 200, changed.text
+    after = p.token(Role.OWNER, "owner-after")
+    eventually(p.sites, f"/api/sites/machines/{code}/stays", after, lambda rows: rows == [])
+    assert p.sites.get(f"/api/sites/machines/{code}/stays", headers=before).status_code == 403
+    assert p.sites.post(f"/api/sites/sites/{site}/entries", headers=admin,
+                        json={"code": code, "working_period": period()}).status_code == 201
+    eventually(p.sites, f"/api/sites/machines/{code}/stays", after, lambda rows: len(rows) == 1)

@@ -141,6 +141,16 @@ def test_another_provinces_code_is_admitted_by_its_shape_and_stage():  # rule C3
     assert not verdict("1-A12B3C4D", doc=None, zones=[zone()]).admitted
 
 
+def test_another_provinces_code_typed_with_another_stage_than_declared_is_refused():  # rule C3
+    code = parse_code("4-A01B3C4D")
+    facts = facts_from(code, None, None)
+    refused = decide(site=site_at(), code=code, facts=facts, current_code="1-A01B3C4D", zones=[], inside=[],
+                     allow_two_sites=False)
+    assert (refused.reason, refused.current_code) == ("stage_not_declared", "1-A01B3C4D")
+    assert decide(site=site_at(), code=code, facts=facts, current_code=code.text, zones=[], inside=[],
+                  allow_two_sites=False).admitted
+
+
 def test_a_machine_inside_another_site_is_an_anomaly_refused_or_allowed_by_configuration():
     assert verdict(inside=["S-1"]).reason == "already_inside"
     refused = verdict(inside=["S-9"])

@@ -154,8 +154,11 @@ class SitesCommands:
         if code.is_chongqing:
             doc = await self.db[REGISTRY_CODES].find_one({"codes": code.text})
             return facts_from(code, doc, None), (doc or {}).get("code")
-        external = await self.db[EXTERNAL_CODES].find_one({"_id": code.text})
-        return facts_from(code, None, external), code.text
+        declared = await self.db[EXTERNAL_CODES].find({"machine_key": code.machine_key}).to_list(20)
+        external = next((d for d in declared if d["_id"] == code.text), None)
+        # declared under other stages only: the declared code is the machine's (rule C3)
+        current = code.text if external or not declared else max(d["_id"] for d in declared)
+        return facts_from(code, None, external), current
 
     async def _zones(self, district: str) -> list[ActiveZone]:
         return [ActiveZone(zone_id=z["zone_id"], version=z["version"], definition=ZoneDefinition(**z["definition"]))

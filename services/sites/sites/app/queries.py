@@ -101,9 +101,13 @@ class SitesQueries:
         code = _code(code)
         query: dict = {"machine_key": code.split("-", 1)[1]}
         if who.role is Role.OWNER:
-            record = await self.db[REGISTRY_CODES].find_one({"codes": code}, projection={"owner_account_id": 1})
+            record = await self.db[REGISTRY_CODES].find_one({"codes": code},
+                                                             projection={"owner_account_id": 1, "owner_since": 1})
             if record is None or record.get("owner_account_id") != who.account_id:
                 raise Forbidden("这不是您的机械 (not your machine)", code="not_owner")
+            if record.get("owner_since"):  # stays since the owner took the machine over (or still open then)
+                query["$or"] = [{"entered_at": {"$gte": record["owner_since"]}}, {"inside": True},
+                                {"exited_at": {"$gte": record["owner_since"]}}]
         elif who.role is Role.SITE_ADMIN:
             query["site_code"] = who.site_id
         elif who.role in access.SITE_READERS:

@@ -70,7 +70,8 @@ def _refused(reason: str, message: str, **kw) -> Verdict:
 
 def decide(*, site: SiteAtGate, code: EnvironmentalCode, facts: MachineFacts | None, current_code: str | None,
            zones: list[ActiveZone], inside: list[str], allow_two_sites: bool) -> Verdict:
-    """``current_code``: the code the registry now holds for this machine; ``inside``: sites it is inside."""
+    """``current_code``: the code the registry now holds for this machine (another province's machine: the code it
+    was declared under, when the scanned one differs only in its stage); ``inside``: sites it is inside."""
     if site.status is not SiteStatus.IN_CONSTRUCTION:
         return _refused("site_not_active", "场地未处于在建状态，不能登记进场", machine=facts)
     if facts is None:
@@ -83,6 +84,10 @@ def decide(*, site: SiteAtGate, code: EnvironmentalCode, facts: MachineFacts | N
                             current_code=current_code)
         if facts.registry_status not in IN_FORCE:
             return _refused("code_not_in_force", "编码未生效，禁止进场", machine=facts)
+    elif current_code is not None and current_code != code.text:
+        # the stage is read off another province's code: one typed with another stage than declared is refused
+        return _refused("stage_not_declared", f"该外省机械登记的编码为 {current_code}，排放阶段不符，禁止进场",
+                        machine=facts, current_code=current_code)
     covering = [z for z in zones if covers(z.definition, site.location)]
     used = [ZoneUse(zone_id=z.zone_id, version=z.version, name=z.definition.name) for z in covering]
     banning = [z for z in covering if is_high_emission(facts.stage, z.definition)]

@@ -38,7 +38,8 @@ class RegistryCodes(Projection):
                 codes = doc["codes"] if d["code"] in doc["codes"] else [*doc["codes"], d["code"]]
                 doc.update(status="issued", code=d["code"], codes=codes)
             case "OwnerChanged":
-                doc["owner_account_id"] = d["new_owner_account_id"]
+                # a new owner sees the machine's site history from here on, not the previous owner's
+                doc.update(owner_account_id=d["new_owner_account_id"], owner_since=envelope.time.isoformat())
             case "CodeCancelled":
                 doc["status"] = "cancelled"
             case "MachineInfoCorrected":
@@ -70,5 +71,9 @@ class ExternalCodes(Projection):
         d = envelope.data
         doc = dict(doc or {})
         doc.update(code=d["code"], province=d["province"], stage=d["stage"],
+                   machine_key=parse_code(d["code"]).machine_key,
                    category=d.get("category") or doc.get("category"))
         return doc
+
+    async def ensure_indexes(self, collection) -> None:
+        await collection.create_index([("machine_key", ASCENDING)])
