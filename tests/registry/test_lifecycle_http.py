@@ -1,7 +1,11 @@
 """Plate reissue, stage correction with re-review, and who may read uploads, over HTTP."""
 
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+from nrmm_kernel.clock import today_in_chongqing
 from nrmm_kernel.reference import Role
-from tests.registry.fixtures import PDF, registrant
+from tests.registry.fixtures import PDF, machine, registrant
 from tests.registry.test_code_life_http import apply
 
 
@@ -97,3 +101,31 @@ def test_a_photo_must_be_a_picture(registry_service):
     svc = registry_service
     response = svc.upload(svc.owner("owner-pdf-photo"), "photo_front", PDF, name="front.pdf")
     assert response.status_code == 422 and response.json()["code"] == "photo_must_be_image"
+
+
+def test_owners_racing_for_one_machine_get_one_record_and_a_cancelled_one_frees_it(registry_service):
+    svc = registry_service
+    owners = [svc.owner(f"owner-race-{i}") for i in range(6)]
+    sent = machine(today=today_in_chongqing(), factory_serial=f"RACE-{uuid.uuid4().hex[:8]}")
+    bodies = [{"registrant": registrant(), "machine": sent, "uploads": svc.upload_all(o)} for o in owners]
+    with ThreadPoolExecutor(len(owners)) as pool:
+        answers = list(pool.map(lambda ob: svc.http.post("/api/registry/applications", json=ob[1], headers=ob[0]),
+                                zip(owners, bodies, strict=True)))
+    won = [a for a in answers if a.status_code == 201]
+    assert len(won) == 1, [(a.status_code, a.text[:80]) for a in answers]
+    assert {a.json()["code"] for a in answers if a is not won[0]} == {"machine_already_registered"}
+    winner = owners[answers.index(won[0])]
+    # the owner withdraws the machine (cancelled): another owner may apply for it now
+    machine_id = won[0].json()["machine_id"]
+    approved = svc.http.post(f"/api/registry/applications/{machine_id}/approval", json={},
+                             headers=svc.reviewer("rev-race", district=sent["district"]))
+    assert approved.status_code == 200, approved.text
+    code = approved.json()["code"]
+    svc.eventually(f"/api/registry/machines/{code}", winner, lambda d: d.get("code") == code)
+    cancelled = svc.http.post(f"/api/registry/machines/{code}/cancellation", headers=winner,
+                              json={"reason": "scrapped", "occurred_on": today_in_chongqing().isoformat()})
+    assert cancelled.status_code == 200, cancelled.text
+    other = owners[(answers.index(won[0]) + 1) % len(owners)]
+    again = svc.http.post("/api/registry/applications", headers=other,
+                          json={"registrant": registrant(), "machine": sent, "uploads": svc.upload_all(other)})
+    assert again.status_code == 201, again.text

@@ -31,6 +31,7 @@ def build_runtime(settings: Settings | None = None) -> ServiceRuntime:
 async def wire(app: FastAPI) -> None:
     runtime = app.state.runtime
     app.state.registry_commands = RegistryCommands(runtime.db, runtime.store)
+    await app.state.registry_commands.identities.ensure_indexes()
     app.state.registry_queries = RegistryQueries(runtime.db)
 
 

@@ -1,10 +1,12 @@
 """One machine, one record: a machine's brand and factory serial number are claimed by one record.
 
 Without this an owner (or two owners) could apply twice for the same machine and hold two codes (rule C1:
-one code per machine). The claim is a document whose _id is the machine's key, so two applications racing
-for one machine end with one winner on MongoDB and FerretDB alike. The event store stays the truth: a claim
-whose record no longer carries that key, was cancelled, or was never written (a crash between claim and
-append) is taken over.
+one code per machine). Claims of one machine are numbered, ``<key>:<n>`` inserted under a unique _id, and the
+highest number holds it: of two applications racing for the machine, or two taking over a stale claim, one
+insert wins, on MongoDB and FerretDB alike (FerretDB's conditional updates are not atomic). The event store
+stays the truth: a claim whose record was cancelled, no longer carries that key, or was never written (a crash
+between claim and append) is taken over, the latter two only once the claim is older than an application in
+flight can be (an amendment claims before it appends).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -38,37 +41,39 @@ class MachineIdentities:
         self._coll = db[COLLECTION]
         self._load = load  # machine_id -> MachineRecord | None, from the event store
 
+    async def ensure_indexes(self) -> None:
+        await self._coll.create_index([("key", ASCENDING), ("n", DESCENDING)])
+
     async def claim(self, machine_id: str, machine: MachineInfo) -> None:
         key = machine_key(machine)
-        doc = {"_id": key, "machine_id": machine_id, "claimed_at": utcnow()}
-        for _ in range(3):
+        for _ in range(5):
+            held = await self._coll.find({"key": key}).sort("n", DESCENDING).limit(1).to_list(1)
+            n = 1
+            if held:
+                if held[0]["machine_id"] == machine_id:
+                    return
+                if not await self._stale(held[0], key):
+                    raise Conflict("该机械已登记或正在申请 (this machine already has a record)",
+                                   code="machine_already_registered", field="machine.factory_serial")
+                n = held[0]["n"] + 1
             try:
-                await self._coll.insert_one(doc)
+                await self._coll.insert_one({"_id": f"{key}:{n}", "key": key, "n": n, "machine_id": machine_id,
+                                             "claimed_at": utcnow()})
                 return
             except DuplicateKeyError:
-                pass
-            held = await self._coll.find_one({"_id": key})
-            if held is None:
-                continue  # released between our insert and read: try again
-            if held["machine_id"] == machine_id:
-                return
-            if not await self._stale(held, key):
-                raise Conflict("该机械已登记或正在申请 (this machine already has a record)",
-                               code="machine_already_registered", field="machine.factory_serial")
-            result = await self._coll.replace_one({"_id": key, "machine_id": held["machine_id"]}, doc)
-            if result.modified_count == 1:
-                return
+                continue  # another claim took this number first: judge again against it
         raise Conflict("该机械正在被其他申请登记 (claimed concurrently)", code="machine_already_registered",
                        field="machine.factory_serial")
 
     async def _stale(self, held: dict, key: str) -> bool:
         holder: MachineRecord | None = await self._load(held["machine_id"])
-        if holder is None:
-            claimed_at = held["claimed_at"]
-            if claimed_at.tzinfo is None:
-                claimed_at = claimed_at.replace(tzinfo=utcnow().tzinfo)
-            return utcnow() - claimed_at > ORPHAN_AFTER
-        if holder.status is Status.CANCELLED:
-            return True
-        current = {machine_key(m) for m in (holder.machine, holder.pending_machine) if m is not None}
-        return key not in current
+        if holder is not None and holder.status is Status.CANCELLED:
+            return True  # final: a cancelled record changes no more
+        if holder is not None and key in {machine_key(m) for m in (holder.machine, holder.pending_machine)
+                                          if m is not None}:
+            return False
+        # not written yet, or its change to this machine not yet appended: give an application in flight its time
+        claimed_at = held["claimed_at"]
+        if claimed_at.tzinfo is None:
+            claimed_at = claimed_at.replace(tzinfo=utcnow().tzinfo)
+        return utcnow() - claimed_at > ORPHAN_AFTER
