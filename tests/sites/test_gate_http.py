@@ -321,3 +321,40 @@ def test_a_new_owner_sees_the_machines_site_history_from_the_change_on(platform)
     assert p.sites.post(f"/api/sites/sites/{site}/entries", headers=admin,
                         json={"code": code, "working_period": period()}).status_code == 201
     eventually(p.sites, f"/api/sites/machines/{code}/stays", after, lambda rows: len(rows) == 1)
+
+
+def test_an_entry_sent_again_gets_its_first_answer_and_nothing_is_recorded_twice(platform):
+    p = platform
+    site, admin = p.register_site(district="18")
+    code = "3-C18B3C4D"
+    key = {**admin, "Idempotency-Key": str(uuid.uuid4())}
+    first = p.sites.post(f"/api/sites/sites/{site}/entries", headers=key, json={"code": code,
+                                                                             "working_period": period()})
+    again = p.sites.post(f"/api/sites/sites/{site}/entries", headers=key, json={"code": code,
+                                                                             "working_period": period()})
+    assert first.status_code == again.status_code == 201, again.text
+    assert again.json()["stay_id"] == first.json()["stay_id"] and again.json()["replayed"]
+    assert again.json()["colour"] == first.json()["colour"]
+    # a new request (no key, or another key) is a new entry: refused, the machine is inside
+    assert p.sites.post(f"/api/sites/sites/{site}/entries", headers=admin,
+                        json={"code": code, "working_period": period()}).json()["code"] == "already_inside"
+    # a refusal sent again is the same refusal, recorded once
+    refused_key = {**admin, "Idempotency-Key": str(uuid.uuid4())}
+    bodies = [p.sites.post(f"/api/sites/sites/{site}/entries", headers=refused_key,
+                           json={"code": "4-N18ZZZZZ", "working_period": period()}) for _ in range(2)]
+    assert [b.status_code for b in bodies] == [409, 409] and bodies[1].json()["code"] == "unknown_code"
+    # a batch sent again: the same verdicts, the same stays
+    batch_key = {**admin, "Idempotency-Key": str(uuid.uuid4())}
+    batch = {"machines": [{"code": "2-C18B3C4E", "working_period": period()},
+                          {"code": "4-N18ZZZZY", "working_period": period()}]}
+    runs = [p.sites.post(f"/api/sites/sites/{site}/entries/batch", headers=batch_key, json=batch).json()
+            for _ in range(2)]
+    assert runs[0]["batch_id"] == runs[1]["batch_id"] and runs[1]["admitted"] == 1 and runs[1]["refused"] == 1
+    assert runs[0]["results"][0]["stay_id"] == runs[1]["results"][0]["stay_id"]
+    roster = eventually(p.sites, f"/api/sites/sites/{site}/roster", admin, lambda rows: len(rows) == 2).json()
+    assert sorted(r["code"] for r in roster) == ["2-C18B3C4E", code]
+    refusals = eventually(p.sites, f"/api/sites/sites/{site}/refusals", admin, lambda rows: len(rows) >= 3).json()
+    assert sorted(r["reason"] for r in refusals) == ["already_inside", "unknown_code", "unknown_code"]
+    bad_key = p.sites.post(f"/api/sites/sites/{site}/entries", headers={**admin, "Idempotency-Key": "x y"},
+                           json={"code": code, "working_period": period()})
+    assert bad_key.status_code == 422 and bad_key.json()["field"] == "Idempotency-Key", bad_key.text

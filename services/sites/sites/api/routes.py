@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -95,6 +95,12 @@ class ZoneChange(Body):
     active: bool = True
 
 
+# a gate on a poor mobile connection sends an entry again when its answer was lost: with the same key, the
+# request gets its first answer and nothing is recorded twice
+IDEMPOTENCY_KEY = Header(None, alias="Idempotency-Key", pattern=r"^[A-Za-z0-9_\-]{8,64}$",
+                         description="the client's id for this request (e.g. a UUID), the same when it is sent again")
+
+
 def path_code(site_code: str) -> str:
     try:
         return check_site_code(site_code)
@@ -160,18 +166,21 @@ async def scan(site_code: str, body: Scan, request: Request, who: Principal = De
 @router.post("/sites/{site_code}/entries", status_code=201,
              summary="Register an entry; 201 admitted, 409 refused (recorded) with colour and reason, 422 malformed",
              responses={409: {"description": "refused: the gate's verdict (colour red, reason, message)"}})
-async def enter(site_code: str, body: Entry, request: Request, who: Principal = Depends(require_role(Role.SITE_ADMIN))):
-    return await commands(request).enter(who, path_code(site_code), body.report())
+async def enter(site_code: str, body: Entry, request: Request, who: Principal = Depends(require_role(Role.SITE_ADMIN)),
+                idempotency_key: str | None = IDEMPOTENCY_KEY):
+    return await commands(request).enter(who, path_code(site_code), body.report(), request_key=idempotency_key)
 
 
 @router.post("/sites/{site_code}/entries/batch", summary="Several machines at once; one verdict each")
 async def enter_batch(site_code: str, body: Batch, request: Request,
-                      who: Principal = Depends(require_role(Role.SITE_ADMIN))):
+                      who: Principal = Depends(require_role(Role.SITE_ADMIN)),
+                      idempotency_key: str | None = IDEMPOTENCY_KEY):
     limit = request.app.state.runtime.settings.batch_limit
     if len(body.machines) > limit:
         return JSONResponse(status_code=422, content={"code": "batch_too_large", "field": "machines",
                                                       "message": f"一次最多登记 {limit} 台机械"})
-    return await commands(request).enter_batch(who, path_code(site_code), [m.report() for m in body.machines])
+    return await commands(request).enter_batch(who, path_code(site_code), [m.report() for m in body.machines],
+                                               request_key=idempotency_key)
 
 
 @router.post("/sites/{site_code}/exits", status_code=201, summary="Register an exit: the stay ends")

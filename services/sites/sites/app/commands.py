@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 import ulid
@@ -16,7 +17,7 @@ from nrmm_kernel.errors import AppError, ConcurrencyError, Conflict, NotFound, V
 from nrmm_kernel.eventstore import EventStore
 from nrmm_kernel.reference import Role
 
-from ..domain.events import registry
+from ..domain.events import EntryRefused, MachineEntered, registry
 from ..domain.gate import ActiveZone, GateRefusal, MachinePresence, SiteAtGate, Verdict, decide, facts_from
 from ..domain.model import GateColour, SiteDetails, SiteStatus, WorkingPeriod
 from ..domain.site import Site, Zone
@@ -50,6 +51,31 @@ class EntryReport:
     working_period: WorkingPeriod
     reported_category: str | None = None
     reported_stage: str | None = None
+
+
+def request_ids(site_code: str, key: str | None) -> tuple[str, str]:
+    """(stay id, refusal id) of one entry request: fresh ones, or, for a client's idempotency key, the same ones
+    every time it is sent again (a retried request then finds what its first sending recorded)."""
+    if key is None:
+        return str(ulid.ULID()), str(ulid.ULID())
+    derived = uuid.uuid5(uuid.NAMESPACE_URL, f"nrmm:entry:{site_code}:{key}").hex
+    return derived, derived
+
+
+def entered_body(entry: MachineEntered) -> dict:
+    """The answer an entry got, from its event: for a retried request."""
+    return {"admitted": True, "colour": entry.colour, "reason": "admitted", "message": entry.reason,
+            "code": entry.machine.code, "machine": entry.machine.model_dump(),
+            "zones": [z.model_dump() for z in entry.zones], "inside_elsewhere": [], "current_code": None,
+            "stay_id": entry.stay_id, "replayed": True}
+
+
+def refused_body(refused: EntryRefused) -> dict:
+    return {"admitted": False, "colour": GateColour.RED.value, "reason": refused.reason, "message": refused.message,
+            "code": refused.code, "machine": refused.machine.model_dump() if refused.machine else None,
+            "zones": [z.model_dump() for z in refused.zones],
+            "inside_elsewhere": [refused.other_site_code] if refused.other_site_code else [], "current_code": None,
+            "recorded": True, "replayed": True}
 
 
 def verdict_body(verdict: Verdict, code: str | None, **extra) -> dict:
@@ -165,11 +191,16 @@ class SitesCommands:
                 async for z in self.db[ZONES].find({"district": district, "active": True})]
 
     async def _refuse(self, who: Principal, site: SiteAtGate, verdict: Verdict, scanned: str, code: str | None,
-                      batch_id: str | None) -> None:
-        refusal = GateRefusal(str(ulid.ULID()))
+                      batch_id: str | None, refusal_id: str) -> bool:
+        """Record the refusal; False when this request's refusal was recorded before (a retried request)."""
+        refusal = GateRefusal(refusal_id)
         refusal.refuse(verdict=verdict, site_code=site.site_code, district=site.district, scanned=scanned,
                        code=code, batch_id=batch_id)
-        await self.refusals.save(refusal, actor=who.as_actor())
+        try:
+            await self.refusals.save(refusal, actor=who.as_actor())
+        except ConcurrencyError:
+            return False
+        return True
 
     @staticmethod
     def _parse(scanned: str) -> EnvironmentalCode:
@@ -194,25 +225,33 @@ class SitesCommands:
         return verdict_body(verdict, code.text)
 
     async def enter(self, who: Principal, site_code: str, report: EntryReport, *, batch_id: str | None = None,
-                    batch_size: int = 1, site: SiteAtGate | None = None) -> dict:
+                    batch_size: int = 1, site: SiteAtGate | None = None, request_key: str | None = None) -> dict:
+        """``request_key``: the client's idempotency key. Sent again (the answer was lost on a poor connection),
+        the request gets the answer its first sending got, and nothing is recorded twice."""
         site = site or await self._gate_site(who, site_code)
+        stay_id, refusal_id = request_ids(site_code, request_key)
         try:
             code = self._parse(report.scanned)
         except MalformedCode as exc:
             verdict = Verdict(admitted=False, colour=GateColour.RED, reason="malformed_code", message=exc.message)
-            await self._refuse(who, site, verdict, report.scanned.strip(), None, batch_id)
+            await self._refuse(who, site, verdict, report.scanned.strip(), None, batch_id, refusal_id)
             raise ValidationFailed(exc.message, code="malformed_code", field="code",
                                    details={"reason": exc.reason, "colour": "red", "recorded": True}) from None
+        if request_key is not None and (earlier := await self.refusals.load(refusal_id)) is not None:
+            raise EntryRefusedError(refused_body(earlier.refused))
         facts, current = await self._machine(code)
         zones = await self._zones(site.district)
         for _ in range(5):
             presence = await self.presences.load(code.machine_key) or MachinePresence(code.machine_key)
+            if stay_id in presence.entries:
+                return entered_body(presence.entries[stay_id])
             verdict = decide(site=site, code=code, facts=facts, current_code=current, zones=zones,
                              inside=list(presence.inside), allow_two_sites=self.allow_two_sites)
             if not verdict.admitted:
-                await self._refuse(who, site, verdict, report.scanned.strip(), code.text, batch_id)
+                if not await self._refuse(who, site, verdict, report.scanned.strip(), code.text, batch_id,
+                                          refusal_id):
+                    raise EntryRefusedError(refused_body((await self.refusals.load(refusal_id)).refused))
                 raise EntryRefusedError(verdict_body(verdict, code.text, recorded=True))
-            stay_id = str(ulid.ULID())
             presence.enter(verdict=verdict, site=site, stay_id=stay_id, working_period=report.working_period,
                            today=self.today(), reported_category=report.reported_category,
                            reported_stage=report.reported_stage, batch_id=batch_id, batch_size=batch_size)
@@ -223,14 +262,16 @@ class SitesCommands:
             return verdict_body(verdict, code.text, stay_id=stay_id)
         raise Conflict("该机械正在其他闸口登记，请重试 (busy)", code="concurrent_modification", field="code")
 
-    async def enter_batch(self, who: Principal, site_code: str, reports: list[EntryReport]) -> dict:
+    async def enter_batch(self, who: Principal, site_code: str, reports: list[EntryReport],
+                          request_key: str | None = None) -> dict:
         site = await self._gate_site(who, site_code)
-        batch_id = str(ulid.ULID())
+        batch_id = request_ids(site_code, f"batch:{request_key}")[0] if request_key else str(ulid.ULID())
         results = []
-        for report in reports:
+        for n, report in enumerate(reports):
             try:
                 results.append(await self.enter(who, site_code, report, batch_id=batch_id,
-                                                batch_size=len(reports), site=site))
+                                                batch_size=len(reports), site=site,
+                                                request_key=f"{request_key}:{n}" if request_key else None))
             except EntryRefusedError as refused:
                 results.append(refused.result)
             except ValidationFailed as bad:

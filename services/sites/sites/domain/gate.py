@@ -118,6 +118,7 @@ class MachinePresence(Aggregate):
     def __init__(self, machine_key: str):
         super().__init__(machine_key)
         self.inside: dict[str, str] = {}  # site code -> stay id
+        self.entries: dict[str, MachineEntered] = {}  # stay id -> its entry: a retried request finds its answer
 
     def enter(self, *, verdict: Verdict, site: SiteAtGate, stay_id: str, working_period: WorkingPeriod,
               today: date, reported_category: str | None = None, reported_stage: str | None = None,
@@ -144,6 +145,7 @@ class MachinePresence(Aggregate):
 
     def on_MachineEntered(self, e: MachineEntered) -> None:
         self.inside[e.site_code] = e.stay_id
+        self.entries[e.stay_id] = e
 
     def on_MachineExited(self, e: MachineExited) -> None:
         self.inside.pop(e.site_code, None)
@@ -154,6 +156,10 @@ class MachinePresence(Aggregate):
 
 class GateRefusal(Aggregate):
     """One refused entry (stream ``refusal-<id>``), with its two-site anomaly when that was the reason."""
+
+    def __init__(self, refusal_id: str):
+        super().__init__(refusal_id)
+        self.refused: EntryRefused | None = None
 
     def refuse(self, *, verdict: Verdict, site_code: str, district: str, scanned: str, code: str | None,
                batch_id: str | None = None) -> None:
@@ -167,7 +173,7 @@ class GateRefusal(Aggregate):
                                           inside_site_codes=verdict.inside_elsewhere, admitted=False))
 
     def on_EntryRefused(self, e: EntryRefused) -> None:
-        pass
+        self.refused = e
 
     def on_MachineOnTwoSites(self, e: MachineOnTwoSites) -> None:
         pass
