@@ -194,6 +194,8 @@ class ProjectionRunner:
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
+        while await self._pause_requested() and not stop.is_set():  # a rebuild is swapping: touch nothing yet
+            await sleep_or_stop(stop, 0.2)
         await self.ensure_indexes()
         while not stop.is_set():
             consumer = AIOKafkaConsumer(
@@ -377,22 +379,25 @@ async def _swap_in(db: AsyncDatabase, projection: Projection, scratch: AsyncColl
     try:
         await _wait_for_pause(db, name, requested_at, pause_timeout)
         await catch_up()
-        # never a moment without one whole copy kept: live -> retired, scratch -> live, then retired dropped.
-        # (FerretDB has no renameCollection dropTarget.) Interrupted between the renames, the retired copy is put
-        # back by restore_interrupted_swap, which every runner calls before it applies anything.
+        # never a moment without one whole copy kept: live -> retired, scratch -> live, then retired dropped
+        # (FerretDB has no renameCollection dropTarget). The "swapping" mark says a swap is under way: one that
+        # died before the mark was cleared is undone by restore_interrupted_swap, which every runner calls
+        # before it applies anything.
         await retired.drop()
-        if await _exists(db, name):
-            await db[name].rename(retired.name)
+        await db[CONTROL].update_one({"_id": name}, {"$set": {"swapping": True}})
         try:
+            if await _exists(db, name):
+                await db[name].rename(retired.name)
             if await scratch.estimated_document_count() > 0:
                 await scratch.rename(name)
+            await projection.ensure_indexes(db[name])
         except BaseException:
             await restore_interrupted_swap(db, name)
             raise
-        await projection.ensure_indexes(db[name])
+        await db[CONTROL].update_one({"_id": name}, {"$set": {"swapping": False}})
         await retired.drop()
     finally:
-        await db[CONTROL].replace_one({"_id": name}, {"paused": False}, upsert=True)
+        await db[CONTROL].update_one({"_id": name}, {"$set": {"paused": False}}, upsert=True)
 
 
 async def _exists(db: AsyncDatabase, name: str) -> bool:
@@ -400,12 +405,19 @@ async def _exists(db: AsyncDatabase, name: str) -> bool:
 
 
 async def restore_interrupted_swap(db: AsyncDatabase, name: str) -> bool:
-    """A rebuild that died between its two renames left the live copy under its retired name: put it back."""
-    if not await _exists(db, name) and await _exists(db, f"{name}{RETIRED}"):
+    """Undo a swap that did not finish: the live copy, renamed aside, goes back (and whatever an interrupted
+    rename or a runner's index creation left under the live name meanwhile goes)."""
+    control = await db[CONTROL].find_one({"_id": name}, projection={"swapping": 1})
+    if not (control or {}).get("swapping"):
+        return False
+    restored = False
+    if await _exists(db, f"{name}{RETIRED}"):
+        await db[name].drop()
         await db[f"{name}{RETIRED}"].rename(name)
+        restored = True
         log.warning("projection.swap_restored", projection=name)
-        return True
-    return False
+    await db[CONTROL].update_one({"_id": name}, {"$set": {"swapping": False}})
+    return restored
 
 
 async def _wait_for_pause(db: AsyncDatabase, name: str, requested_at, limit_seconds: float) -> None:

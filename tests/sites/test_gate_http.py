@@ -355,6 +355,23 @@ def test_an_entry_sent_again_gets_its_first_answer_and_nothing_is_recorded_twice
     assert sorted(r["code"] for r in roster) == ["2-C18B3C4E", code]
     refusals = eventually(p.sites, f"/api/sites/sites/{site}/refusals", admin, lambda rows: len(rows) >= 3).json()
     assert sorted(r["reason"] for r in refusals) == ["already_inside", "unknown_code", "unknown_code"]
+    # the same key with another machine, or with a scan corrected after a typo, is another request
+    reused = p.sites.post(f"/api/sites/sites/{site}/entries", headers=key,
+                          json={"code": "3-C18B3C4F", "working_period": period()})
+    assert reused.status_code == 201 and reused.json()["stay_id"] != first.json()["stay_id"], reused.text
+    typo_key = {**admin, "Idempotency-Key": str(uuid.uuid4())}
+    for _ in range(2):
+        typo = p.sites.post(f"/api/sites/sites/{site}/entries", headers=typo_key,
+                            json={"code": "3-C18B3C", "working_period": period()})
+        assert typo.status_code == 422 and typo.json()["code"] == "malformed_code"
+    corrected = p.sites.post(f"/api/sites/sites/{site}/entries", headers=typo_key,
+                             json={"code": "3-C18B3C40", "working_period": period()})
+    assert corrected.status_code == 201, corrected.text
+    roster = eventually(p.sites, f"/api/sites/sites/{site}/roster", admin, lambda rows: len(rows) == 4).json()
+    assert sorted(r["code"] for r in roster) == sorted(["2-C18B3C4E", code, "3-C18B3C40", "3-C18B3C4F"])
+    refusals = eventually(p.sites, f"/api/sites/sites/{site}/refusals", admin, lambda rows: len(rows) >= 4).json()
+    assert sorted(r["reason"] for r in refusals) == ["already_inside", "malformed_code", "unknown_code",
+                                                     "unknown_code"]
     bad_key = p.sites.post(f"/api/sites/sites/{site}/entries", headers={**admin, "Idempotency-Key": "x y"},
                            json={"code": code, "working_period": period()})
     assert bad_key.status_code == 422 and bad_key.json()["field"] == "Idempotency-Key", bad_key.text

@@ -70,10 +70,11 @@ def test_site_details_are_checked():
 
 
 def test_a_site_code_is_its_admins_username_so_never_a_mobile_number():
-    assert check_site_code(" cq-2026-001 ") == "CQ-2026-001"
+    assert check_site_code(" cq-2026-001 ", registering=True) == "CQ-2026-001"
     for bad in ("13800138000", "a/b", "x"):
         with pytest.raises(PydanticCustomError):
-            check_site_code(bad)
+            check_site_code(bad, registering=True)
+    assert check_site_code("13800138000") == "13800138000"  # a site that has it already is still reached
 
 
 def test_colours_for_the_gate_screen():

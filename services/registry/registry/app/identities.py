@@ -50,9 +50,9 @@ class MachineIdentities:
             held = await self._coll.find({"key": key}).sort("n", DESCENDING).limit(1).to_list(1)
             n = 1
             if held:
-                if held[0]["machine_id"] == machine_id:
-                    return
-                if not await self._stale(held[0], key):
+                # our own claim is renewed, not reused: an old one may look stale to others (the record moved to
+                # another machine and is coming back to this one) while this change is being appended
+                if held[0]["machine_id"] != machine_id and not await self._stale(held[0], key):
                     raise Conflict("该机械已登记或正在申请 (this machine already has a record)",
                                    code="machine_already_registered", field="machine.factory_serial")
                 n = held[0]["n"] + 1

@@ -46,7 +46,7 @@ class Registration(Body):
     @field_validator("site_code")
     @classmethod
     def _site_code(cls, value: str) -> str:
-        return check_site_code(value)
+        return check_site_code(value, registering=True)
 
 
 class StatusChange(Body):

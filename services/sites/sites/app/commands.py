@@ -53,29 +53,30 @@ class EntryReport:
     reported_stage: str | None = None
 
 
-def request_ids(site_code: str, key: str | None) -> tuple[str, str]:
-    """(stay id, refusal id) of one entry request: fresh ones, or, for a client's idempotency key, the same ones
-    every time it is sent again (a retried request then finds what its first sending recorded)."""
+def request_id(site_code: str, key: str | None, what: str) -> str:
+    """The id of what one entry request records (its stay or its refusal): a fresh one, or, for a client's
+    idempotency key, the same one every time the same request is sent again, so that a retry finds what its
+    first sending recorded. ``what`` is what was sent (the machine's key, or the malformed text): a key reused
+    for another machine, or for a corrected scan, names another request and records anew."""
     if key is None:
-        return str(ulid.ULID()), str(ulid.ULID())
-    derived = uuid.uuid5(uuid.NAMESPACE_URL, f"nrmm:entry:{site_code}:{key}").hex
-    return derived, derived
+        return str(ulid.ULID())
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"nrmm:entry:{site_code}:{key}:{what}").hex
 
 
-def entered_body(entry: MachineEntered) -> dict:
-    """The answer an entry got, from its event: for a retried request."""
+def entered_body(entry: MachineEntered, inside_elsewhere: list[str]) -> dict:
+    """The answer an entry got, from its events: for a retried request."""
     return {"admitted": True, "colour": entry.colour, "reason": "admitted", "message": entry.reason,
             "code": entry.machine.code, "machine": entry.machine.model_dump(),
-            "zones": [z.model_dump() for z in entry.zones], "inside_elsewhere": [], "current_code": None,
-            "stay_id": entry.stay_id, "replayed": True}
+            "zones": [z.model_dump() for z in entry.zones], "inside_elsewhere": inside_elsewhere,
+            "current_code": None, "stay_id": entry.stay_id, "replayed": True}
 
 
 def refused_body(refused: EntryRefused) -> dict:
     return {"admitted": False, "colour": GateColour.RED.value, "reason": refused.reason, "message": refused.message,
             "code": refused.code, "machine": refused.machine.model_dump() if refused.machine else None,
             "zones": [z.model_dump() for z in refused.zones],
-            "inside_elsewhere": [refused.other_site_code] if refused.other_site_code else [], "current_code": None,
-            "recorded": True, "replayed": True}
+            "inside_elsewhere": [refused.other_site_code] if refused.other_site_code else [],
+            "current_code": refused.current_code, "recorded": True, "replayed": True}
 
 
 def verdict_body(verdict: Verdict, code: str | None, **extra) -> dict:
@@ -229,14 +230,16 @@ class SitesCommands:
         """``request_key``: the client's idempotency key. Sent again (the answer was lost on a poor connection),
         the request gets the answer its first sending got, and nothing is recorded twice."""
         site = site or await self._gate_site(who, site_code)
-        stay_id, refusal_id = request_ids(site_code, request_key)
         try:
             code = self._parse(report.scanned)
         except MalformedCode as exc:
             verdict = Verdict(admitted=False, colour=GateColour.RED, reason="malformed_code", message=exc.message)
+            # sent again, the same text is refused the same way (422) and recorded once
+            refusal_id = request_id(site_code, request_key, f"malformed:{report.scanned.strip()}")
             await self._refuse(who, site, verdict, report.scanned.strip(), None, batch_id, refusal_id)
             raise ValidationFailed(exc.message, code="malformed_code", field="code",
                                    details={"reason": exc.reason, "colour": "red", "recorded": True}) from None
+        stay_id = refusal_id = request_id(site_code, request_key, f"machine:{code.machine_key}")
         if request_key is not None and (earlier := await self.refusals.load(refusal_id)) is not None:
             raise EntryRefusedError(refused_body(earlier.refused))
         facts, current = await self._machine(code)
@@ -244,7 +247,7 @@ class SitesCommands:
         for _ in range(5):
             presence = await self.presences.load(code.machine_key) or MachinePresence(code.machine_key)
             if stay_id in presence.entries:
-                return entered_body(presence.entries[stay_id])
+                return entered_body(presence.entries[stay_id], presence.elsewhere.get(stay_id, []))
             verdict = decide(site=site, code=code, facts=facts, current_code=current, zones=zones,
                              inside=list(presence.inside), allow_two_sites=self.allow_two_sites)
             if not verdict.admitted:
@@ -265,7 +268,7 @@ class SitesCommands:
     async def enter_batch(self, who: Principal, site_code: str, reports: list[EntryReport],
                           request_key: str | None = None) -> dict:
         site = await self._gate_site(who, site_code)
-        batch_id = request_ids(site_code, f"batch:{request_key}")[0] if request_key else str(ulid.ULID())
+        batch_id = request_id(site_code, request_key, "batch") if request_key else str(ulid.ULID())
         results = []
         for n, report in enumerate(reports):
             try:

@@ -117,6 +117,7 @@ class EntryRefused(DomainEvent):
     zones: list[ZoneUse] = []
     other_site_code: str | None = None
     batch_id: str | None = None
+    current_code: str | None = None  # the code to use instead (code_superseded, stage_not_declared)
 
 
 @registry.register

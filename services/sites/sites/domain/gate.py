@@ -119,6 +119,7 @@ class MachinePresence(Aggregate):
         super().__init__(machine_key)
         self.inside: dict[str, str] = {}  # site code -> stay id
         self.entries: dict[str, MachineEntered] = {}  # stay id -> its entry: a retried request finds its answer
+        self.elsewhere: dict[str, list[str]] = {}  # stay id -> the sites it was still inside then (admitted anyway)
 
     def enter(self, *, verdict: Verdict, site: SiteAtGate, stay_id: str, working_period: WorkingPeriod,
               today: date, reported_category: str | None = None, reported_stage: str | None = None,
@@ -151,7 +152,8 @@ class MachinePresence(Aggregate):
         self.inside.pop(e.site_code, None)
 
     def on_MachineOnTwoSites(self, e: MachineOnTwoSites) -> None:
-        pass
+        if e.admitted and e.site_code in self.inside:
+            self.elsewhere[self.inside[e.site_code]] = e.inside_site_codes
 
 
 class GateRefusal(Aggregate):
@@ -167,6 +169,7 @@ class GateRefusal(Aggregate):
             site_code=site_code, district=district, scanned=scanned[:100], code=code, reason=verdict.reason,
             message=verdict.message, machine=verdict.machine, zones=verdict.zones,
             other_site_code=verdict.inside_elsewhere[0] if verdict.inside_elsewhere else None, batch_id=batch_id,
+            current_code=verdict.current_code,
         ))
         if verdict.inside_elsewhere:
             self.record(MachineOnTwoSites(code=code, site_code=site_code, district=district,

@@ -57,11 +57,12 @@ class JurisdictionLevel(StrEnum):
 SITE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-]{2,39}$")
 
 
-def check_site_code(value: str) -> str:
+def check_site_code(value: str, *, registering: bool = False) -> str:
     value = value.strip().upper()
     if not SITE_CODE.match(value):
         raise PydanticCustomError("invalid_site_code", "场地编号须为 3-40 位字母、数字或连字符")
-    if mobile_problem(value) is None:  # the site code is its admin's username; mobile numbers are owners'
+    # the site code is its admin's username, and mobile numbers are owners': no new site takes one
+    if registering and mobile_problem(value) is None:
         raise PydanticCustomError("invalid_site_code", "场地编号不能是手机号码")
     return value
 
