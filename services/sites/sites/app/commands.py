@@ -183,8 +183,10 @@ class SitesCommands:
             return facts_from(code, doc, None), (doc or {}).get("code")
         declared = await self.db[EXTERNAL_CODES].find({"machine_key": code.machine_key}).to_list(20)
         external = next((d for d in declared if d["_id"] == code.text), None)
-        # declared under other stages only: the declared code is the machine's (rule C3)
-        current = code.text if external or not declared else max(d["_id"] for d in declared)
+        # confirmed by staff under other stages only: the confirmed code is the machine's (rule C3). An owner's
+        # declaration names a category, and holds no other owner's machine to a stage.
+        confirmed = sorted(d["_id"] for d in declared if d.get("confirmed"))
+        current = confirmed[-1] if confirmed and code.text not in confirmed else code.text
         return facts_from(code, None, external), current
 
     async def _zones(self, district: str) -> list[ActiveZone]:
