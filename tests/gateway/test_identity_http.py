@@ -136,9 +136,12 @@ def test_whoever_knows_a_username_cannot_lock_its_holder_out_from_elsewhere(gate
 def test_guessing_one_password_from_many_addresses_is_stopped(gateway):
     g = gateway
     mobile, password = g.register_owner()
+    assert g.login(mobile, password, address="198.51.100.77").status_code == 200  # where the owner signs in
     for n in range(LOGIN_MAX_FAILURES_PER_USERNAME):
         assert g.login(mobile, "Wrong-Passw0rd", address=f"2001:db8:{n}::1").status_code == 401
     assert g.login(mobile, password, address="2001:db8:ffff::1").status_code == 429
+    # the guessing does not lock the owner out where they signed in before
+    assert g.login(mobile, password, address="198.51.100.77").status_code == 200
     # one IPv6 subscriber (a /64) is one client, whatever address of it is used
     other, other_password = g.register_owner()
     for n in range(LOGIN_MAX_FAILURES):

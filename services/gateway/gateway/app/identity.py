@@ -53,6 +53,8 @@ SPENT = "refresh_spent"  # refresh tokens used once (rotated) or logged out, by 
 REVOKED_FAMILIES = "revoked_families"  # ended sessions
 LOGIN_ATTEMPTS = "login_attempts"  # numbered per username and client address, and per address (app/numbered.py)
 SMS_SENDS = "sms_sends"  # numbered per mobile
+KNOWN_ADDRESSES = "login_known_addresses"  # username + client network that logged in successfully, and when
+KNOWN_FOR = timedelta(days=90)
 SMS_CODES, SMS_TRIES = "sms_codes", "sms_code_tries"  # tries numbered per code
 MAX_USERNAME = 64
 PURGE_MARGIN = timedelta(hours=1)
@@ -259,15 +261,21 @@ class Identity:
         now = self.now()
         window = timedelta(seconds=self.settings.login_window_seconds)
         address = rules.client_network(address)
+        known_id = _token_hash(f"{address}|{username}")
+        known = await self.db[KNOWN_ADDRESSES].find_one({"_id": known_id, "at": {"$gte": now - KNOWN_FOR}},
+                                                        projection={"_id": 1})
+        limits = [
+            # the address first: it holds no "|", so no username makes another key's twin
+            (f"login:{address}|{username}", rules.login_failures_that_count, self.settings.login_max_failures),
+            (f"address:{address}", rules.address_failures_that_count, self.settings.login_max_failures_per_address),
+        ]
+        if known is None:
+            # from everywhere together: a higher limit, which only guessing from many addresses reaches; an
+            # address this account signed in from before is spared it, so that guessing cannot lock its holder out
+            limits.append((f"username:{username}", rules.login_failures_that_count,
+                           self.settings.login_max_failures_per_username))
         attempts = []
-        for key, counted, limit in (
-                # the address first: it holds no "|", so no username makes another key's twin
-                (f"login:{address}|{username}", rules.login_failures_that_count, self.settings.login_max_failures),
-                (f"address:{address}", rules.address_failures_that_count,
-                 self.settings.login_max_failures_per_address),
-                # from everywhere together: a higher limit, which only guessing from many addresses reaches
-                (f"username:{username}", rules.login_failures_that_count,
-                 self.settings.login_max_failures_per_username)):
+        for key, counted, limit in limits:
             attempt = await self.logins.take(key, now, since=now - window)
             attempts.append(attempt)
             retry_after = rules.login_retry_after(counted(attempt.earlier), now, max_failures=limit,
@@ -285,6 +293,7 @@ class Identity:
             raise Unauthenticated("用户名或密码错误 (invalid credentials)", code="invalid_credentials")
         for attempt in attempts:
             await self.logins.mark(attempt, "succeeded")
+        await self.db[KNOWN_ADDRESSES].replace_one({"_id": known_id}, {"at": now}, upsert=True)
         await self._rehash_if_needed(account, password)
         return await self._issue(account, family=str(ulid.ULID()), stamp=account.credential_stamp)
 
@@ -382,3 +391,4 @@ class Identity:
         await self.db[REFRESH].delete_many({"expires_at": {"$lt": now}})
         await self.db[SPENT].delete_many({"expires_at": {"$lt": now}})
         await self.db[REVOKED_FAMILIES].delete_many({"expires_at": {"$lt": now}})
+        await self.db[KNOWN_ADDRESSES].delete_many({"at": {"$lt": now - KNOWN_FOR}})
