@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any, ClassVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
@@ -222,11 +222,14 @@ class ProjectionRunner:
 
     async def _consume(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            if await self._pause_requested():
+            paused, swapping = await self._control()
+            if paused:
                 await self._heartbeat(paused=True)
                 await sleep_or_stop(stop, 0.1)
                 continue
-            if self._paused:  # the pause is over (its lease may have run out on a rebuild that died)
+            if swapping or self._paused:
+                # a pause is over (its lease may have run out on a rebuild that died), or a swap was left
+                # unfinished: nothing is applied until the read model is whole again (an error: tried again)
                 await self.ensure_indexes()
             batch = await consumer.getmany(timeout_ms=200, max_records=self.batch_size)
             for messages in batch.values():
@@ -237,10 +240,17 @@ class ProjectionRunner:
             await self._record_lag(consumer)
             await self._heartbeat(paused=False)
 
+    async def _control(self) -> tuple[bool, bool]:
+        """(a rebuild holds these projections paused, a swap is marked under way). A pause is a lease: a
+        rebuild that died cannot stop the projection for good."""
+        now, paused, swapping = utcnow(), False, False
+        async for doc in self.db[CONTROL].find({"_id": {"$in": self._names}}):
+            paused |= bool(doc.get("paused")) and doc.get("until") is not None and _aware(doc["until"]) > now
+            swapping |= bool(doc.get("swapping"))
+        return paused, swapping
+
     async def _pause_requested(self) -> bool:
-        # a pause is a lease: a rebuild that died cannot stop the projection for good
-        doc = await self.db[CONTROL].find_one({"_id": {"$in": self._names}, "paused": True})
-        return doc is not None and doc.get("until") is not None and doc["until"] > utcnow()
+        return (await self._control())[0]
 
     async def _heartbeat(self, *, paused: bool, force: bool = False, final: bool = False) -> None:
         now = asyncio.get_running_loop().time()
@@ -369,16 +379,25 @@ async def _swap_in(db: AsyncDatabase, projection: Projection, scratch: AsyncColl
                    pause_timeout: float) -> None:
     """Pause the live runners, catch the scratch copy up with what they applied, and swap it in."""
     name = projection.name
+    await restore_interrupted_swap(db, name)  # an earlier rebuild's unfinished swap first: its copy is the live one
     requested_at = utcnow()
-    await db[CONTROL].replace_one(
+    await db[CONTROL].update_one(
         {"_id": name},
-        {"paused": True, "requested_at": requested_at, "until": requested_at + timedelta(seconds=PAUSE_LEASE)},
+        {"$set": {"paused": True, "requested_at": requested_at,
+                  "until": requested_at + timedelta(seconds=PAUSE_LEASE)}},
         upsert=True,
     )
     retired = db[f"{name}{RETIRED}"]
     try:
         await _wait_for_pause(db, name, requested_at, pause_timeout)
         await catch_up()
+        # the runners stay paused only while the lease holds: run out, they went on writing the live copy,
+        # which this copy does not have. Held, it is renewed for the swap.
+        now = utcnow()
+        lease = await db[CONTROL].find_one({"_id": name}, projection={"until": 1})
+        if lease is None or _aware(lease["until"]) <= now:
+            raise TimeoutError(f"the pause of {name} ran out before the swap: rebuild again")
+        await db[CONTROL].update_one({"_id": name}, {"$set": {"until": now + timedelta(seconds=PAUSE_LEASE)}})
         # never a moment without one whole copy kept: live -> retired, scratch -> live, then retired dropped
         # (FerretDB has no renameCollection dropTarget). The "swapping" mark says a swap is under way: one that
         # died before the mark was cleared is undone by restore_interrupted_swap, which every runner calls
@@ -398,6 +417,10 @@ async def _swap_in(db: AsyncDatabase, projection: Projection, scratch: AsyncColl
         await retired.drop()
     finally:
         await db[CONTROL].update_one({"_id": name}, {"$set": {"paused": False}}, upsert=True)
+
+
+def _aware(moment):
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 async def _exists(db: AsyncDatabase, name: str) -> bool:

@@ -2,6 +2,8 @@
 
 import asyncio
 
+import pytest
+
 from nrmm_kernel import bus
 from nrmm_kernel.bus import ensure_topics, make_producer
 from nrmm_kernel.eventstore import EventStore
@@ -209,3 +211,27 @@ async def test_a_rebuild_that_died_between_its_renames_leaves_the_live_copy_whic
     assert await snapshot(db[view.name]) == live_state
     assert not await db.list_collection_names(filter={"name": f"{view.name}__retired"})
     assert not (await db["projection_control"].find_one({"_id": view.name}))["swapping"]
+
+
+async def test_a_rebuild_whose_pause_ran_out_does_not_swap_in_a_copy_that_misses_what_runners_wrote(
+        db, monkeypatch):
+    from nrmm_kernel import projector
+
+    store = EventStore(db)
+    await store.ensure_indexes()
+    await write_history(store, machines=3)
+    view = MachineView()
+    await rebuild(db, store, view, registry=registry, progress=False)
+    live_state = await snapshot(db[view.name])
+    scratch = db[f"{view.name}__rebuild"]
+    await scratch.insert_one({"_id": "a copy that lacks what runners wrote after the pause ran out"})
+    monkeypatch.setattr(projector, "PAUSE_LEASE", 1)
+
+    async def slow_catch_up() -> None:
+        await asyncio.sleep(1.5)
+
+    with pytest.raises(TimeoutError, match="ran out"):
+        await projector._swap_in(db, view, scratch, slow_catch_up, pause_timeout=5)
+    assert await snapshot(db[view.name]) == live_state
+    control = await db["projection_control"].find_one({"_id": view.name})
+    assert not control["paused"] and not control.get("swapping")

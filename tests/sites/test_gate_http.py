@@ -291,17 +291,21 @@ def test_another_provinces_machine_is_judged_by_the_stage_it_was_declared_with(p
     p = platform
     site, admin = p.register_site(district="15")
     declared, typed = "1-A15B3C4D", "4-A15B3C4D"
-    # an owner's declaration holds nobody to a stage: anyone may declare any code
+    # an owner's declarations hold nobody to a stage: anyone may declare any code, under every stage
     owner = p.token(Role.OWNER, "owner-ext")
-    assert p.registry.post("/api/registry/external-machines", headers=owner,
-                           json={"code": "2-A15B3C4D"}).status_code in (200, 201)
+    for stage in "1234":
+        assert p.registry.post("/api/registry/external-machines", headers=owner,
+                               json={"code": f"{stage}-A15B3C4D"}).status_code == 201
     assert p.known_at_gate(site, admin, typed)["admitted"]
-    # the ecology bureau's declaration, made on the papers, is the stage the gate holds to
+    # the ecology bureau's word on a code, made on the papers, is the stage the gate holds to, even when an
+    # owner declared that code first
     reviewer = p.token(Role.REVIEWER, "rev-ext", district="15")
     assert p.registry.post("/api/registry/external-machines", headers=reviewer,
-                           json={"code": declared}).status_code in (200, 201)
+                           json={"code": declared}).status_code == 200
     refused = p.known_at_gate(site, admin, typed, until=lambda d: d["reason"] == "stage_not_declared")
     assert refused["current_code"] == declared and not refused["admitted"]
+    assert p.sites.post(f"/api/sites/sites/{site}/scans", headers=admin,
+                        json={"code": "2-A15B3C4D"}).json()["reason"] == "stage_not_declared"
     assert p.sites.post(f"/api/sites/sites/{site}/scans", headers=admin, json={"code": declared}).json()["admitted"]
 
 

@@ -100,6 +100,7 @@ class Identity:
         await self.sends.ensure_indexes()
         await self.db[SMS_CODES].create_index([("mobile", ASCENDING), ("purpose", ASCENDING)])
         await self.tries.ensure_indexes()
+        await self.db[KNOWN_ADDRESSES].create_index([("username", ASCENDING)])
 
     # passwords: argon2 is slow on purpose, so it runs off the event loop --------------------------
     async def _hash(self, password: str) -> str:
@@ -293,7 +294,7 @@ class Identity:
             raise Unauthenticated("用户名或密码错误 (invalid credentials)", code="invalid_credentials")
         for attempt in attempts:
             await self.logins.mark(attempt, "succeeded")
-        await self.db[KNOWN_ADDRESSES].replace_one({"_id": known_id}, {"at": now}, upsert=True)
+        await self.db[KNOWN_ADDRESSES].replace_one({"_id": known_id}, {"username": username, "at": now}, upsert=True)
         await self._rehash_if_needed(account, password)
         return await self._issue(account, family=str(ulid.ULID()), stamp=account.credential_stamp)
 
@@ -378,6 +379,10 @@ class Identity:
         await self.accounts.update_one({"_id": account_id}, {"$set": {
             "password_hash": await self._hash(password), "credential_stamp": secrets.token_hex(8),
             "password_changed_at": self.now()}})
+        # where the old password was used no longer counts as where the holder signs in
+        account = await self.accounts.find_one({"_id": account_id}, projection={"username": 1})
+        if account:
+            await self.db[KNOWN_ADDRESSES].delete_many({"username": account["username"]})
         log.info("account.password_changed", account_id=account_id)
 
     # housekeeping --------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from nrmm_kernel.eventstore import EventStore
 from nrmm_kernel.reference import Role
 
 from ..domain import rules
-from ..domain.events import ExternalMachineDeclared, registry
+from ..domain.events import ExternalMachineConfirmed, ExternalMachineDeclared, registry
 from ..domain.machine import MachineRecord
 from ..domain.model import MachineInfo, Registrant
 from ..projections.machines import MACHINES
@@ -25,6 +25,8 @@ from .serials import SerialAllocator
 from .uploads import UploadStore
 
 REVIEW_ROLES = frozenset({Role.REVIEWER, Role.ADMIN})
+# whose declaration of another province's machine holds gates to its stage (the bureau's staff, on its papers)
+STAFF_CONFIRMERS = frozenset({Role.REVIEWER.value, Role.ADMIN.value})
 
 
 class RegistryCommands:
@@ -170,4 +172,20 @@ class RegistryCommands:
             created = True
         except ConcurrencyError:
             created = False  # declared before: rule C3, never a second registration
+            if who.role in STAFF_CONFIRMERS:
+                await self._confirm_external(who, stream, parsed.text)
         return {"code": parsed.text, "province": parsed.province, "stage": parsed.stage, "created": created}
+
+    async def _confirm_external(self, who: Principal, stream: str, code: str) -> None:
+        """The ecology bureau's word on a code an owner declared first: the stage the gates hold the machine to."""
+        for _ in range(3):
+            history = await self.store.read_stream(stream)
+            if any(e.actorrole in STAFF_CONFIRMERS or e.event_name == "ExternalMachineConfirmed" for e in history):
+                return
+            event = ExternalMachineConfirmed(code=code, confirmed_by_account_id=who.account_id)
+            try:
+                await self.store.append(stream, len(history), [registry.wrap(
+                    event, stream_id=stream, stream_version=len(history) + 1, actor=who.as_actor())])
+                return
+            except ConcurrencyError:
+                continue

@@ -126,4 +126,13 @@ class ExternalMachineDeclared(DomainEvent):
     source: str  # owner | site
 
 
+@registry.register
+class ExternalMachineConfirmed(DomainEvent):
+    """The ecology bureau confirmed, on the machine's papers, a code that was declared before (by an owner): gates
+    hold the machine to this code's stage."""
+
+    code: str
+    confirmed_by_account_id: str
+
+
 __all__ = [name for name, value in globals().items() if isinstance(value, type) and issubclass(value, DomainEvent)]

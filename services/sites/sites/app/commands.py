@@ -56,8 +56,8 @@ class EntryReport:
 def request_id(site_code: str, key: str | None, what: str) -> str:
     """The id of what one entry request records (its stay or its refusal): a fresh one, or, for a client's
     idempotency key, the same one every time the same request is sent again, so that a retry finds what its
-    first sending recorded. ``what`` is what was sent (the machine's key, or the malformed text): a key reused
-    for another machine, or for a corrected scan, names another request and records anew."""
+    first sending recorded. ``what`` is what was sent (the code, or the malformed text): a key reused for another
+    machine, or for a corrected scan (another stage included), names another request and records anew."""
     if key is None:
         return str(ulid.ULID())
     return uuid.uuid5(uuid.NAMESPACE_URL, f"nrmm:entry:{site_code}:{key}:{what}").hex
@@ -241,7 +241,7 @@ class SitesCommands:
             await self._refuse(who, site, verdict, report.scanned.strip(), None, batch_id, refusal_id)
             raise ValidationFailed(exc.message, code="malformed_code", field="code",
                                    details={"reason": exc.reason, "colour": "red", "recorded": True}) from None
-        stay_id = refusal_id = request_id(site_code, request_key, f"machine:{code.machine_key}")
+        stay_id = refusal_id = request_id(site_code, request_key, f"code:{code.text}")
         if request_key is not None and (earlier := await self.refusals.load(refusal_id)) is not None:
             raise EntryRefusedError(refused_body(earlier.refused))
         facts, current = await self._machine(code)

@@ -62,7 +62,7 @@ class ExternalCodes(Projection):
     """Other provinces' codes declared in the registry (rule C3): what category they are."""
 
     name = EXTERNAL_CODES
-    event_names = frozenset({"ExternalMachineDeclared"})
+    event_names = frozenset({"ExternalMachineDeclared", "ExternalMachineConfirmed"})
 
     def doc_id(self, envelope: EventEnvelope) -> str:
         return envelope.data["code"]
@@ -70,6 +70,9 @@ class ExternalCodes(Projection):
     def evolve(self, doc, envelope: EventEnvelope):
         d = envelope.data
         doc = dict(doc or {})
+        if envelope.event_name == "ExternalMachineConfirmed":
+            doc["confirmed"] = True
+            return doc
         doc.update(code=d["code"], province=d["province"], stage=d["stage"],
                    machine_key=parse_code(d["code"]).machine_key,
                    # declared by the ecology bureau's staff, who saw the papers: the stage the gate holds to
