@@ -34,17 +34,22 @@ def nowhere() -> str:
     return f"http://127.0.0.1:{free_port()}"
 
 
-@pytest.fixture(scope="module")
-def gateway(infra):
-    # sites and inspection are not started: the gateway must answer for them when they are down
-    platform = start_platform(infra, ["notifications", "registry", "gateway"], {
-        **GATEWAY_ENV, "NRMM_SITES_URL": nowhere(), "NRMM_INSPECTION_URL": nowhere()})
+def running_gateway(infra, services: list[str], env: dict[str, str]):
+    """A gateway test client over a platform of ``services``, stopped when the module is done."""
+    platform = start_platform(infra, services, {**GATEWAY_ENV, **env})
     try:
         gateway = Gateway(platform, infra)
         yield gateway
         gateway.close()
     finally:
         platform.stop()
+
+
+@pytest.fixture(scope="module")
+def gateway(infra):
+    # sites and inspection are not started: the gateway must answer for them when they are down
+    yield from running_gateway(infra, ["notifications", "registry", "gateway"],
+                               {"NRMM_SITES_URL": nowhere(), "NRMM_INSPECTION_URL": nowhere()})
 
 
 def new_mobile() -> str:

@@ -7,8 +7,8 @@ import pytest
 
 from nrmm_kernel.reference import Role
 from tests.authz import BASE_CALLERS, Endpoint, token_headers, uncovered, wrong_cells
-from tests.gateway.conftest import GATEWAY_ENV, Gateway, new_mobile, nowhere
-from tests.platform import eventually, start_platform
+from tests.gateway.conftest import new_mobile, nowhere, running_gateway
+from tests.platform import eventually
 from tests.registry.fixtures import credit_code
 
 SITE = "MX-SITE-1"
@@ -24,14 +24,8 @@ STAFF = {  # name -> (role, department, district, site)
 @pytest.fixture(scope="module")
 def gateway(infra):
     """Here with the sites service: a supervision engineer's account is bound to a real site (rule E6)."""
-    platform = start_platform(infra, ["notifications", "registry", "sites", "gateway"],
-                              {**GATEWAY_ENV, "NRMM_INSPECTION_URL": nowhere()})
-    try:
-        gateway = Gateway(platform, infra)
-        yield gateway
-        gateway.close()
-    finally:
-        platform.stop()
+    yield from running_gateway(infra, ["notifications", "registry", "sites", "gateway"],
+                               {"NRMM_INSPECTION_URL": nowhere()})
 
 
 @pytest.fixture(scope="module")

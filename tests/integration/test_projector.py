@@ -185,13 +185,18 @@ async def test_a_projection_of_another_services_topic_is_rebuilt_from_that_topic
         await mongo.drop_database(other_db.name)
 
 
-async def test_a_rebuild_that_died_between_its_renames_leaves_the_live_copy_which_runners_put_back(db, infra):
+async def built_view(db, machines: int) -> tuple[MachineView, dict]:
+    """A machine view built from a fresh history of ``machines``, and its state."""
     store = EventStore(db)
     await store.ensure_indexes()
-    await write_history(store, machines=5)
+    await write_history(store, machines=machines)
     view = MachineView()
     await rebuild(db, store, view, registry=registry, progress=False)
-    live_state = await snapshot(db[view.name])
+    return view, await snapshot(db[view.name])
+
+
+async def test_a_rebuild_that_died_between_its_renames_leaves_the_live_copy_which_runners_put_back(db, infra):
+    view, live_state = await built_view(db, machines=5)
     assert len(live_state) == 5
     assert not await db.list_collection_names(filter={"name": {"$regex": "__(retired|rebuild)$"}})
     runner = ProjectionRunner(db=db, projections=[view], topics=["unused"], bootstrap=infra.kafka_bootstrap,
@@ -217,12 +222,7 @@ async def test_a_rebuild_whose_pause_ran_out_does_not_swap_in_a_copy_that_misses
         db, monkeypatch):
     from nrmm_kernel import projector
 
-    store = EventStore(db)
-    await store.ensure_indexes()
-    await write_history(store, machines=3)
-    view = MachineView()
-    await rebuild(db, store, view, registry=registry, progress=False)
-    live_state = await snapshot(db[view.name])
+    view, live_state = await built_view(db, machines=3)
     scratch = db[f"{view.name}__rebuild"]
     await scratch.insert_one({"_id": "a copy that lacks what runners wrote after the pause ran out"})
     monkeypatch.setattr(projector, "PAUSE_LEASE", 1)

@@ -165,7 +165,8 @@ class RegistryCommands:
                                    code="chongqing_code", field="code")
         stream = f"external-{parsed.text}"
         event = ExternalMachineDeclared(code=parsed.text, province=parsed.province, stage=parsed.stage,
-                                        category=category, declared_by_account_id=who.account_id, source=source)
+                                        category=category, declared_by_account_id=who.account_id, source=source,
+                                        confirmed=who.role.value in STAFF_CONFIRMERS)
         envelope = registry.wrap(event, stream_id=stream, stream_version=1, actor=who.as_actor())
         try:
             await self.store.append(stream, 0, [envelope])
@@ -180,7 +181,7 @@ class RegistryCommands:
         """The ecology bureau's word on a code an owner declared first: the stage the gates hold the machine to."""
         for _ in range(3):
             history = await self.store.read_stream(stream)
-            if any(e.actorrole in STAFF_CONFIRMERS or e.event_name == "ExternalMachineConfirmed" for e in history):
+            if any(e.event_name == "ExternalMachineConfirmed" or e.data.get("confirmed") for e in history):
                 return
             event = ExternalMachineConfirmed(code=code, confirmed_by_account_id=who.account_id)
             try:

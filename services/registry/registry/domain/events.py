@@ -124,6 +124,7 @@ class ExternalMachineDeclared(DomainEvent):
     category: str | None = None
     declared_by_account_id: str | None = None
     source: str  # owner | site
+    confirmed: bool = False  # declared by the ecology bureau's staff, on the papers: gates hold it to this stage
 
 
 @registry.register

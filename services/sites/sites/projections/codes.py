@@ -75,8 +75,7 @@ class ExternalCodes(Projection):
             return doc
         doc.update(code=d["code"], province=d["province"], stage=d["stage"],
                    machine_key=parse_code(d["code"]).machine_key,
-                   # declared by the ecology bureau's staff, who saw the papers: the stage the gate holds to
-                   confirmed=envelope.actorrole in ("reviewer", "admin"),
+                   confirmed=d.get("confirmed", False) or doc.get("confirmed", False),
                    category=d.get("category") or doc.get("category"))
         return doc
 
