@@ -32,6 +32,7 @@ log = get_logger("projector")
 
 CONTROL = "projection_control"
 PAUSE_LEASE = 300  # seconds a rebuild may hold live runners paused
+LEASE_MARGIN = 10  # seconds of the lease a rebuild must still hold to start its swap
 RETIRED = "__retired"  # the live copy, for the moment a rebuild swaps its copy in
 RUNNER_ALIVE = 60  # seconds since its last heartbeat that a runner counts as running
 RUNNERS = "projection_runners"
@@ -171,6 +172,10 @@ class ProjectionRunner:
         self._order = StreamOrder()
 
     async def ensure_indexes(self) -> None:
+        """Indexes of the read models, after undoing a swap a rebuild left unfinished. Nothing while a rebuild
+        holds them paused (it may be between its renames): run() calls this again when the pause is over."""
+        if await self._pause_requested():
+            return
         for projection in self.projections:
             await restore_interrupted_swap(self.db, projection.name)
             await projection.ensure_indexes(self.db[projection.name])
@@ -229,8 +234,12 @@ class ProjectionRunner:
                 continue
             if swapping or self._paused:
                 # a pause is over (its lease may have run out on a rebuild that died), or a swap was left
-                # unfinished: nothing is applied until the read model is whole again (an error: tried again)
+                # unfinished: nothing is applied until the read model is whole again (an error: tried again;
+                # another runner restoring it: waited for)
                 await self.ensure_indexes()
+                if (await self._control())[1]:
+                    await sleep_or_stop(stop, 0.2)
+                    continue
             batch = await consumer.getmany(timeout_ms=200, max_records=self.batch_size)
             for messages in batch.values():
                 for message in messages:
@@ -394,16 +403,19 @@ async def _swap_in(db: AsyncDatabase, projection: Projection, scratch: AsyncColl
         # the runners stay paused only while the lease holds: run out, they went on writing the live copy,
         # which this copy does not have. Held, it is renewed for the swap.
         now = utcnow()
-        lease = await db[CONTROL].find_one({"_id": name}, projection={"until": 1})
-        if lease is None or _aware(lease["until"]) <= now:
-            raise TimeoutError(f"the pause of {name} ran out before the swap: rebuild again")
-        await db[CONTROL].update_one({"_id": name}, {"$set": {"until": now + timedelta(seconds=PAUSE_LEASE)}})
+        held = await db[CONTROL].update_one(
+            {"_id": name, "paused": True, "requested_at": requested_at,
+             "until": {"$gt": now + timedelta(seconds=LEASE_MARGIN)}},
+            {"$set": {"until": now + timedelta(seconds=PAUSE_LEASE)}})
+        if held.matched_count != 1:
+            raise TimeoutError(f"the pause of {name} ran out (or another rebuild took it) before the swap: "
+                               "rebuild again")
         # never a moment without one whole copy kept: live -> retired, scratch -> live, then retired dropped
         # (FerretDB has no renameCollection dropTarget). The "swapping" mark says a swap is under way: one that
         # died before the mark was cleared is undone by restore_interrupted_swap, which every runner calls
         # before it applies anything.
         await retired.drop()
-        await db[CONTROL].update_one({"_id": name}, {"$set": {"swapping": True}})
+        await db[CONTROL].update_one({"_id": name}, {"$set": {"swapping": uuid.uuid4().hex}})
         try:
             if await _exists(db, name):
                 await db[name].rename(retired.name)
@@ -429,10 +441,16 @@ async def _exists(db: AsyncDatabase, name: str) -> bool:
 
 async def restore_interrupted_swap(db: AsyncDatabase, name: str) -> bool:
     """Undo a swap that did not finish: the live copy, renamed aside, goes back (and whatever an interrupted
-    rename or a runner's index creation left under the live name meanwhile goes)."""
+    rename or a runner's index creation left under the live name meanwhile goes). Of the runners that find the
+    swap unfinished, one restores: the one whose insert of the swap's restore token succeeds."""
     control = await db[CONTROL].find_one({"_id": name}, projection={"swapping": 1})
-    if not (control or {}).get("swapping"):
+    token = (control or {}).get("swapping")
+    if not token:
         return False
+    try:
+        await db[CONTROL].insert_one({"_id": f"{name}:restore:{token}", "at": utcnow()})
+    except DuplicateKeyError:
+        return False  # another runner (or the rebuild itself) is restoring it
     restored = False
     if await _exists(db, f"{name}{RETIRED}"):
         await db[name].drop()

@@ -212,7 +212,10 @@ async def test_a_rebuild_that_died_between_its_renames_leaves_the_live_copy_whic
     await db["projection_control"].update_one({"_id": view.name}, {"$set": {"swapping": True}}, upsert=True)
     await db[view.name].rename(f"{view.name}__retired")
     await db[view.name].create_index("site")
-    await runner.ensure_indexes()  # what a runner does before it applies anything
+    # every runner of the group finds the swap unfinished at once: one restores, none destroys the copy
+    others = [ProjectionRunner(db=db, projections=[view], topics=["unused"], bootstrap=infra.kafka_bootstrap,
+                               group_id="restore") for _ in range(3)]
+    await asyncio.gather(runner.ensure_indexes(), *(other.ensure_indexes() for other in others))
     assert await snapshot(db[view.name]) == live_state
     assert not await db.list_collection_names(filter={"name": f"{view.name}__retired"})
     assert not (await db["projection_control"].find_one({"_id": view.name}))["swapping"]

@@ -263,14 +263,17 @@ class Identity:
         window = timedelta(seconds=self.settings.login_window_seconds)
         address = rules.client_network(address)
         known_id = _token_hash(f"{address}|{username}")
-        known = await self.db[KNOWN_ADDRESSES].find_one({"_id": known_id, "at": {"$gte": now - KNOWN_FOR}},
-                                                        projection={"_id": 1})
+        account = await self._find(username=username)
+        # known only under the account's current password: a sign-in with the old one counts for nothing
+        known = account is not None and await self.db[KNOWN_ADDRESSES].find_one(
+            {"_id": known_id, "at": {"$gte": now - KNOWN_FOR}, "stamp": account.credential_stamp},
+            projection={"_id": 1}) is not None
         limits = [
             # the address first: it holds no "|", so no username makes another key's twin
             (f"login:{address}|{username}", rules.login_failures_that_count, self.settings.login_max_failures),
             (f"address:{address}", rules.address_failures_that_count, self.settings.login_max_failures_per_address),
         ]
-        if known is None:
+        if not known:
             # from everywhere together: a higher limit, which only guessing from many addresses reaches; an
             # address this account signed in from before is spared it, so that guessing cannot lock its holder out
             limits.append((f"username:{username}", rules.login_failures_that_count,
@@ -286,7 +289,6 @@ class Identity:
                     await self.logins.mark(taken, "refused")
                 raise AppError(f"登录失败次数过多，请 {retry_after} 秒后再试", code="too_many_attempts", status=429,
                                field="username", details={"retry_after": retry_after})
-        account = await self._find(username=username)
         if not await self._verify(account, password):
             for attempt in attempts:
                 await self.logins.mark(attempt, "failed")
@@ -294,7 +296,8 @@ class Identity:
             raise Unauthenticated("用户名或密码错误 (invalid credentials)", code="invalid_credentials")
         for attempt in attempts:
             await self.logins.mark(attempt, "succeeded")
-        await self.db[KNOWN_ADDRESSES].replace_one({"_id": known_id}, {"username": username, "at": now}, upsert=True)
+        await self.db[KNOWN_ADDRESSES].replace_one(
+            {"_id": known_id}, {"username": username, "stamp": account.credential_stamp, "at": now}, upsert=True)
         await self._rehash_if_needed(account, password)
         return await self._issue(account, family=str(ulid.ULID()), stamp=account.credential_stamp)
 

@@ -59,7 +59,7 @@ class MachineIdentities:
             try:
                 await self._coll.insert_one({"_id": f"{key}:{n}", "key": key, "n": n, "machine_id": machine_id,
                                              "claimed_at": utcnow()})
-                await self._coll.delete_many({"key": key, "n": {"$lt": n}})  # only the highest decides
+                # (claims below the highest are kept: deleting them would let a number be taken a second time)
                 return
             except DuplicateKeyError:
                 continue  # another claim took this number first: judge again against it
