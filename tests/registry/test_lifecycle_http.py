@@ -129,3 +129,22 @@ def test_owners_racing_for_one_machine_get_one_record_and_a_cancelled_one_frees_
     again = svc.http.post("/api/registry/applications", headers=other,
                           json={"registrant": registrant(), "machine": sent, "uploads": svc.upload_all(other)})
     assert again.status_code == 201, again.text
+
+
+def test_an_application_sent_again_gets_its_first_answer_not_a_conflict_with_itself(registry_service):
+    svc = registry_service
+    owner = svc.owner("owner-retry")
+    sent = machine(today=today_in_chongqing(), factory_serial=f"RETRY-{uuid.uuid4().hex[:8]}")
+    body = {"registrant": registrant(), "machine": sent, "uploads": svc.upload_all(owner)}
+    keyed = {**owner, "Idempotency-Key": str(uuid.uuid4())}
+    first = svc.http.post("/api/registry/applications", json=body, headers=keyed)
+    again = svc.http.post("/api/registry/applications", json=body, headers=keyed)
+    assert first.status_code == again.status_code == 201, again.text
+    assert again.json()["machine_id"] == first.json()["machine_id"]
+    # another owner's request under the same key is theirs, and the machine is taken
+    other = svc.owner("owner-retry-2")
+    stolen = svc.http.post("/api/registry/applications", headers={**other, "Idempotency-Key": keyed["Idempotency-Key"]},
+                           json={**body, "uploads": svc.upload_all(other)})
+    assert stolen.status_code == 409 and stolen.json()["code"] == "machine_already_registered", stolen.text
+    mine = svc.eventually("/api/registry/applications", owner, lambda rows: len(rows) >= 1).json()
+    assert [r["machine_id"] for r in mine] == [first.json()["machine_id"]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 
 import ulid
@@ -75,13 +76,26 @@ class RegistryCommands:
 
     # owner: application -------------------------------------------------------------------
     async def apply(self, who: Principal, registrant: Registrant, machine: MachineInfo,
-                    uploads: dict[str, list[str]]) -> MachineRecord:
-        record = MachineRecord(str(ulid.ULID()))
+                    uploads: dict[str, list[str]], request_key: str | None = None) -> MachineRecord:
+        """``request_key``: the owner's idempotency key. Sent again after its answer was lost, the application
+        gets its first answer (the record it made) instead of a conflict with itself."""
+        machine_id = str(ulid.ULID())
+        if request_key is not None:  # the same id every time this owner sends this request
+            derived = uuid.uuid5(uuid.NAMESPACE_URL, f"nrmm:apply:{who.account_id}:{request_key}")
+            machine_id = str(ulid.ULID.from_bytes(derived.bytes))
+        if request_key is not None and (earlier := await self.records.load(machine_id)) is not None:
+            return earlier
+        record = MachineRecord(machine_id)
         record.apply(owner_account_id=who.account_id, registrant=registrant, machine=machine,
                      uploads=uploads, today=self.today())  # rule checks first: no database work for bad input
         await self.uploads.check_references(who.account_id, uploads)
         await self.identities.claim(record.id, machine)  # rule C1: one machine, one code
-        return await self._save(record, who)
+        try:
+            return await self._save(record, who)
+        except ConcurrencyError:
+            if request_key is None:
+                raise
+            return await self.load(machine_id)  # the same request, sent twice at once: the one that got in
 
     async def amend(self, who: Principal, machine_id: str, registrant: Registrant, machine: MachineInfo,
                     uploads: dict[str, list[str]]) -> MachineRecord:
