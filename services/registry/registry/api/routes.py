@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from nrmm_kernel.auth import Principal, require_role
 from nrmm_kernel.codes import STAGE_NAMES
 from nrmm_kernel.errors import Conflict, Forbidden
+from nrmm_kernel.idempotency import IDEMPOTENCY_KEY
 from nrmm_kernel.reference import DISTRICTS, Role
 
 from ..app.commands import RegistryCommands
@@ -121,9 +122,7 @@ async def read_upload(upload_id: str, request: Request,
 # applications -----------------------------------------------------------------------------------
 @router.post("/applications", status_code=201, summary="Apply for an environmental code (rule C4)")
 async def apply(body: ApplicationBody, request: Request, who: Principal = Depends(require_role(Role.OWNER)),
-                idempotency_key: str | None = Header(
-                    None, alias="Idempotency-Key", pattern=r"^[A-Za-z0-9_\-]{8,64}$",
-                    description="the owner's id for this application (e.g. a UUID), the same when it is sent again")):
+                idempotency_key: str | None = IDEMPOTENCY_KEY):
     record = await commands(request).apply(who, body.registrant, body.machine, body.upload_map(),
                                            request_key=idempotency_key)
     return summary(record)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 
 import ulid
@@ -13,6 +12,7 @@ from nrmm_kernel.auth import Principal
 from nrmm_kernel.codes import MalformedCode, compose_chongqing, parse_code
 from nrmm_kernel.errors import ConcurrencyError, Forbidden, NotFound, ValidationFailed
 from nrmm_kernel.eventstore import EventStore
+from nrmm_kernel.idempotency import derived_id
 from nrmm_kernel.reference import Role
 
 from ..domain import rules
@@ -25,9 +25,9 @@ from .queries import require_registry_department
 from .serials import SerialAllocator
 from .uploads import UploadStore
 
+# who reviews codes; also whose declaration of another province's machine holds gates to its stage (the bureau's
+# staff, on its papers)
 REVIEW_ROLES = frozenset({Role.REVIEWER, Role.ADMIN})
-# whose declaration of another province's machine holds gates to its stage (the bureau's staff, on its papers)
-STAFF_CONFIRMERS = frozenset({Role.REVIEWER.value, Role.ADMIN.value})
 
 
 class RegistryCommands:
@@ -81,8 +81,7 @@ class RegistryCommands:
         gets its first answer (the record it made) instead of a conflict with itself."""
         machine_id = str(ulid.ULID())
         if request_key is not None:  # the same id every time this owner sends this request
-            derived = uuid.uuid5(uuid.NAMESPACE_URL, f"nrmm:apply:{who.account_id}:{request_key}")
-            machine_id = str(ulid.ULID.from_bytes(derived.bytes))
+            machine_id = str(ulid.ULID.from_bytes(derived_id("apply", who.account_id, request_key).bytes))
         if request_key is not None and (earlier := await self.records.load(machine_id)) is not None:
             return earlier
         record = MachineRecord(machine_id)
@@ -180,14 +179,14 @@ class RegistryCommands:
         stream = f"external-{parsed.text}"
         event = ExternalMachineDeclared(code=parsed.text, province=parsed.province, stage=parsed.stage,
                                         category=category, declared_by_account_id=who.account_id, source=source,
-                                        confirmed=who.role.value in STAFF_CONFIRMERS)
+                                        confirmed=who.role in REVIEW_ROLES)
         envelope = registry.wrap(event, stream_id=stream, stream_version=1, actor=who.as_actor())
         try:
             await self.store.append(stream, 0, [envelope])
             created = True
         except ConcurrencyError:
             created = False  # declared before: rule C3, never a second registration
-            if who.role in STAFF_CONFIRMERS:
+            if who.role in REVIEW_ROLES:
                 await self._confirm_external(who, stream, parsed.text)
         return {"code": parsed.text, "province": parsed.province, "stage": parsed.stage, "created": created}
 

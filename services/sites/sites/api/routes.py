@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -12,6 +12,7 @@ from pydantic_core import PydanticCustomError
 from nrmm_kernel.auth import Principal, require_role
 from nrmm_kernel.codes import STAGES
 from nrmm_kernel.errors import ValidationFailed
+from nrmm_kernel.idempotency import IDEMPOTENCY_KEY
 from nrmm_kernel.reference import Role
 
 from ..app.access import SITE_READERS, ZONE_MANAGERS
@@ -93,12 +94,6 @@ class Batch(Body):
 class ZoneChange(Body):
     definition: ZoneDefinition
     active: bool = True
-
-
-# a gate on a poor mobile connection sends an entry again when its answer was lost: with the same key, the
-# request gets its first answer and nothing is recorded twice
-IDEMPOTENCY_KEY = Header(None, alias="Idempotency-Key", pattern=r"^[A-Za-z0-9_\-]{8,64}$",
-                         description="the client's id for this request (e.g. a UUID), the same when it is sent again")
 
 
 def path_code(site_code: str) -> str:

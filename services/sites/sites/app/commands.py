@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
 import ulid
@@ -15,10 +14,20 @@ from nrmm_kernel.codes import EnvironmentalCode, MalformedCode, parse_code, pars
 from nrmm_kernel.envelope import Actor
 from nrmm_kernel.errors import AppError, ConcurrencyError, Conflict, NotFound, ValidationFailed
 from nrmm_kernel.eventstore import EventStore
+from nrmm_kernel.idempotency import derived_id
 from nrmm_kernel.reference import Role
 
 from ..domain.events import EntryRefused, MachineEntered, registry
-from ..domain.gate import ActiveZone, GateRefusal, MachinePresence, SiteAtGate, Verdict, decide, facts_from
+from ..domain.gate import (
+    ActiveZone,
+    GateRefusal,
+    MachinePresence,
+    SiteAtGate,
+    Verdict,
+    decide,
+    facts_from,
+    held_code,
+)
 from ..domain.model import GateColour, SiteDetails, SiteStatus, WorkingPeriod
 from ..domain.site import Site, Zone
 from ..domain.zones import SiteLocation, ZoneDefinition
@@ -60,7 +69,7 @@ def request_id(site_code: str, key: str | None, what: str) -> str:
     machine, or for a corrected scan (another stage included), names another request and records anew."""
     if key is None:
         return str(ulid.ULID())
-    return uuid.uuid5(uuid.NAMESPACE_URL, f"nrmm:entry:{site_code}:{key}:{what}").hex
+    return derived_id("entry", site_code, key, what).hex
 
 
 def entered_body(entry: MachineEntered, inside_elsewhere: list[str]) -> dict:
@@ -183,11 +192,8 @@ class SitesCommands:
             return facts_from(code, doc, None), (doc or {}).get("code")
         declared = await self.db[EXTERNAL_CODES].find({"machine_key": code.machine_key}).to_list(20)
         external = next((d for d in declared if d["_id"] == code.text), None)
-        # confirmed by staff under other stages only: the confirmed code is the machine's (rule C3). An owner's
-        # declaration names a category, and holds no other owner's machine to a stage.
-        confirmed = sorted(d["_id"] for d in declared if d.get("confirmed"))
-        current = confirmed[-1] if confirmed and code.text not in confirmed else code.text
-        return facts_from(code, None, external), current
+        confirmed = [d["_id"] for d in declared if d.get("confirmed")]
+        return facts_from(code, None, external), held_code(code, confirmed)
 
     async def _zones(self, district: str) -> list[ActiveZone]:
         return [ActiveZone(zone_id=z["zone_id"], version=z["version"], definition=ZoneDefinition(**z["definition"]))
