@@ -99,7 +99,7 @@ class SitesQueries:
         """A machine's site history, under every stage its code had (rule C7): its owner sees all of it; a site
         admin their site; staff their sites."""
         code = _code(code)
-        query: dict = {"machine_key": code.split("-", 1)[1]}
+        query: dict = {"machine_key": parse_code(code).machine_key}
         if who.role is Role.OWNER:
             record = await self.db[REGISTRY_CODES].find_one({"codes": code},
                                                              projection={"owner_account_id": 1, "owner_since": 1})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pymongo import ASCENDING, DESCENDING
 
+from nrmm_kernel.codes import parse_code
 from nrmm_kernel.envelope import EventEnvelope
 from nrmm_kernel.projector import Projection
 
@@ -77,7 +78,7 @@ class Stays(Projection):
         doc = dict(doc or {})
         if envelope.event_name == "MachineEntered":
             doc.update(stay_id=d["stay_id"], site_code=d["site_code"], code=d["machine"]["code"],
-                       machine_key=d["machine"]["code"].split("-", 1)[1],
+                       machine_key=parse_code(d["machine"]["code"]).machine_key,
                        district=d["district"], department=d["department"], machine=d["machine"],
                        other_province=d["other_province"], colour=d["colour"], reason=d["reason"],
                        working_period=d["working_period"], reported_category=d.get("reported_category"),
