@@ -261,6 +261,8 @@ def test_a_supervision_engineer_reads_the_site_they_supervise_and_no_other(platf
     assert refused.status_code == 403 and refused.json()["code"] == "outside_jurisdiction", refused.text
     unknown = p.gateway.post("/api/auth/staff", headers=p.admin, json={**engineer, "site_id": "S-NOWHERE"})
     assert unknown.status_code == 422 and unknown.json()["field"] == "site_id", unknown.text
+    elsewhere = p.gateway.post("/api/auth/staff", headers=p.admin, json={**engineer, "district": "05"})
+    assert elsewhere.status_code == 422 and elsewhere.json()["code"] == "district_mismatch", elsewhere.text
     made = p.gateway.post("/api/auth/staff", headers=p.admin, json=engineer)
     assert made.status_code == 201, made.text
     assert (made.json()["district"], made.json()["site_id"]) == ("12", site)

@@ -10,7 +10,7 @@ from nrmm_kernel.codes import parse_code
 from nrmm_kernel.errors import Conflict, Forbidden, ValidationFailed
 from nrmm_kernel.reference import Department
 from sites.domain.events import MachineEntered, MachineOnTwoSites
-from sites.domain.gate import ActiveZone, MachinePresence, SiteAtGate, decide, facts_from
+from sites.domain.gate import ActiveZone, MachinePresence, SiteAtGate, decide, facts_from, held_code
 from sites.domain.model import GateColour, SiteDetails, SiteStatus, WorkingPeriod, check_site_code
 from sites.domain.site import Site
 from sites.domain.zones import SiteLocation, ZoneDefinition, covers
@@ -150,6 +150,9 @@ def test_another_provinces_code_typed_with_another_stage_than_declared_is_refuse
     assert (refused.reason, refused.current_code) == ("stage_not_declared", "1-A01B3C4D")
     assert decide(site=site_at(), code=code, facts=facts, current_code=code.text, zones=[], inside=[],
                   allow_two_sites=False).admitted
+    # what the bureau confirmed holds; nothing confirmed, or the scanned code among it, the scanned code does
+    assert held_code(code, ["1-A01B3C4D"]) == "1-A01B3C4D"
+    assert held_code(code, []) == held_code(code, ["1-A01B3C4D", "4-A01B3C4D"]) == "4-A01B3C4D"
 
 
 def test_a_machine_inside_another_site_is_an_anomaly_refused_or_allowed_by_configuration():

@@ -66,8 +66,12 @@ def owner_view(doc: dict, who: Principal) -> dict:
 ECOLOGY_ONLY = frozenset({Role.DEPARTMENT_VIEWER, Role.REVIEWER, Role.ADMIN})
 
 
+def outside_registry_department(who: Principal) -> bool:
+    return who.role in ECOLOGY_ONLY and who.department is not Department.ECOLOGY
+
+
 def require_registry_department(who: Principal) -> None:
-    if who.role in ECOLOGY_ONLY and who.department is not Department.ECOLOGY:
+    if outside_registry_department(who):
         raise Forbidden("仅生态环境部门可查询编码登记 (ecology department only)", code="department_not_allowed")
 
 
@@ -96,7 +100,7 @@ def may_read_upload(meta: dict, record: dict | None, who: Principal) -> bool:
         return False
     if who.role is Role.INSPECTOR:
         return meta["kind"] not in PRIVATE_UPLOADS
-    if who.role in ECOLOGY_ONLY and who.department is not Department.ECOLOGY:
+    if outside_registry_department(who):
         return False
     return who.can_see_district(record.get("district"))
 

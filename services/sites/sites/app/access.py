@@ -17,6 +17,11 @@ ZONE_MANAGERS = (Role.REVIEWER, Role.ADMIN)
 SITE_BOUND = (Role.SITE_ADMIN, Role.SUPERVISION_ENGINEER)
 
 
+def governs(who: Principal, department: str | None) -> bool:
+    """Staff of the ecology bureau, which leads everything, or of the site's own department."""
+    return who.department is Department.ECOLOGY or (who.department is not None and who.department == department)
+
+
 def sees_all_departments(who: Principal) -> bool:
     """The ecology bureau leads everything; auditors read the full history (of their district, if they have one).
     Anybody else sees only their own department's sites: an account without a department sees none."""
@@ -29,7 +34,7 @@ def can_read_site(who: Principal, site: dict) -> bool:
             and (who.role is Role.SITE_ADMIN or who.can_see_district(site.get("district")))
     if who.role not in SITE_READERS or not who.can_see_district(site.get("district")):
         return False
-    return sees_all_departments(who) or (who.department is not None and who.department == site.get("department"))
+    return sees_all_departments(who) or governs(who, site.get("department"))
 
 
 def require_read_site(who: Principal, site: dict) -> None:
@@ -53,8 +58,7 @@ def require_manage_site(who: Principal, site: dict) -> None:
     if who.role is not Role.ADMIN:
         raise Forbidden("无权修改场地 (role not allowed)", code="role_not_allowed")
     who.require_district(site.get("district"))
-    if not (who.department is Department.ECOLOGY or (who.department is not None
-                                                     and who.department == site.get("department"))):
+    if not governs(who, site.get("department")):
         raise Forbidden("只能管理本部门主管的场地 (another department's site)", code="outside_jurisdiction")
 
 

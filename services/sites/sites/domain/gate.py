@@ -64,6 +64,12 @@ def facts_from(code: EnvironmentalCode, registry_doc: dict | None, external_doc:
     )
 
 
+def held_code(code: EnvironmentalCode, confirmed: list[str]) -> str:
+    """The code another province's machine is held to (rule C3): the one the ecology bureau confirmed, on the
+    papers, when the scanned code is not among them; else the scanned one. An owner's declaration holds nobody."""
+    return max(confirmed) if confirmed and code.text not in confirmed else code.text
+
+
 def _refused(reason: str, message: str, **kw) -> Verdict:
     return Verdict(admitted=False, colour=GateColour.RED, reason=reason, message=message, **kw)
 
