@@ -141,7 +141,13 @@ def test_guessing_one_password_from_many_addresses_is_stopped(gateway):
         assert g.login(mobile, "Wrong-Passw0rd", address=f"2001:db8:{n}::1").status_code == 401
     assert g.login(mobile, password, address="2001:db8:ffff::1").status_code == 429
     # the guessing does not lock the owner out where they signed in before
-    assert g.login(mobile, password, address="198.51.100.77").status_code == 200
+    signed_in = g.login(mobile, password, address="198.51.100.77")
+    assert signed_in.status_code == 200
+    # under a new password, where the old one was used counts for nothing: whoever held it is not spared
+    owner = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
+    assert g.http.post("/api/auth/password", headers=owner,
+                       json={"old_password": password, "new_password": "Newer-Passw0rd"}).status_code == 204
+    assert g.login(mobile, "Newer-Passw0rd", address="198.51.100.77").status_code == 429
     # one IPv6 subscriber (a /64) is one client, whatever address of it is used
     other, other_password = g.register_owner()
     for n in range(LOGIN_MAX_FAILURES):

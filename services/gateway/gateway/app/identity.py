@@ -53,7 +53,9 @@ SPENT = "refresh_spent"  # refresh tokens used once (rotated) or logged out, by 
 REVOKED_FAMILIES = "revoked_families"  # ended sessions
 LOGIN_ATTEMPTS = "login_attempts"  # numbered per username and client address, and per address (app/numbered.py)
 SMS_SENDS = "sms_sends"  # numbered per mobile
-KNOWN_ADDRESSES = "login_known_addresses"  # username + client network that logged in successfully, and when
+# username + client network that signed in, under which password (credential stamp), and when: a new password
+# makes the old records count for nothing, so they are left to housekeeping
+KNOWN_ADDRESSES = "login_known_addresses"
 KNOWN_FOR = timedelta(days=90)
 SMS_CODES, SMS_TRIES = "sms_codes", "sms_code_tries"  # tries numbered per code
 MAX_USERNAME = 64
@@ -100,7 +102,6 @@ class Identity:
         await self.sends.ensure_indexes()
         await self.db[SMS_CODES].create_index([("mobile", ASCENDING), ("purpose", ASCENDING)])
         await self.tries.ensure_indexes()
-        await self.db[KNOWN_ADDRESSES].create_index([("username", ASCENDING)])
 
     # passwords: argon2 is slow on purpose, so it runs off the event loop --------------------------
     async def _hash(self, password: str) -> str:
@@ -297,7 +298,7 @@ class Identity:
         for attempt in attempts:
             await self.logins.mark(attempt, "succeeded")
         await self.db[KNOWN_ADDRESSES].replace_one(
-            {"_id": known_id}, {"username": username, "stamp": account.credential_stamp, "at": now}, upsert=True)
+            {"_id": known_id}, {"stamp": account.credential_stamp, "at": now}, upsert=True)
         await self._rehash_if_needed(account, password)
         return await self._issue(account, family=str(ulid.ULID()), stamp=account.credential_stamp)
 
@@ -382,10 +383,6 @@ class Identity:
         await self.accounts.update_one({"_id": account_id}, {"$set": {
             "password_hash": await self._hash(password), "credential_stamp": secrets.token_hex(8),
             "password_changed_at": self.now()}})
-        # where the old password was used no longer counts as where the holder signs in
-        account = await self.accounts.find_one({"_id": account_id}, projection={"username": 1})
-        if account:
-            await self.db[KNOWN_ADDRESSES].delete_many({"username": account["username"]})
         log.info("account.password_changed", account_id=account_id)
 
     # housekeeping --------------------------------------------------------------------------------
