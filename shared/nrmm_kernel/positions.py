@@ -122,10 +122,10 @@ class PositionWaits:
         marks = self._by_service.get(service)
         return min(m.applied for m in marks) if marks else None
 
-    async def wait(self, wanted: dict[str, int], timeout: float) -> None:
+    async def wait(self, wanted: dict[str, int], seconds: float) -> None:
         """Returns once every wanted position this process reads is applied; raises ReadModelBehind after
-        ``timeout`` seconds."""
-        deadline = asyncio.get_running_loop().time() + timeout
+        ``seconds``."""
+        deadline = asyncio.get_running_loop().time() + seconds
         behind: dict[str, int] = {}
         for service, position in wanted.items():
             for marks in self._by_service.get(service, ()):

@@ -63,6 +63,8 @@ class MachineRecord(Aggregate):
         self.pending_machine: MachineInfo | None = None
         self.uploads: dict[str, list[str]] = {}
         self.code: str | None = None
+        self.codes: list[str] = []  # every code this record was issued, the current one last
+        self.issued_on: date | None = None
         self.reissue_requested = False
         self.reissue_count = 0
         self.late = False  # applied more than 30 days after acquisition (rule C2)
@@ -217,7 +219,9 @@ class MachineRecord(Aggregate):
             self.pending_machine = None
 
     def on_CodeIssued(self, e: CodeIssued) -> None:
-        self.code = e.code
+        self.code, self.issued_on = e.code, e.issued_on
+        if e.code not in self.codes:
+            self.codes.append(e.code)
         if self.pending_machine is not None:
             self.machine, self.pending_machine = self.pending_machine, None
 
