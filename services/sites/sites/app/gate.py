@@ -244,8 +244,9 @@ class GateCommands:
         """Mark the machine inside before its entry is appended, then look again at the site: a completion racing
         this entry sees the mark, or this entry sees the completion (occupancy.py)."""
         await self.occupancy.entering(site.site_code, code.machine_key, code.text)
-        now = await self._site(site.site_code)
-        if now.status is SiteStatus.IN_CONSTRUCTION and not await self.occupancy.closing_under_way(site.site_code):
+        # the closing mark first, then the site: a completion that removed its mark has appended its event by then
+        closing = await self.occupancy.closing_under_way(site.site_code)
+        if not closing and (await self._site(site.site_code)).status is SiteStatus.IN_CONSTRUCTION:
             return verdict
         presence = await self.presences.load(code.machine_key)
         if presence is None or site.site_code not in presence.inside:
