@@ -129,9 +129,10 @@ def create_service_app(
         return response
 
     async def _read_your_writes(request: Request) -> JSONResponse | None:
-        """A query sent with X-Min-Position waits until this process's read models applied those positions."""
+        """A request sent with X-Min-Position waits until this process's read models applied those positions (a
+        query, or a command that reads a copy of another service's facts, like the gate's scan)."""
         header = request.headers.get(MIN_POSITION_HEADER)
-        if not header or request.method not in ("GET", "HEAD"):
+        if not header:
             return None
         try:
             await runtime.positions.wait(parse_min_positions(header), settings.read_wait_seconds)
