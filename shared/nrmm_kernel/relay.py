@@ -58,18 +58,18 @@ class OutboxRelay:
             futures = await self._send(commit)
             if isinstance(futures, BaseException):
                 await self.outbox.park(commit, f"{type(futures).__name__}: {futures}")
-                blocked.add(commit.stream_id)
+                blocked[commit.stream_id] = commit.position
                 continue
             sent.append((commit, futures))
         published, events = [], 0
         for commit, futures in sent:
             results = await asyncio.gather(*futures, return_exceptions=True)
             failure = next((r for r in results if isinstance(r, BaseException)), None)
-            if commit.stream_id in blocked:
-                held.append(commit.position)  # on the topic ahead of a parked one: sent again after it
+            if commit.position > blocked.get(commit.stream_id, commit.position):
+                held.append(commit.position)  # on the topic after a parked one: sent again after it
             elif isinstance(failure, PERMANENT):
                 await self.outbox.park(commit, f"{type(failure).__name__}: {failure}")
-                blocked.add(commit.stream_id)
+                blocked[commit.stream_id] = commit.position
             elif failure is not None:
                 raise failure  # a passing fault: nothing of this batch is marked, all of it is sent again
             else:
