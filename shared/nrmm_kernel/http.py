@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .auth import TokenVerifier
 from .errors import AppError
+from .guard import RequestGuard
 from .logging import configure_logging, correlation, get_logger, new_correlation_id
 from .metrics import HTTP_LATENCY, RELAY_BACKLOG
 from .runtime import ServiceRuntime
@@ -95,6 +96,7 @@ def create_service_app(
     app.state.token_verifier = TokenVerifier(
         settings.jwt_secret, issuer=settings.jwt_issuer, audience=settings.jwt_audience
     )
+    app.add_middleware(RequestGuard, max_bytes=settings.max_request_bytes)  # size and control characters
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=True,
                            allow_methods=["*"], allow_headers=["*"])

@@ -27,6 +27,8 @@ class KernelSettings(BaseSettings):
     relay_batch_size: int = Field(default=500, ge=1)
     relay_poll_seconds: float = Field(default=0.2, gt=0)
     cors_origins: list[str] = []
+    # every service refuses larger requests (413 request_too_large) before reading them further
+    max_request_bytes: int = Field(default=12 * 1024 * 1024, ge=1024)
 
     @property
     def database_name(self) -> str:

@@ -10,7 +10,6 @@ class Settings(KernelSettings):
     sites_url: str = "http://127.0.0.1:8002"
     inspection_url: str = "http://127.0.0.1:8003"
     notifications_url: str = "http://127.0.0.1:8004"
-    max_request_bytes: int = Field(default=12 * 1024 * 1024, ge=1024)
     access_token_minutes: int = Field(default=15, ge=1, le=120)
     refresh_token_days: int = Field(default=14, ge=1, le=90)
     login_max_failures: int = Field(default=5, ge=1)

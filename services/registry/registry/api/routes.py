@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from nrmm_kernel.auth import Principal, require_role
 from nrmm_kernel.codes import STAGE_NAMES
 from nrmm_kernel.errors import Conflict, Forbidden
+from nrmm_kernel.fields import Skip
 from nrmm_kernel.idempotency import IDEMPOTENCY_KEY
 from nrmm_kernel.reference import DISTRICTS, Role
 
@@ -137,7 +138,7 @@ async def amend(machine_id: str, body: ApplicationBody, request: Request,
 @router.get("/applications", summary="Owner: my applications. Reviewers, auditors: the review queue, filtered")
 async def list_applications(request: Request, who: Principal = Depends(require_role(Role.OWNER, *QUEUE_ROLES)),
                             district: str | None = None, status: str | None = None, late: bool | None = None,
-                            limit: int = Query(100, ge=1, le=500), skip: int = Query(0, ge=0)):
+                            limit: int = Query(100, ge=1, le=500), skip: Skip = 0):
     if who.role is Role.OWNER:
         return await queries(request).mine(who)
     return await queries(request).search(who, district=district, status=status, late=late, limit=limit, skip=skip)
@@ -166,7 +167,7 @@ async def reject(machine_id: str, body: Rejection, request: Request,
 @router.get("/machines", summary="Owner: my machines. Staff: search by district, category, stage, status")
 async def list_machines(request: Request, who: Principal = Depends(require_role(Role.OWNER, *SEARCH_ROLES)),
                         district: str | None = None, category: str | None = None, stage: str | None = None,
-                        status: str | None = None, limit: int = Query(100, ge=1, le=500), skip: int = Query(0, ge=0)):
+                        status: str | None = None, limit: int = Query(100, ge=1, le=500), skip: Skip = 0):
     if who.role is Role.OWNER:
         return await queries(request).mine(who, issued_only=True)
     return await queries(request).search(who, district=district, category=category, stage=stage, status=status,

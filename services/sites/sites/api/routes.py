@@ -12,6 +12,7 @@ from pydantic_core import PydanticCustomError
 from nrmm_kernel.auth import Principal, require_role
 from nrmm_kernel.codes import STAGES
 from nrmm_kernel.errors import ValidationFailed
+from nrmm_kernel.fields import Skip
 from nrmm_kernel.idempotency import IDEMPOTENCY_KEY
 from nrmm_kernel.reference import Role
 
@@ -128,7 +129,7 @@ async def register(body: Registration, request: Request):
 @router.get("/sites", summary="Sites by district, department and status (a site admin: their own)")
 async def list_sites(request: Request, who: Principal = Depends(require_role(*STAFF_AND_GATES)),
                      district: str | None = None, department: str | None = None, status: SiteStatus | None = None,
-                     limit: int = Query(100, ge=1, le=500), skip: int = Query(0, ge=0)):
+                     limit: int = Query(100, ge=1, le=500), skip: Skip = 0):
     return await queries(request).search(who, district=district, department=department,
                                          status=status.value if status else None, limit=limit, skip=skip)
 
@@ -191,7 +192,7 @@ async def roster(site_code: str, request: Request, who: Principal = Depends(requ
 @router.get("/sites/{site_code}/movements", summary="The site's entries and exits, by date and by machine")
 async def movements(site_code: str, request: Request, who: Principal = Depends(require_role(*STAFF_AND_GATES)),
                     date_from: date | None = Query(None, alias="from"), date_to: date | None = Query(None, alias="to"),
-                    code: str | None = None, limit: int = Query(200, ge=1, le=1000), skip: int = Query(0, ge=0)):
+                    code: str | None = None, limit: int = Query(200, ge=1, le=1000), skip: Skip = 0):
     return await queries(request).movements(who, path_code(site_code), date_from=date_from, date_to=date_to,
                                             code=code, limit=limit, skip=skip)
 
