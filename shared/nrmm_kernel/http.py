@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from .auth import TokenVerifier
 from .errors import AppError
@@ -125,6 +126,9 @@ def create_service_app(
             log.info("http.request", status=response.status_code, ms=round(elapsed * 1000, 2))
         response.headers["X-Correlation-ID"] = cid
         return response
+
+    # the client's address from X-Forwarded-For only when a configured proxy sent it (NRMM_TRUSTED_PROXIES)
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
 
     @app.get("/healthz", tags=["ops"], summary="Process is alive")
     async def healthz():

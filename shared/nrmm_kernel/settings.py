@@ -28,6 +28,9 @@ class KernelSettings(BaseSettings):
     relay_poll_seconds: float = Field(default=0.2, gt=0)
     cors_origins: list[str] = []
     # every service refuses larger requests (413 request_too_large) before reading them further
+    # addresses (or networks, e.g. "10.0.0.0/8") of the proxies whose X-Forwarded-For is believed; none by default,
+    # so a client's address is the peer's. Services are started with uvicorn's --no-proxy-headers.
+    trusted_proxies: list[str] = []
     max_request_bytes: int = Field(default=12 * 1024 * 1024, ge=1024)
 
     @property

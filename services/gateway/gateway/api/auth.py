@@ -77,10 +77,11 @@ class PasswordReset(Body):
     new_password: str = Field(max_length=128)
 
 
-@router.post("/sms-codes", status_code=202, summary="Send an SMS verification code (expires, single use, "
-                                                    "1 per minute and 10 a day per number)")
+@router.post("/sms-codes", status_code=202, summary="Send an SMS verification code (expires, single use; "
+                                                    "1 per minute and 10 a day per number, 10 an hour per "
+                                                    "client address, a ceiling per hour for all)")
 async def sms_code(body: SmsRequest, request: Request):
-    await identity(request).send_sms_code(body.mobile, body.purpose)
+    await identity(request).send_sms_code(body.mobile, body.purpose, request.client.host if request.client else None)
     return {"sent": True, "expires_in": request.app.state.runtime.settings.sms_code_ttl_seconds}
 
 

@@ -132,7 +132,7 @@ class Identity:
     async def _create(self, *, username: str, password: str, role: Role, created_by: str | None,
                       department: Department | None = None, district: str | None = None, site_id: str | None = None,
                       mobile: str | None = None, name: str | None = None) -> Account:
-        rules.check_password(password)
+        rules.check_password(password, staff=role in rules.STAFF_ACCOUNT_ROLES, user_inputs=(username, name or ""))
         account = Account(account_id=str(ulid.ULID()), username=username, role=role,
                           password_hash=await self._hash(password), credential_stamp=secrets.token_hex(8),
                           created_at=self.now(), created_by=created_by, department=department, district=district,
@@ -207,16 +207,37 @@ class Identity:
         return account
 
     # SMS codes -----------------------------------------------------------------------------------
-    async def send_sms_code(self, mobile: str, purpose: str) -> None:
-        now = self.now()
-        send = await self.sends.take(mobile, now, since=now - timedelta(days=1))
+    async def _take_sms_sends(self, mobile: str, address: str | None, now) -> list:
+        """One numbered send per limit: the client's address and everyone's together (an hour), then the number
+        (rule of issue 13: 30 numbers from one address were 30 SMS). Refused: every send taken is marked so."""
+        hour = now - timedelta(hours=1)
+        limits = [(f"sms-address:{rules.client_network(address)}", hour, self.settings.sms_max_per_address, "address"),
+                  ("sms-all", hour, self.settings.sms_max_per_hour, "overall")]
+        taken = []
         try:
+            for key, since, limit, scope in limits:
+                send = await self.sends.take(key, now, since=since)
+                taken.append(send)
+                rules.check_sms_volume(rules.sms_sends_that_count(send.earlier), now, limit=limit, scope=scope)
+            send = await self.sends.take(mobile, now, since=now - timedelta(days=1))
+            taken.append(send)
             rules.check_sms_rate(rules.sms_sends_that_count(send.earlier), now,
                                  resend_seconds=self.settings.sms_resend_seconds,
                                  daily_limit=self.settings.sms_daily_limit)
         except AppError:
-            await self.sends.mark(send, "refused")
+            for send in taken:
+                await self.sends.mark(send, "refused")
             raise
+        return taken
+
+    async def _mark_sends(self, sends: list, state: str) -> None:
+        for send in sends:
+            await self.sends.mark(send, state)
+
+    async def send_sms_code(self, mobile: str, purpose: str, address: str | None = None) -> None:
+        """``address``: the client's (believed from X-Forwarded-For only from NRMM_TRUSTED_PROXIES)."""
+        now = self.now()
+        send = await self._take_sms_sends(mobile, address, now)
         code, code_id = rules.new_sms_code(), str(ulid.ULID())
         await self.db[SMS_CODES].delete_many({"mobile": mobile, "expires_at": {"$lt": now}})  # housekeeping
         await self.db[SMS_CODES].insert_one({
@@ -228,14 +249,14 @@ class Identity:
             await self.notifications.send_sms(mobile, "verification_code", {"code": code, "minutes": minutes})
         except DeliveryUncertain:
             # it may have reached the phone: the code stays usable, and the send counts against the limits
-            await self.sends.mark(send, "uncertain")
+            await self._mark_sends(send, "uncertain")
             raise
         except AppError:
             # a code nobody received is no code, and does not count against the number's limits
             await self.db[SMS_CODES].delete_one({"_id": code_id})
-            await self.sends.mark(send, "failed")
+            await self._mark_sends(send, "failed")
             raise
-        await self.sends.mark(send, "sent")
+        await self._mark_sends(send, "sent")
         log.info("sms_code.sent", purpose=purpose, code_id=code_id)
 
     async def consume_sms_code(self, mobile: str, purpose: str, code: str) -> None:
@@ -257,7 +278,7 @@ class Identity:
 
     # login and tokens ----------------------------------------------------------------------------
     async def login(self, username: str, password: str, address: str | None = None) -> dict:
-        """``address``: the client's (uvicorn takes it from X-Forwarded-For only when a trusted proxy sent it)."""
+        """``address``: the client's (taken from X-Forwarded-For only when a proxy of NRMM_TRUSTED_PROXIES sent it)."""
         if len(username) > MAX_USERNAME or not username.isprintable():  # nobody has such a name; not worth a record
             raise Unauthenticated("用户名或密码错误 (invalid credentials)", code="invalid_credentials")
         now = self.now()
@@ -365,7 +386,8 @@ class Identity:
         account = await self.account(who.account_id)
         if not await self._verify(account, old_password):
             raise ValidationFailed("原密码错误", code="invalid_credentials", field="old_password")
-        rules.check_password(new_password, field="new_password")
+        rules.check_password(new_password, field="new_password", staff=account.role in rules.STAFF_ACCOUNT_ROLES,
+                             user_inputs=(account.username,))
         await self._set_password(account.account_id, new_password)
 
     async def reset_password(self, mobile: str, sms_code: str, new_password: str) -> None:
