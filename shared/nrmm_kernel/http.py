@@ -125,6 +125,7 @@ def create_service_app(
                                 str(response.status_code)).observe(elapsed)
             log.info("http.request", status=response.status_code, ms=round(elapsed * 1000, 2))
         response.headers["X-Correlation-ID"] = cid
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")  # a response is what it says it is
         return response
 
     # the client's address from X-Forwarded-For only when a configured proxy sent it (NRMM_TRUSTED_PROXIES)

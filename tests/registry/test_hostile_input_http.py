@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.registry.fixtures import machine, registrant
+from tests.registry.fixtures import PDF, PNG, machine, pdf, registrant
 from tests.registry.test_bad_input_http import counts
 
 
@@ -53,3 +53,33 @@ def test_a_request_over_the_service_limit_is_refused(registry_service):
                              files={"file": ("big.png", b"\x89PNG\r\n\x1a\n" + b"0" * (13 * 1024 * 1024), "image/png")})
     assert response.status_code == 413, response.text
     assert response.json()["code"] == "request_too_large"
+
+
+# issue 13 point 5: uploads ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("content, code", [
+    (PNG + b"<html><script>alert(1)</script></html>", "trailing_data"),
+    (pdf(javascript="app.alert(1)"), "active_pdf_content"),
+    (pdf(attachment=b"payload"), "active_pdf_content"),
+])
+def test_polyglots_and_active_pdfs_are_refused_and_not_kept(registry_service, infra, content, code):
+    svc = registry_service
+    before = counts(svc, infra)
+    response = svc.upload(svc.owner("owner-poly"), "identity_proof", content, name="id.pdf")
+    assert response.status_code == 422, response.text
+    assert (response.json()["code"], response.json()["field"]) == (code, "file")
+    assert counts(svc, infra) == before
+
+
+def test_uploads_are_served_as_files_that_cannot_run(registry_service):
+    svc = registry_service
+    owner = svc.owner("owner-serve")
+    for content, disposition in ((PDF, "attachment"), (PNG, "inline")):
+        made = svc.upload(owner, "identity_proof", content, name="<script>.html")
+        assert made.status_code == 201, made.text
+        served = svc.http.get(f"/api/registry/uploads/{made.json()['upload_id']}", headers=owner)
+        assert served.status_code == 200 and served.content == content
+        assert served.headers["x-content-type-options"] == "nosniff"
+        assert "sandbox" in served.headers["content-security-policy"]
+        assert "default-src 'none'" in served.headers["content-security-policy"]
+        assert served.headers["content-disposition"].startswith(disposition)
+        assert "script" not in served.headers["content-disposition"]  # the client's file name is not served back

@@ -11,7 +11,7 @@ import pytest
 from nrmm_kernel.clock import today_in_chongqing
 from nrmm_kernel.reference import Role
 from tests.platform import Platform, eventually, start_platform
-from tests.registry.fixtures import credit_code, machine, registrant
+from tests.registry.fixtures import PDF, PNG, credit_code, machine, registrant
 
 ADMIN_USER, ADMIN_PASSWORD = "root-admin", "Admin-Passw0rd"
 SERVICES = ["notifications", "registry", "sites", "gateway"]
@@ -85,8 +85,7 @@ class Sites:
         uploads = {}
         for kind in ("identity_proof", "machine_nameplate", "engine_nameplate", "environmental_label",
                      "conformity_certificate", "photo_front", "photo_back", "photo_left", "photo_right"):
-            content = b"%PDF-1.4\n" + b"0" * 32 if kind in ("identity_proof", "conformity_certificate") \
-                else b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+            content = PDF if kind in ("identity_proof", "conformity_certificate") else PNG
             uploaded = self.registry.post("/api/registry/uploads", headers=owner_headers, data={"kind": kind},
                                           files={"file": ("f", content, "application/octet-stream")})
             assert uploaded.status_code == 201, uploaded.text
