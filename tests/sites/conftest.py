@@ -116,3 +116,8 @@ class Sites:
 def period() -> dict:
     today = today_in_chongqing().isoformat()
     return {"starts_on": today, "ends_on": "2027-06-30"}
+
+
+def reported(stage: str = "4", machine_type: str = "excavator") -> dict:
+    """What a site reports with an entry (rule E2): working period, machine type, emission stage."""
+    return {"working_period": period(), "machine_type": machine_type, "emission_stage": stage}

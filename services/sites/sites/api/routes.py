@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
@@ -14,7 +15,7 @@ from nrmm_kernel.codes import STAGES
 from nrmm_kernel.errors import ValidationFailed
 from nrmm_kernel.fields import Skip
 from nrmm_kernel.idempotency import IDEMPOTENCY_KEY
-from nrmm_kernel.reference import Role
+from nrmm_kernel.reference import MACHINE_TYPES, Role
 
 from ..app.access import SITE_READERS, ZONE_MANAGERS
 from ..app.commands import EntryReport, SitesCommands
@@ -32,6 +33,9 @@ def commands(request: Request) -> SitesCommands:
 
 def queries(request: Request) -> SitesQueries:
     return request.app.state.sites_queries
+
+
+MachineType = Literal[MACHINE_TYPES]  # rule S1
 
 
 class Body(BaseModel):
@@ -72,16 +76,19 @@ class Scan(Body):
 
 
 class Entry(Scan):
+    """Rule E2: the site reports the machine's type, emission stage and working period with its entry (the scan
+    prefills type and stage from the registry; the guard confirms them)."""
+
     working_period: WorkingPeriod
-    machine_type: str | None = Field(default=None, max_length=30, description="confirmed machine category")
-    emission_stage: str | None = Field(default=None, description="confirmed stage: 1, 2, 3, 4, D or X")
+    machine_type: MachineType = Field(description="machine type (rule S1), prefilled from the scan")
+    emission_stage: str = Field(max_length=2, description="emission stage 1, 2, 3, 4, D or X, prefilled from the scan")
 
     @field_validator("emission_stage")
     @classmethod
-    def _stage(cls, value: str | None) -> str | None:
-        if value is not None and value.strip().upper() not in STAGES:
-            raise ValueError("stage must be 1, 2, 3, 4, D or X")
-        return value.strip().upper() if value else value
+    def _stage(cls, value: str) -> str:
+        if value.strip().upper() not in STAGES:
+            raise PydanticCustomError("invalid_stage", "排放阶段须为 1、2、3、4、D 或 X")
+        return value.strip().upper()
 
     def report(self) -> EntryReport:
         return EntryReport(scanned=self.scanned, working_period=self.working_period,
