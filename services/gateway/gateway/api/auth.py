@@ -99,6 +99,17 @@ async def create_site_admin(body: SiteAdminRegistration, request: Request,
     return public(account)
 
 
+class OwnerLookup(Body):
+    mobile: MobileNumber
+
+
+@router.post("/owner-lookup", summary="Internal: the registry finds the owner account registered with a mobile "
+                                      "(rule C6, owner change)")
+async def owner_lookup(body: OwnerLookup, request: Request, who: Principal = Depends(require_role(Role.SERVICE))):
+    account = await identity(request).owner_by_mobile(body.mobile)
+    return {"account_id": account.account_id, "role": account.role.value}
+
+
 @router.post("/staff", status_code=201, summary="Administrators: create a staff account")
 async def create_staff(body: StaffAccount, request: Request, who: Principal = Depends(require_role(Role.ADMIN))):
     fields = body.model_dump()

@@ -200,6 +200,15 @@ class Identity:
             return False
         return True
 
+    async def owner_by_mobile(self, mobile: str) -> Account:
+        """The owner account registered with this mobile (its username). Staff, site admins, disabled and unknown
+        accounts are all "no owner": the registry hands machines over to owners only (rule C6)."""
+        account = await self._find(username=mobile, role=Role.OWNER.value)
+        if account is None or account.disabled:
+            raise NotFound("该手机号未注册车主账户 (no owner account with this mobile)", code="owner_not_found",
+                           field="mobile")
+        return account
+
     async def account(self, account_id: str) -> Account:
         account = await self._find(_id=account_id)
         if account is None or account.disabled:

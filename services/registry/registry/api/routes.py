@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from nrmm_kernel.auth import Principal, require_role
 from nrmm_kernel.codes import STAGE_NAMES
 from nrmm_kernel.errors import Conflict, Forbidden
-from nrmm_kernel.fields import Skip
+from nrmm_kernel.fields import MobileNumber, Skip
 from nrmm_kernel.idempotency import IDEMPOTENCY_KEY
 from nrmm_kernel.reference import DISTRICTS, Role
 
@@ -69,9 +69,12 @@ class Rejection(Decision):
 
 
 class OwnerChange(Body):
-    new_owner_account_id: str = Field(min_length=1, max_length=64)
-    registrant: Registrant
-    transferred_on: date
+    new_owner_mobile: MobileNumber = Field(description="the mobile the new owner's owner account is registered with")
+    transferred_on: date = Field(description="when the machine changed hands; rule C6 counts 30 days from it")
+
+
+class OwnerChangeAcceptance(Body):
+    registrant: Registrant = Field(description="the new owner, as the record will name them")
 
 
 class Cancellation(Body):
@@ -95,8 +98,12 @@ class ExternalDeclaration(Body):
 
 
 def summary(record: MachineRecord) -> dict:
+    pending = record.pending_owner_change
     return {"machine_id": record.id, "status": record.status, "code": record.code, "version": record.version,
-            "owner_account_id": record.owner_account_id, "late": record.late}
+            "owner_account_id": record.owner_account_id, "late": record.late,
+            "owner_change": None if pending is None else {
+                "new_owner_account_id": pending.new_owner_account_id, "transferred_on": pending.transferred_on,
+                "reported_on": pending.reported_on, "late": pending.late, "expires_on": pending.expires_on}}
 
 
 # uploads ----------------------------------------------------------------------------------------
@@ -223,11 +230,29 @@ async def card(code: str, request: Request,
     return Response(render_card(data), media_type="application/pdf")
 
 
-@router.post("/machines/{code}/owner-change", summary="Record a change of owner (rule C6)")
+@router.post("/machines/{code}/owner-change", summary="Owner: report a change of owner (rule C6); it takes "
+                                                       "effect when the new owner accepts, within 30 days")
 async def owner_change(code: str, body: OwnerChange, request: Request,
-                       who: Principal = Depends(require_role(Role.OWNER, *REVIEWERS))):
-    return summary(await commands(request).change_owner(who, code, body.new_owner_account_id, body.registrant,
-                                                        body.transferred_on))
+                       who: Principal = Depends(require_role(Role.OWNER))):
+    return summary(await commands(request).request_owner_change(who, code, body.new_owner_mobile,
+                                                                body.transferred_on))
+
+
+@router.post("/machines/{code}/owner-change/acceptance", summary="The new owner accepts the machine (rule C6)")
+async def owner_change_accepted(code: str, body: OwnerChangeAcceptance, request: Request,
+                                who: Principal = Depends(require_role(Role.OWNER))):
+    return summary(await commands(request).accept_owner_change(who, code, body.registrant))
+
+
+@router.post("/machines/{code}/owner-change/cancellation", summary="The owner withdraws a pending owner change, "
+                                                                    "or the new owner declines it")
+async def owner_change_withdrawn(code: str, request: Request, who: Principal = Depends(require_role(Role.OWNER))):
+    return summary(await commands(request).withdraw_owner_change(who, code))
+
+
+@router.get("/owner-changes", summary="Owner: pending owner changes, offered to me or by me")
+async def owner_changes(request: Request, who: Principal = Depends(require_role(Role.OWNER))):
+    return await queries(request).owner_changes(who)
 
 
 @router.post("/machines/{code}/cancellation", summary="Cancel the code, e.g. machine scrapped (rule C7)")

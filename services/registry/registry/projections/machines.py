@@ -23,7 +23,8 @@ class MachineRecords(Projection):
     name = MACHINES
     event_names = frozenset({
         "CodeRequested", "ApplicationAmended", "CodeRejected", "CodeIssued", "OwnerChanged", "CodeCancelled",
-        "PlateReissueRequested", "PlateReissued", "MachineInfoCorrected",
+        "PlateReissueRequested", "PlateReissued", "MachineInfoCorrected", "OwnerChangeRequested",
+        "OwnerChangeCancelled",
     })
 
     def evolve(self, doc, envelope: EventEnvelope):
@@ -54,10 +55,17 @@ class MachineRecords(Projection):
                 doc.update(status="issued", code=d["code"], issued_on=d["issued_on"], pending_correction=None,
                            codes=codes, rejection_reasons=[])
                 extra = {"code": d["code"], "previous_code": d.get("previous_code")}
+            case "OwnerChangeRequested":  # rule C6: pending until the new owner accepts
+                doc["owner_change"] = {k: d[k] for k in ("new_owner_account_id", "transferred_on", "reported_on",
+                                                         "late", "expires_on")}
+                extra = {"transferred_on": d["transferred_on"], "late": d["late"], "expires_on": d["expires_on"]}
+            case "OwnerChangeCancelled":
+                doc["owner_change"] = None
+                extra = {"reason": d["reason"]}
             case "OwnerChanged":
                 doc["previous_owners"] = [*doc["previous_owners"], doc["owner_account_id"]]
                 doc.update(owner_account_id=d["new_owner_account_id"], registrant=d["registrant"],
-                           owner_change_late=d["late"], owner_since_version=envelope.streamversion)
+                           owner_change_late=d["late"], owner_since_version=envelope.streamversion, owner_change=None)
                 extra = {"transferred_on": d["transferred_on"], "late": d["late"]}
             case "CodeCancelled":
                 doc.update(status="cancelled", cancellation={k: d[k] for k in
@@ -87,6 +95,7 @@ class MachineRecords(Projection):
 
     async def ensure_indexes(self, collection) -> None:
         await collection.create_index([("owner_account_id", ASCENDING)])
+        await collection.create_index([("owner_change.new_owner_account_id", ASCENDING)])
         await collection.create_index([("code", ASCENDING)])
         await collection.create_index([("district", ASCENDING), ("status", ASCENDING)])
 
