@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from nrmm_kernel.clock import today_in_chongqing
-from nrmm_kernel.codes import qr_payload
+from nrmm_kernel.codes import SERIAL_ALPHABET, qr_payload
 from nrmm_kernel.reference import Department, Role
 from tests.kafka_helpers import read_topic
 from tests.platform import eventually
@@ -127,7 +127,8 @@ def test_cancelled_malformed_and_other_province_codes_at_the_gate(platform):
 def test_an_entry_states_type_stage_and_working_period(platform, missing):  # rule E2
     p = platform
     site, admin = p.register_site(district="04")
-    body = {"code": "3-A12B3C4F", **reported(stage="3")}
+    serial = "".join(SERIAL_ALPHABET[b % len(SERIAL_ALPHABET)] for b in uuid.uuid4().bytes[:7])
+    body = {"code": f"3-A{serial}", **reported(stage="3")}  # a machine of its own for each case
     del body[missing]
     refused = p.sites.post(f"/api/sites/sites/{site}/entries", headers=admin, json=body)
     assert refused.status_code == 422 and refused.json()["field"] == missing, refused.text
@@ -344,11 +345,20 @@ def test_a_new_owner_sees_the_machines_site_history_from_the_change_on(platform)
     before = p.token(Role.OWNER, "owner-before")
     eventually(p.sites, f"/api/sites/machines/{code}/stays", before, lambda rows: len(rows) == 2
                and all(r.get("exited_at") for r in rows))
-    changed = p.registry.post(f"/api/registry/machines/{code}/owner-change", headers=before, json={
-        "new_owner_account_id": "owner-after", "registrant": registrant(name="李四"),
-        "transferred_on": today_in_chongqing().isoformat()})
+    today = today_in_chongqing().isoformat()
+    # a site admin's mobile names no owner (rule C6: machines pass to owner accounts only)
+    site_admin_mobile = p.gateway.get("/api/auth/me", headers=admin).json()["mobile"]
+    staff = p.registry.post(f"/api/registry/machines/{code}/owner-change", headers=before,
+                            json={"new_owner_mobile": site_admin_mobile, "transferred_on": today})
+    assert staff.status_code == 422 and staff.json()["code"] == "new_owner_not_found", staff.text
+    _, mobile, after = p.register_owner()
+    changed = p.registry.post(f"/api/registry/machines/{code}/owner-change", headers=before,
+                              json={"new_owner_mobile": mobile, "transferred_on": today})
     assert changed.status_code == 200, changed.text
-    after = p.token(Role.OWNER, "owner-after")
+    assert p.sites.get(f"/api/sites/machines/{code}/stays", headers=after).status_code == 403  # not yet theirs
+    accepted = p.registry.post(f"/api/registry/machines/{code}/owner-change/acceptance", headers=after,
+                               json={"registrant": registrant(name="李四")})
+    assert accepted.status_code == 200, accepted.text
     eventually(p.sites, f"/api/sites/machines/{code}/stays", after, lambda rows: rows == [])
     assert p.sites.get(f"/api/sites/machines/{code}/stays", headers=before).status_code == 403
     assert p.sites.post(f"/api/sites/sites/{site}/entries", headers=admin,
