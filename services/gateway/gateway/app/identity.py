@@ -45,6 +45,7 @@ from ..domain.accounts import Account
 from ..settings import Settings
 from .messages import DeliveryUncertain, NotificationsClient
 from .numbered import NumberedAttempts
+from .sms_limits import SmsSendLimits
 
 log = get_logger("identity")
 ACCOUNTS = "accounts"
@@ -91,6 +92,7 @@ class Identity:
         self.sends = NumberedAttempts(db[SMS_SENDS], rules.TooManyRequests(
             "请稍后再获取验证码", code="sms_rate_limited", field="mobile", details={"retry_after": 1}))
         self.tries = NumberedAttempts(db[SMS_TRIES])  # per SMS code
+        self.send_limits = SmsSendLimits(self.sends, settings)
         self._dummy_hash: str | None = None
 
     async def ensure_indexes(self) -> None:
@@ -216,37 +218,10 @@ class Identity:
         return account
 
     # SMS codes -----------------------------------------------------------------------------------
-    async def _take_sms_sends(self, mobile: str, address: str | None, now) -> list:
-        """One numbered send per limit: the client's address and everyone's together (an hour), then the number
-        (rule of issue 13: 30 numbers from one address were 30 SMS). Refused: every send taken is marked so."""
-        hour = now - timedelta(hours=1)
-        limits = [(f"sms-address:{rules.client_network(address)}", hour, self.settings.sms_max_per_address, "address"),
-                  ("sms-all", hour, self.settings.sms_max_per_hour, "overall")]
-        taken = []
-        try:
-            for key, since, limit, scope in limits:
-                send = await self.sends.take(key, now, since=since)
-                taken.append(send)
-                rules.check_sms_volume(rules.sms_sends_that_count(send.earlier), now, limit=limit, scope=scope)
-            send = await self.sends.take(mobile, now, since=now - timedelta(days=1))
-            taken.append(send)
-            rules.check_sms_rate(rules.sms_sends_that_count(send.earlier), now,
-                                 resend_seconds=self.settings.sms_resend_seconds,
-                                 daily_limit=self.settings.sms_daily_limit)
-        except AppError:
-            for send in taken:
-                await self.sends.mark(send, "refused")
-            raise
-        return taken
-
-    async def _mark_sends(self, sends: list, state: str) -> None:
-        for send in sends:
-            await self.sends.mark(send, state)
-
     async def send_sms_code(self, mobile: str, purpose: str, address: str | None = None) -> None:
         """``address``: the client's (believed from X-Forwarded-For only from NRMM_TRUSTED_PROXIES)."""
         now = self.now()
-        send = await self._take_sms_sends(mobile, address, now)
+        send = await self.send_limits.take(mobile, address, now)
         code, code_id = rules.new_sms_code(), str(ulid.ULID())
         await self.db[SMS_CODES].delete_many({"mobile": mobile, "expires_at": {"$lt": now}})  # housekeeping
         await self.db[SMS_CODES].insert_one({
@@ -258,14 +233,14 @@ class Identity:
             await self.notifications.send_sms(mobile, "verification_code", {"code": code, "minutes": minutes})
         except DeliveryUncertain:
             # it may have reached the phone: the code stays usable, and the send counts against the limits
-            await self._mark_sends(send, "uncertain")
+            await self.send_limits.mark(send, "uncertain")
             raise
         except AppError:
             # a code nobody received is no code, and does not count against the number's limits
             await self.db[SMS_CODES].delete_one({"_id": code_id})
-            await self._mark_sends(send, "failed")
+            await self.send_limits.mark(send, "failed")
             raise
-        await self._mark_sends(send, "sent")
+        await self.send_limits.mark(send, "sent")
         log.info("sms_code.sent", purpose=purpose, code_id=code_id)
 
     async def consume_sms_code(self, mobile: str, purpose: str, code: str) -> None:
