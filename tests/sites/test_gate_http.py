@@ -418,3 +418,28 @@ def test_an_entry_sent_again_gets_its_first_answer_and_nothing_is_recorded_twice
     bad_key = p.sites.post(f"/api/sites/sites/{site}/entries", headers={**admin, "Idempotency-Key": "x y"},
                            json={"code": code, **reported()})
     assert bad_key.status_code == 422 and bad_key.json()["field"] == "Idempotency-Key", bad_key.text
+
+
+def test_hostile_paging_and_control_characters_are_422s_before_anything_is_written(platform):  # issue 13 point 4
+    p = platform
+    site, admin = p.register_site(district="04")
+    reviewer = p.token(Role.REVIEWER, "rev-skip", district="04")
+    for path, headers in (("/api/sites/sites", reviewer), (f"/api/sites/sites/{site}/movements", admin)):
+        beyond = p.sites.get(path, params={"skip": str(2**63)}, headers=headers)
+        assert beyond.status_code == 422 and beyond.json()["field"] == "skip", beyond.text
+    nul = p.sites.get("/api/sites/sites", params={"district": "04\x00"}, headers=reviewer)
+    assert (nul.status_code, nul.json()["code"], nul.json()["field"]) == (422, "control_character", "district")
+    entry = p.sites.post(f"/api/sites/sites/{site}/entries", headers=admin,
+                         json={"code": "3-A12B3C4G\x00", **reported()})
+    assert entry.status_code == 422 and entry.json()["field"] == "code", entry.text
+    # a registration with a NUL makes no site-admin account: the same site code registers afterwards
+    mobile = f"139{uuid.uuid4().int % 10**8:08d}"
+    code = f"S-{uuid.uuid4().hex[:8].upper()}"
+    body = {"site_code": code, "password": "Site-Passw0rd\x00", "sms_code": p.sms_code(mobile), "details": {
+        "name": "工地", "company": {"name": "中建某局", "credit_code": credit_code()}, "district": "04",
+        "category": "building", "address": {"street": "解放碑街道", "detail": "1 号"}, "starts_on": "2026-01-01",
+        "ends_on": "2027-12-31", "manager": {"name": "王五", "mobile": mobile}}}
+    refused = p.sites.post("/api/sites/registrations", json=body)
+    assert refused.status_code == 422 and refused.json()["field"] == "password", refused.text
+    assert p.gateway.post("/api/auth/token", data={"username": code, "password": "Site-Passw0rd"}).status_code == 401
+    assert p.sites.get(f"/api/sites/sites/{site}/refusals", headers=admin).json() == []  # nothing recorded
