@@ -39,10 +39,10 @@ def tokens(platform) -> dict[str, dict]:
     }
 
 
-def fuzz(url: str, headers: dict, report: Path) -> subprocess.CompletedProcess:
+def fuzz(url: str, headers: dict, report: Path, workers: int = 2) -> subprocess.CompletedProcess:
     schemathesis = Path(sys.executable).with_name("schemathesis")
     command = [str(schemathesis), "run", f"{url}/openapi.json", "--checks", "not_a_server_error",
-               "--max-examples", EXAMPLES, "--seed", SEED, "--workers", "2", "--no-shrink",
+               "--max-examples", EXAMPLES, "--seed", SEED, "--workers", str(workers), "--no-shrink",
                "--phases", "examples,coverage,fuzzing", "--request-timeout", "30", "--max-failures", "20",
                "--output-truncate", "true", "--report", "junit", "--report-junit-path", str(report)]
     for name, value in headers.items():
@@ -56,6 +56,10 @@ def test_no_generated_request_gets_a_server_error(platform, service, tmp_path):
     failed = []
     for who, headers in tokens(platform).items():
         run = fuzz(platform.urls[service], headers, tmp_path / f"{service}-{who}.xml")
+        if run.returncode != 0 and "Server error" not in run.stdout and "Runtime Error" in run.stdout:
+            # schemathesis's own failure, not the service's (CPython 3.11's ast, compiling patterns in two threads
+            # at once, can fail with "AST constructor recursion depth mismatch"): once more, in one thread
+            run = fuzz(platform.urls[service], headers, tmp_path / f"{service}-{who}-again.xml", workers=1)
         if run.returncode != 0:
             failed.append(f"--- {service} as {who} (exit {run.returncode}):\n{run.stdout[-6000:]}{run.stderr[-2000:]}")
     assert not failed, "\n".join(failed)
