@@ -44,10 +44,11 @@ def fuzz(url: str, headers: dict, report: Path, workers: int = 2) -> subprocess.
     command = [str(schemathesis), "run", f"{url}/openapi.json", "--checks", "not_a_server_error",
                "--max-examples", EXAMPLES, "--seed", SEED, "--workers", str(workers), "--no-shrink",
                "--phases", "examples,coverage,fuzzing", "--request-timeout", "30", "--max-failures", "20",
-               "--output-truncate", "true", "--report", "junit", "--report-junit-path", str(report)]
+               "--output-truncate", "true", "--generation-database", "none",
+               "--report", "junit", "--report-junit-path", str(report)]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
-    return subprocess.run(command, capture_output=True, text=True, timeout=BUDGET_SECONDS,
+    return subprocess.run(command, capture_output=True, text=True, timeout=BUDGET_SECONDS, cwd=report.parent,
                           env={**os.environ, "SCHEMATHESIS_TELEMETRY": "false"})
 
 
