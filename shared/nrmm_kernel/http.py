@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -23,6 +22,7 @@ from .errors import AppError
 from .guard import RequestGuard
 from .logging import configure_logging, correlation, get_logger, new_correlation_id
 from .metrics import HTTP_LATENCY, RELAY_BACKLOG
+from .positions import MIN_POSITION_HEADER, POSITION_HEADER, collect_written, parse_min_positions
 from .runtime import ServiceRuntime
 
 log = get_logger("http")
@@ -100,7 +100,7 @@ def create_service_app(
     app.add_middleware(RequestGuard, max_bytes=settings.max_request_bytes)  # size and control characters
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=True,
-                           allow_methods=["*"], allow_headers=["*"])
+                           allow_methods=["*"], allow_headers=["*"], expose_headers=[POSITION_HEADER])
     install_error_handlers(app)
 
     @app.middleware("http")
@@ -109,11 +109,15 @@ def create_service_app(
         cid = incoming if incoming and CORRELATION_ID.match(incoming) else new_correlation_id()
         started = time.perf_counter()
         with correlation(cid, method=request.method, path=request.url.path):
+            written = collect_written()
             try:
-                response = await call_next(request)
-            except Exception:
-                log.exception("http.unhandled")
-                unavailable = isinstance(sys.exc_info()[1], PyMongoError | KafkaError)
+                response = await _read_your_writes(request) or await call_next(request)
+            except Exception as exc:
+                unavailable = isinstance(exc, PyMongoError | KafkaError)
+                if unavailable:  # an outage, not a bug: one line, no traceback
+                    log.warning("http.unavailable", error=f"{type(exc).__name__}: {exc}"[:200])
+                else:
+                    log.exception("http.unhandled")
                 response = error_response(
                     503 if unavailable else 500,
                     "service_unavailable" if unavailable else "internal_error",
@@ -126,7 +130,24 @@ def create_service_app(
             log.info("http.request", status=response.status_code, ms=round(elapsed * 1000, 2))
         response.headers["X-Correlation-ID"] = cid
         response.headers.setdefault("X-Content-Type-Options", "nosniff")  # a response is what it says it is
+        if written:
+            response.headers[POSITION_HEADER] = f"{settings.service_name}:{max(written)}"
         return response
+
+    async def _read_your_writes(request: Request) -> JSONResponse | None:
+        """A request sent with X-Min-Position waits until this process's read models applied those positions (a
+        query, or a command that reads a copy of another service's facts, like the gate's scan)."""
+        header = request.headers.get(MIN_POSITION_HEADER)
+        if not header:
+            return None
+        try:
+            await runtime.positions.wait(parse_min_positions(header), settings.read_wait_seconds)
+        except AppError as exc:
+            response = JSONResponse(status_code=exc.status, content=exc.to_dict())
+            if exc.status == 503:
+                response.headers["Retry-After"] = "1"
+            return response
+        return None
 
     # the client's address from X-Forwarded-For only when a configured proxy sent it (NRMM_TRUSTED_PROXIES)
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
@@ -135,12 +156,10 @@ def create_service_app(
     async def healthz():
         return {"status": "ok", "service": settings.service_name}
 
-    @app.get("/readyz", tags=["ops"], summary="Broker and database reachable")
+    @app.get("/readyz", tags=["ops"], summary="Database reachable and every runner alive (broker: degraded only)")
     async def readyz():
-        checks = await runtime.readiness()
-        ok = all(v == "ok" for v in checks.values())
-        return JSONResponse(status_code=200 if ok else 503,
-                            content={"status": "ready" if ok else "not_ready", "checks": checks})
+        ready, body = await runtime.readiness()
+        return JSONResponse(status_code=200 if ready else 503, content=body)
 
     @app.get("/metrics", tags=["ops"], summary="Prometheus metrics", response_class=PlainTextResponse)
     async def metrics():
