@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from nrmm_kernel.auth import Principal, require_role
 from nrmm_kernel.codes import STAGE_NAMES, MalformedCode, parse_code
 from nrmm_kernel.errors import Conflict, Forbidden, ValidationFailed
-from nrmm_kernel.fields import MobileNumber, Skip
+from nrmm_kernel.fields import CodeFilter, DistrictFilter, MobileNumber, Sentence, ShortText, Skip, TextFilter
 from nrmm_kernel.idempotency import IDEMPOTENCY_KEY
 from nrmm_kernel.reference import DISTRICTS, Role
 
@@ -54,7 +54,8 @@ class Body(BaseModel):
 class ApplicationBody(Body):
     registrant: Registrant
     machine: MachineInfo
-    uploads: dict[UploadKind, list[str]] = Field(
+    uploads: dict[UploadKind, Annotated[list[ShortText], Field(max_length=20)]] = Field(
+        max_length=len(UploadKind),
         description="upload ids by kind; required: identity_proof, machine_nameplate, engine_nameplate, "
                     "environmental_label, conformity_certificate, photo_front, photo_back, photo_left, photo_right")
 
@@ -67,7 +68,7 @@ class Decision(Body):
 
 
 class Rejection(Decision):
-    reasons: list[str] = Field(min_length=1, max_length=20)
+    reasons: list[Sentence] = Field(min_length=1, max_length=20)
 
 
 class OwnerChange(Body):
@@ -156,7 +157,7 @@ async def amend(machine_id: str, body: ApplicationBody, request: Request,
 
 @router.get("/applications", summary="Owner: my applications. Reviewers, auditors: the review queue, filtered")
 async def list_applications(request: Request, who: Principal = Depends(require_role(Role.OWNER, *QUEUE_ROLES)),
-                            district: str | None = None, status: str | None = None, late: bool | None = None,
+                            district: DistrictFilter = None, status: TextFilter = None, late: bool | None = None,
                             limit: int = Query(100, ge=1, le=500), skip: Skip = 0):
     if who.role is Role.OWNER:
         return await queries(request).mine(who)
@@ -185,8 +186,8 @@ async def reject(machine_id: str, body: Rejection, request: Request,
 # machines ---------------------------------------------------------------------------------------
 @router.get("/machines", summary="Owner: my machines. Staff: search by district, category, stage, status")
 async def list_machines(request: Request, who: Principal = Depends(require_role(Role.OWNER, *SEARCH_ROLES)),
-                        district: str | None = None, category: str | None = None, stage: str | None = None,
-                        status: str | None = None, limit: int = Query(100, ge=1, le=500), skip: Skip = 0):
+                        district: DistrictFilter = None, category: TextFilter = None, stage: TextFilter = None,
+                        status: TextFilter = None, limit: int = Query(100, ge=1, le=500), skip: Skip = 0):
     if who.role is Role.OWNER:
         return await queries(request).mine(who, issued_only=True)
     return await queries(request).search(who, district=district, category=category, stage=stage, status=status,
@@ -293,7 +294,7 @@ async def declare_external(body: ExternalDeclaration, request: Request,
 
 
 @router.get("/verify", summary="Scanner check: code or QR payload -> valid, status, stage, category, province")
-async def verify(request: Request, code: str | None = None, qr: str | None = None,
+async def verify(request: Request, code: CodeFilter = None, qr: str | None = Query(None, max_length=400),
                  who: Principal = Depends(require_role(Role.SITE_ADMIN, Role.OWNER, *STAFF))):
     return await commands(request).current.verify(code=code, qr=qr)
 

@@ -13,7 +13,7 @@ from pydantic_core import PydanticCustomError
 from nrmm_kernel.auth import Principal, require_role
 from nrmm_kernel.codes import STAGES
 from nrmm_kernel.errors import ValidationFailed
-from nrmm_kernel.fields import Skip
+from nrmm_kernel.fields import CodeFilter, DistrictFilter, Skip, TextFilter
 from nrmm_kernel.idempotency import IDEMPOTENCY_KEY
 from nrmm_kernel.reference import MACHINE_TYPES, Role
 
@@ -48,7 +48,7 @@ class Body(BaseModel):
 
 
 class Registration(Body):
-    site_code: str = Field(description="the site's own code, e.g. its construction permit number")
+    site_code: str = Field(max_length=40, description="the site's own code, e.g. its construction permit number")
     details: SiteDetails
     status: SiteStatus = SiteStatus.IN_CONSTRUCTION
     password: str = Field(min_length=1, max_length=128, description="the site admin's password")
@@ -140,7 +140,7 @@ async def register(body: Registration, request: Request):
 
 @router.get("/sites", summary="Sites by district, department and status (a site admin: their own)")
 async def list_sites(request: Request, who: Principal = Depends(require_role(*STAFF_AND_GATES)),
-                     district: str | None = None, department: str | None = None, status: SiteStatus | None = None,
+                     district: DistrictFilter = None, department: TextFilter = None, status: SiteStatus | None = None,
                      limit: int = Query(100, ge=1, le=500), skip: Skip = 0):
     return await queries(request).search(who, district=district, department=department,
                                          status=status.value if status else None, limit=limit, skip=skip)
@@ -204,7 +204,8 @@ async def roster(site_code: str, request: Request, who: Principal = Depends(requ
 @router.get("/sites/{site_code}/movements", summary="The site's entries and exits, by date and by machine")
 async def movements(site_code: str, request: Request, who: Principal = Depends(require_role(*STAFF_AND_GATES)),
                     date_from: date | None = Query(None, alias="from"), date_to: date | None = Query(None, alias="to"),
-                    code: str | None = None, limit: int = Query(200, ge=1, le=1000), skip: Skip = 0):
+                    code: CodeFilter = None, limit: int = Query(200, ge=1, le=1000),
+                    skip: Skip = 0):
     return await queries(request).movements(who, path_code(site_code), date_from=date_from, date_to=date_to,
                                             code=code, limit=limit, skip=skip)
 
@@ -223,14 +224,14 @@ async def machine_stays(code: str, request: Request,
 
 
 @router.get("/anomalies", summary="Inspectors: machines scanned in at one site while inside another")
-async def anomalies(request: Request, district: str | None = None, limit: int = Query(200, ge=1, le=1000),
+async def anomalies(request: Request, district: DistrictFilter = None, limit: int = Query(200, ge=1, le=1000),
                     who: Principal = Depends(require_role(Role.INSPECTOR, Role.REVIEWER, Role.ADMIN, Role.AUDITOR))):
     return await queries(request).anomalies(who, district, limit)
 
 
 # restricted zones (rule E4) -----------------------------------------------------------------------
 @router.get("/zones", summary="Restricted zones (禁用区)")
-async def list_zones(request: Request, district: str | None = None, include_inactive: bool = False,
+async def list_zones(request: Request, district: DistrictFilter = None, include_inactive: bool = False,
                      who: Principal = Depends(require_role(*STAFF_AND_GATES))):
     return await queries(request).zones(who, district, include_inactive)
 
