@@ -22,6 +22,7 @@ from .errors import AppError
 from .guard import RequestGuard
 from .logging import configure_logging, correlation, get_logger, new_correlation_id
 from .metrics import HTTP_LATENCY, RELAY_BACKLOG
+from .outbox import Outbox
 from .positions import MIN_POSITION_HEADER, POSITION_HEADER, collect_written, parse_min_positions
 from .runtime import ServiceRuntime
 
@@ -164,7 +165,7 @@ def create_service_app(
     @app.get("/metrics", tags=["ops"], summary="Prometheus metrics", response_class=PlainTextResponse)
     async def metrics():
         if runtime.store is not None:
-            RELAY_BACKLOG.labels(settings.topic).set(await runtime.store.backlog())
+            RELAY_BACKLOG.labels(settings.topic).set(await Outbox(runtime.store).backlog())
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     for router in routers:
