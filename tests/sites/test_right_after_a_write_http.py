@@ -12,7 +12,7 @@ import pytest
 
 from nrmm_kernel.codes import qr_payload
 from nrmm_kernel.reference import Role
-from tests.sites.conftest import period
+from tests.sites.conftest import period, reported
 
 
 def position(response) -> dict:
@@ -155,7 +155,7 @@ def test_an_entry_racing_the_completion_never_leaves_a_machine_inside_a_complete
     def enter():
         start.wait()
         answers["entry"] = p.sites.post(f"/api/sites/sites/{site}/entries", headers=gate,
-                                        json={"code": race_machine, "working_period": period()})
+                                        json={"code": race_machine, **reported()})
 
     def complete():
         start.wait()
