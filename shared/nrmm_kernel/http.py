@@ -97,7 +97,9 @@ def create_service_app(
     )
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=True,
-                           allow_methods=["*"], allow_headers=["*"])
+                           allow_methods=["*"], allow_headers=["*"],
+                           # read-your-writes (X-Position), the log's id, and how long to wait when behind
+                           expose_headers=["X-Position", "X-Correlation-ID", "Retry-After"])
     install_error_handlers(app)
 
     @app.middleware("http")
