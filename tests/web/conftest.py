@@ -9,6 +9,7 @@ import os
 import shutil
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import ROOT
 from tests.platform import start_platform
@@ -19,6 +20,7 @@ CHROMIUM = os.environ.get("NRMM_CHROMIUM", shutil.which("chromium") or "/usr/bin
 SCREENSHOTS = ROOT / "var" / "screenshots"
 AXE = WEB / "node_modules" / "axe-core" / "axe.min.js"
 PHONE = {"width": 360, "height": 640}
+expect.set_options(timeout=10_000)  # two shared cores: a registration crosses three services
 
 
 @pytest.fixture(scope="session")
