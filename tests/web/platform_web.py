@@ -108,8 +108,8 @@ class WebPlatform:
         return code, "Site-Passw0rd"
 
     def zone(self, district: str, street: str) -> None:
-        made = self.http.post("/api/sites/zones", headers=self.token(Role.REVIEWER, "web-ecology"),
-                              json={"name": "网页测试禁用区", "district": district, "kind": "streets", "streets": [street]})
+        zone = {"name": "网页测试禁用区", "district": district, "kind": "streets", "streets": [street]}
+        made = self.http.post("/api/sites/zones", headers=self.token(Role.REVIEWER, "web-ecology"), json=zone)
         assert made.status_code == 201, made.text
 
     def gate_knows(self, site: str, password: str, code: str, reason: str) -> None:
