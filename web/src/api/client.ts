@@ -1,15 +1,11 @@
 // Every call to the gateway. Read-your-writes: each command's answer names the positions it reached
-// (X-Position: registry:1234, sites:88); every read sends the highest seen per service (X-Min-Position), so a
-// page never shows a list without what the user has just done. A read model still behind answers 503
+// (X-Position: registry:1234, sites:88); every request sends the highest seen per service (X-Min-Position), so
+// a page never shows a list without what the user has just done. A read model still behind answers 503
 // read_model_behind: asked again once after its Retry-After, then the user is told in words.
 import { ApiError, type ErrorBody } from './errors'
 import { adopt, csrfToken, forget, session } from './session'
 
 const positions = new Map<string, number>()
-// when each service last accepted a command from this page: a read model that does not (yet) honour
-// X-Min-Position may answer 404 for what was made a moment ago; such a read is asked again for a few seconds
-const lastWrite = new Map<string, number>()
-const serviceOf = (path: string) => path.split('/')[2] ?? ''
 
 export function remember(header: string | null): void {
   for (const part of (header ?? '').split(',')) {
@@ -54,7 +50,8 @@ async function send(method: string, path: string, call: Call): Promise<Response>
   else if (call.form) body = call.form
   else if (call.urlencoded) body = call.urlencoded
   if (session.token && !call.anonymous) headers.Authorization = `Bearer ${session.token}`
-  if (method === 'GET' && positions.size) headers['X-Min-Position'] = minPosition()
+  // on every request: a query waits for them, and so does a command that decides from a copy (the gate's scan)
+  if (positions.size) headers['X-Min-Position'] = minPosition()
   return fetch(path, { method, headers, body })
 }
 
@@ -65,20 +62,14 @@ export async function api<T = any>(method: string, path: string, call: Call = {}
   if (answer.status === 401 && session.token && !call.anonymous && (await refreshSession())) {
     answer = await send(method, path, call)
   }
-  if (answer.status === 503 && method === 'GET') {
+  if (answer.status === 503) { // read_model_behind is answered before anything is done: asking again is safe
     const body = await answer.clone().json().catch(() => ({}))
     if (body.code === 'read_model_behind') {
       await pause(Number(answer.headers.get('Retry-After') ?? '1') || 1)
       answer = await send(method, path, call)
     }
   }
-  for (let wait = 0.25; answer.status === 404 && method === 'GET' && wait <= 2; wait *= 2) {
-    if (Date.now() - (lastWrite.get(serviceOf(path)) ?? 0) > 8000) break
-    await pause(wait)
-    answer = await send(method, path, call)
-  }
   remember(answer.headers.get('X-Position'))
-  if (answer.ok && method !== 'GET') lastWrite.set(serviceOf(path), Date.now())
   if (!answer.ok) {
     const body: ErrorBody = await answer.json().catch(() => ({}))
     throw new ApiError(answer.status, body)
