@@ -23,6 +23,9 @@ def test_the_pages_are_served_at_m_with_a_strict_content_security_policy(web):
     asset = web.http.get(script)
     assert asset.status_code == 200 and "javascript" in asset.headers["content-type"]
     assert "immutable" in asset.headers["cache-control"]
+    assert asset.headers["content-encoding"] == "gzip" and "import" in asset.text  # gzipped at build time
+    plain = web.http.get(script, headers={"accept-encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.text == asset.text
     # nothing outside the build: not the source, not the repository
     for path in ("/m/../pyproject.toml", "/m/%2e%2e/%2e%2e/pyproject.toml", "/m/assets/nope.js", "/m/src/main.ts"):
         assert web.http.get(path).status_code == 404, path

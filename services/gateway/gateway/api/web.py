@@ -5,6 +5,7 @@ A path with a file (``/m/assets/index-abc.js``) is that file; any other path und
 
 from __future__ import annotations
 
+import mimetypes
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -29,6 +30,19 @@ MISSING = """<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>页�
 
 def _dist(request: Request) -> Path:
     return Path(request.app.state.runtime.settings.web_dist).resolve()
+
+
+def _file(request: Request, target: Path, media_type: str | None = None) -> FileResponse:
+    """The file, or its gzipped twin (written by the build) for a browser that accepts gzip."""
+    twin = target.with_name(target.name + ".gz")
+    if "gzip" in request.headers.get("accept-encoding", "") and twin.is_file():
+        guessed = media_type or mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        response = FileResponse(twin, media_type=guessed)
+        response.headers["Content-Encoding"] = "gzip"
+    else:
+        response = FileResponse(target, media_type=media_type)
+    response.headers["Vary"] = "Accept-Encoding"
+    return response
 
 
 def _secured(response: Response, *, immutable: bool = False) -> Response:
@@ -56,7 +70,7 @@ async def page(path: str, request: Request) -> Response:
         target = (dist / path).resolve()
         if dist not in target.parents or not target.is_file():
             return _secured(Response("未找到 (not found)", status_code=404, media_type="text/plain; charset=utf-8"))
-        return _secured(FileResponse(target), immutable=path.startswith("assets/"))
+        return _secured(_file(request, target), immutable=path.startswith("assets/"))
     if not index.is_file():
         return _secured(HTMLResponse(MISSING, status_code=503))
-    return _secured(FileResponse(index, media_type="text/html; charset=utf-8"))
+    return _secured(_file(request, index, "text/html; charset=utf-8"))
