@@ -1,8 +1,9 @@
 import { createApp } from 'vue'
-import Vant from 'vant'
-import 'vant/lib/index.css'
+import { useVant } from './vant'
 import './style.css'
 import App from './App.vue'
 import { router } from './router'
 
-createApp(App).use(Vant).use(router).mount('#app')
+const app = createApp(App)
+useVant(app)
+app.use(router).mount('#app')
