@@ -81,9 +81,20 @@ class WebPlatform:
         assert approved.status_code == 200, approved.text
         return approved.json()["code"]
 
-    def issue_code(self, district: str, stage: str) -> str:
-        """An owner applies and a reviewer approves, through the API: a code a gate can scan."""
-        owner = self.token(Role.OWNER, f"web-owner-{uuid.uuid4().hex[:6]}")
+    def register_owner(self, password: str = "Owner-Passw0rd") -> str:
+        mobile = new_mobile()
+        made = self.http.post("/api/auth/owners", json={"mobile": mobile, "password": password,
+                                                        "sms_code": self.sms_code(mobile), "name": "李四"})
+        assert made.status_code == 201, made.text
+        return mobile
+
+    def reject(self, machine_id: str, reason: str) -> None:
+        rejected = self.http.post(f"/api/registry/applications/{machine_id}/rejection", json={"reasons": [reason]},
+                                  headers=self.token(Role.REVIEWER, "web-reviewer"))
+        assert rejected.status_code == 200, rejected.text
+
+    def apply(self, owner: dict, district: str, stage: str) -> str:
+        """An application through the API, as ``owner``: its machine id."""
         uploads = {}
         for kind in UPLOAD_KINDS:
             sent = self.http.post("/api/registry/uploads", headers=owner, data={"kind": kind},
@@ -95,7 +106,11 @@ class WebPlatform:
                                    factory_serial=f"W-{uuid.uuid4().hex[:10]}")}
         applied = self.http.post("/api/registry/applications", json=body, headers=owner)
         assert applied.status_code == 201, applied.text
-        return self.approve(applied.json()["machine_id"])
+        return applied.json()["machine_id"]
+
+    def issue_code(self, district: str, stage: str) -> str:
+        """An owner applies and a reviewer approves, through the API: a code a gate can scan."""
+        return self.approve(self.apply(self.token(Role.OWNER, f"web-owner-{uuid.uuid4().hex[:6]}"), district, stage))
 
     def register_site(self, district: str, street: str) -> tuple[str, str]:
         code, mobile = f"W-{uuid.uuid4().hex[:8].upper()}", new_mobile("139")

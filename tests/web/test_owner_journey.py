@@ -44,6 +44,7 @@ def test_owner_registers_applies_with_uploads_and_sees_the_code(page: Page, web,
     audit(page, "03-owner-home")
 
     page.get_by_role("button", name="申请环保编码").click()
+    audit(page, "04-apply-empty")
     pick(page, "登记人类型", "个人")
     page.get_by_label("姓名", exact=True).fill("张三")
     page.get_by_label("身份证号").fill("11010519491231002X")
@@ -66,7 +67,7 @@ def test_owner_registers_applies_with_uploads_and_sees_the_code(page: Page, web,
         row = page.locator(f'[data-kind="{kind}"]')
         row.locator("input[type=file]").set_input_files(str(photo))
         expect(row.get_by_role("status")).to_have_text("已上传")
-    audit(page, "04-apply")
+    audit(page, "04-apply-filled")
     page.get_by_role("button", name="提交申请").click()
 
     expect(page.get_by_role("heading", name="申请进度")).to_be_visible()
@@ -83,3 +84,30 @@ def test_owner_registers_applies_with_uploads_and_sees_the_code(page: Page, web,
     expect(page.get_by_test_id("code")).to_have_text(code)
     expect(page.get_by_role("img", name=f"信息采集卡二维码：{code}")).to_be_visible()
     audit(page, "07-machine")
+
+
+def test_a_rejected_owner_signs_in_reads_the_reasons_and_amends(page: Page, web, watch):
+    mobile = web.register_owner()
+    machine_id = web.apply(web.login(mobile, "Owner-Passw0rd"), district="11", stage="3")
+    web.reject(machine_id, "机械铭牌照片不清晰，请重新拍摄")
+
+    page.goto("/m/owner")  # not signed in: the sign-in page, then back where the owner wanted to go
+    page.get_by_label("手机号码").fill(mobile)
+    page.get_by_label("密码").fill("Wrong-Passw0rd1")
+    page.get_by_role("button", name="登录", exact=True).click()
+    expect(page.get_by_role("alert")).to_have_text("账号或密码错误")
+    page.get_by_label("密码").fill("Owner-Passw0rd")
+    page.get_by_role("button", name="登录", exact=True).click()
+    page.get_by_text("未通过，可修改后重新提交").click()
+    expect(page.get_by_text("机械铭牌照片不清晰，请重新拍摄")).to_be_visible()
+    audit(page, "14-application-rejected")
+
+    page.get_by_role("button", name="修改后重新提交").click()
+    expect(page.get_by_label("品牌")).to_have_value("三一")  # the form starts from what was sent
+    expect(page.locator('[data-kind="machine_nameplate"]').get_by_role("status")).to_have_text("已上传（原文件）")
+    page.get_by_label("型号", exact=True).fill("SY215C-9")
+    audit(page, "15-amend")
+    page.get_by_role("button", name="提交申请").click()
+    expect(page.get_by_text("审核中", exact=True)).to_be_visible()
+    code = web.approve(machine_id)
+    expect(page.get_by_test_id("code")).to_have_text(code, timeout=20_000)
