@@ -95,6 +95,9 @@ class WebPlatform:
 
     def apply(self, owner: dict, district: str, stage: str) -> str:
         """An application through the API, as ``owner``: its machine id."""
+        return self.application(owner, district, stage).json()["machine_id"]
+
+    def application(self, owner: dict, district: str, stage: str) -> httpx.Response:
         uploads = {}
         for kind in UPLOAD_KINDS:
             sent = self.http.post("/api/registry/uploads", headers=owner, data={"kind": kind},
@@ -106,7 +109,7 @@ class WebPlatform:
                                    factory_serial=f"W-{uuid.uuid4().hex[:10]}")}
         applied = self.http.post("/api/registry/applications", json=body, headers=owner)
         assert applied.status_code == 201, applied.text
-        return applied.json()["machine_id"]
+        return applied
 
     def issue_code(self, district: str, stage: str) -> str:
         """An owner applies and a reviewer approves, through the API: a code a gate can scan."""

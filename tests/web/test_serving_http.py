@@ -4,6 +4,8 @@ without the CSRF token or from another site."""
 
 from __future__ import annotations
 
+import re
+
 import httpx
 
 from .platform_web import ADMIN_PASSWORD, ADMIN_USER
@@ -77,3 +79,15 @@ def test_a_refresh_needs_the_csrf_token_and_the_own_origin_and_rotates_the_cooki
                        headers={"x-csrf-token": kept_csrf})
     assert again.status_code == 401, again.text
     browser.close()
+
+
+def test_the_gateway_passes_read_your_writes_positions_both_ways(web):
+    owner = web.login(web.register_owner(), "Owner-Passw0rd")
+    sent = web.application(owner, district="01", stage="4")
+    assert re.fullmatch(r"registry:\d+", sent.headers["x-position"]), sent.headers
+    # the position a page sends back reaches the service: far ahead, it waits, then says it is behind
+    ahead = web.http.get("/api/registry/applications", headers={**owner, "x-min-position": "registry:999999999"})
+    assert ahead.status_code == 503 and ahead.json()["code"] == "read_model_behind"
+    assert ahead.headers["retry-after"]
+    mine = web.http.get("/api/registry/applications", headers={**owner, "x-min-position": sent.headers["x-position"]})
+    assert mine.status_code == 200
