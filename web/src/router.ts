@@ -1,5 +1,5 @@
 import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
-import { refreshSession } from './api/client'
+import { onSessionExpired, refreshSession } from './api/client'
 import { homeFor, session } from './api/session'
 
 const routes: RouteRecordRaw[] = [
@@ -18,6 +18,11 @@ const routes: RouteRecordRaw[] = [
 ]
 
 export const router = createRouter({ history: createWebHistory('/m/'), routes })
+
+onSessionExpired(() => {
+  const here = router.currentRoute.value
+  if (here.path !== '/login') router.replace({ path: '/login', query: { next: here.fullPath, as: here.meta.role as string } })
+})
 
 router.beforeEach(async (to) => {
   if (!session.restored) {

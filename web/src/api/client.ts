@@ -5,7 +5,14 @@
 import { ApiError, type ErrorBody } from './errors'
 import { adopt, csrfToken, forget, session } from './session'
 
-const positions = new Map<string, number>()
+// kept for the tab's life (a reload included): a read right after a reload still sees what was just done
+const positions = new Map<string, number>(JSON.parse(sessionStorage.getItem('nrmm_positions') ?? '[]'))
+let expired: () => void = () => {}
+
+/** What to do when the session has ended (the router sends the user to the sign-in page). */
+export function onSessionExpired(handler: () => void): void {
+  expired = handler
+}
 
 export function remember(header: string | null): void {
   for (const part of (header ?? '').split(',')) {
@@ -15,6 +22,7 @@ export function remember(header: string | null): void {
       positions.set(service, position)
     }
   }
+  sessionStorage.setItem('nrmm_positions', JSON.stringify([...positions]))
 }
 
 export function minPosition(): string {
@@ -59,8 +67,9 @@ const pause = (seconds: number) => new Promise((done) => setTimeout(done, Math.m
 
 export async function api<T = any>(method: string, path: string, call: Call = {}): Promise<T> {
   let answer = await send(method, path, call)
-  if (answer.status === 401 && session.token && !call.anonymous && (await refreshSession())) {
-    answer = await send(method, path, call)
+  if (answer.status === 401 && session.token && !call.anonymous) {
+    if (await refreshSession()) answer = await send(method, path, call)
+    else expired()
   }
   if (answer.status === 503) { // read_model_behind is answered before anything is done: asking again is safe
     const body = await answer.clone().json().catch(() => ({}))
