@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
@@ -61,8 +62,9 @@ def _clear_cookies(request: Request, response: Response) -> None:
 def _checked_refresh_token(request: Request) -> str:
     """The cookie's refresh token, once the request has shown it comes from the UI itself."""
     origin = request.headers.get("origin")
-    own = f"{request.url.scheme}://{request.url.netloc}"
-    if origin is not None and origin != own and origin not in request.app.state.runtime.settings.cors_origins:
+    # the page's own origin: the host it asked (behind a TLS proxy the scheme seen here may differ)
+    own = urlsplit(origin).netloc == request.headers.get("host") if origin else True
+    if not own and origin not in request.app.state.runtime.settings.cors_origins:
         raise Forbidden("请求来源不被允许 (cross-site request refused)", code="csrf_origin")
     refresh = request.cookies.get(REFRESH_COOKIE)
     if not refresh:
