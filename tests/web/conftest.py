@@ -9,7 +9,7 @@ import os
 import shutil
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import expect, sync_playwright
 
 from tests.conftest import ROOT
 from tests.platform import start_platform
@@ -23,7 +23,7 @@ PHONE = {"width": 360, "height": 640}
 expect.set_options(timeout=10_000)  # two shared cores: a registration crosses three services
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def web(infra):
     ensure_built()
     platform = start_platform(infra, SERVICES, {"NRMM_BOOTSTRAP_ADMIN_USERNAME": ADMIN_USER,
@@ -39,15 +39,26 @@ def launch_args(*extra: str) -> dict:
     return {"executable_path": CHROMIUM, "args": ["--no-sandbox", "--use-fake-ui-for-media-stream", *extra]}
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    return {**browser_type_launch_args, **launch_args()}
+# Playwright's sync API runs an event loop in this thread while it lives: it is started for this package only
+# (not for the whole session, as pytest-playwright's own fixtures would), so asyncio tests elsewhere still run
+@pytest.fixture(scope="package")
+def playwright():
+    with sync_playwright() as driver:
+        yield driver
 
 
-@pytest.fixture(scope="session")
-def browser_context_args(browser_context_args, web):
-    return {**browser_context_args, "viewport": PHONE, "locale": "zh-CN", "base_url": web.url,
-            "timezone_id": "Asia/Shanghai"}
+@pytest.fixture(scope="package")
+def browser(playwright):
+    launched = playwright.chromium.launch(**launch_args())
+    yield launched
+    launched.close()
+
+
+@pytest.fixture
+def page(browser, web):
+    context = browser.new_context(viewport=PHONE, locale="zh-CN", base_url=web.url, timezone_id="Asia/Shanghai")
+    yield context.new_page()
+    context.close()
 
 
 class Watch:
