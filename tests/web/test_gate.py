@@ -17,6 +17,7 @@ def sign_in_at_gate(page: Page, site: str, password: str) -> None:
     page.goto("/m/login?as=site_admin")
     page.get_by_label("场地编号").fill(site)
     page.get_by_label("密码").fill(password)
+    audit(page, "00-login")
     page.get_by_role("button", name="登录", exact=True).click()
     expect(page.get_by_role("heading", name="扫码或输入环保编码")).to_be_visible()
 

@@ -84,6 +84,14 @@ def test_owner_registers_applies_with_uploads_and_sees_the_code(page: Page, web,
     expect(page.get_by_test_id("code")).to_have_text(code)
     expect(page.get_by_role("img", name=f"信息采集卡二维码：{code}")).to_be_visible()
     audit(page, "07-machine")
+    page.get_by_text("标牌损坏补办", exact=True).click()  # rule C8
+    sheet = page.get_by_role("dialog", name="标牌补办")
+    sheet.get_by_role("button", name="提交").click()
+    expect(sheet.get_by_text("请说明损坏情况")).to_be_visible()
+    sheet.get_by_label("损坏情况").fill("左侧标牌被刮花，无法辨认")
+    audit(page, "07b-plate-reissue")
+    sheet.get_by_role("button", name="提交").click()
+    expect(page.get_by_text("补办申请已提交，请等待生态环境部门办理")).to_be_visible()
 
 
 def test_a_rejected_owner_signs_in_reads_the_reasons_and_amends(page: Page, web, watch):

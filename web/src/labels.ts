@@ -50,3 +50,6 @@ export const stageOptions = options(STAGES)
 export const fuelOptions = options(FUELS)
 export const districtOptions = Object.entries(DISTRICTS).map(([value, text]) => ({ text: `${value} ${text}`, value }))
 export const siteCategoryOptions = options(SITE_CATEGORIES)
+// a popup's dimmed background closes it: named for screen readers (Vant passes it to the overlay element)
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const OVERLAY: any = { 'aria-label': '关闭' }
