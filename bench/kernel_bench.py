@@ -20,6 +20,7 @@ from nrmm_kernel.bus import ensure_topics, make_producer
 from nrmm_kernel.envelope import DomainEvent, EventEnvelope, EventRegistry
 from nrmm_kernel.eventstore import EventStore
 from nrmm_kernel.logging import configure_logging
+from nrmm_kernel.outbox import Outbox
 from nrmm_kernel.projector import Projection, ProjectionRunner, on
 from nrmm_kernel.relay import OutboxRelay
 from nrmm_kernel.runtime import mongo_client
@@ -105,7 +106,7 @@ async def bench_store(store: EventStore, sequential: int, writers: int, per_writ
 async def bench_pipeline(db, store: EventStore, bootstrap: str) -> None:
     topic = f"bench.store.{uuid.uuid4().hex[:8]}"
     await ensure_topics(bootstrap, [topic], partitions=3)
-    total = await store.backlog()
+    total = await Outbox(store).backlog()
     producer = make_producer(bootstrap)
     await producer.start()
     relay = OutboxRelay(store, producer, topic, batch_size=1000)

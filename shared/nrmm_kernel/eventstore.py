@@ -288,20 +288,3 @@ class EventStore:
     async def _save_head_hint(self, position: int) -> None:
         # a hint, not a counter: any position that exists is a correct start for head_position's probe
         await self._db[HEAD_HINT].replace_one({"_id": self._coll.name}, {"position": position}, upsert=True)
-
-    # outbox ------------------------------------------------------------------------------
-    async def unpublished(self, limit: int) -> list[Commit]:
-        docs = await self._coll.find({"outbox": PENDING}, sort=[("_id", ASCENDING)], limit=limit).to_list()
-        return [Commit.from_doc(d) for d in docs]
-
-    async def mark_published(self, up_to_position: int) -> None:
-        """Every pending commit up to this position is on the broker.
-
-        Pending commits below the last one of a batch were all in that batch: a position is only
-        taken after every lower one is visible.
-        """
-        await self._coll.update_many({"outbox": PENDING, "_id": {"$lte": up_to_position}},
-                                     {"$unset": {"outbox": ""}})
-
-    async def backlog(self) -> int:
-        return await self._coll.count_documents({"outbox": PENDING})

@@ -15,11 +15,14 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from .auth import TokenVerifier
 from .errors import AppError
+from .guard import RequestGuard
 from .logging import configure_logging, correlation, get_logger, new_correlation_id
 from .metrics import HTTP_LATENCY, RELAY_BACKLOG
+from .outbox import Outbox
 from .positions import MIN_POSITION_HEADER, POSITION_HEADER, collect_written, parse_min_positions
 from .runtime import ServiceRuntime
 
@@ -95,6 +98,7 @@ def create_service_app(
     app.state.token_verifier = TokenVerifier(
         settings.jwt_secret, issuer=settings.jwt_issuer, audience=settings.jwt_audience
     )
+    app.add_middleware(RequestGuard, max_bytes=settings.max_request_bytes)  # size and control characters
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=True,
                            allow_methods=["*"], allow_headers=["*"],
@@ -128,6 +132,7 @@ def create_service_app(
                                 str(response.status_code)).observe(elapsed)
             log.info("http.request", status=response.status_code, ms=round(elapsed * 1000, 2))
         response.headers["X-Correlation-ID"] = cid
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")  # a response is what it says it is
         if written:
             response.headers[POSITION_HEADER] = f"{settings.service_name}:{max(written)}"
         return response
@@ -147,6 +152,9 @@ def create_service_app(
             return response
         return None
 
+    # the client's address from X-Forwarded-For only when a configured proxy sent it (NRMM_TRUSTED_PROXIES)
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
+
     @app.get("/healthz", tags=["ops"], summary="Process is alive")
     async def healthz():
         return {"status": "ok", "service": settings.service_name}
@@ -159,7 +167,7 @@ def create_service_app(
     @app.get("/metrics", tags=["ops"], summary="Prometheus metrics", response_class=PlainTextResponse)
     async def metrics():
         if runtime.store is not None:
-            RELAY_BACKLOG.labels(settings.topic).set(await runtime.store.backlog())
+            RELAY_BACKLOG.labels(settings.topic).set(await Outbox(runtime.store).backlog())
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     for router in routers:

@@ -23,6 +23,14 @@ class Outbox:
         self._commits = store.collection
         self._parked = store.collection.database[DEAD_LETTERS]
 
+    async def unpublished(self, limit: int) -> list[Commit]:
+        """The oldest pending commits (an equality lookup on ``outbox``; the sort is over the pending few)."""
+        docs = await self._commits.find({"outbox": PENDING}, sort=[("_id", 1)], limit=limit).to_list()
+        return [Commit.from_doc(d) for d in docs]
+
+    async def backlog(self) -> int:
+        return await self._commits.count_documents({"outbox": PENDING})
+
     async def park(self, commit: Commit, reason: str) -> None:
         size = sum(len(e.model_dump_json()) for e in commit.events)
         await self._parked.replace_one({"_id": commit.position}, {

@@ -44,7 +44,7 @@ class OutboxRelay:
 
     async def publish_batch(self) -> int:
         """Publish the oldest unpublished commits; returns how many events went out."""
-        commits = await self.store.unpublished(self.batch_size)
+        commits = await self.outbox.unpublished(self.batch_size)
         if not commits:
             RELAY_BACKLOG.labels(self.topic).set(0)
             return 0

@@ -63,7 +63,7 @@ async def test_a_commit_the_broker_refuses_is_parked_and_only_its_stream_waits(d
     [letter] = await outbox.parked()
     assert letter["stream_id"] == "machine-poison" and letter["version"] == 2
     assert "MessageSizeTooLarge" in letter["reason"] and letter["bytes"] > 30_000
-    assert await store.backlog() == 0  # nothing pending: parked and held, not retried forever
+    assert await Outbox(store).backlog() == 0  # nothing pending: parked and held, not retried forever
 
     big = make_producer(infra.kafka_bootstrap, max_request_size=1_000_000)  # the operator raised the limit
     await big.start()

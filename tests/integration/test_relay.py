@@ -8,6 +8,7 @@ import sys
 
 from nrmm_kernel.bus import ensure_topics, make_producer
 from nrmm_kernel.eventstore import EventStore
+from nrmm_kernel.outbox import Outbox
 from nrmm_kernel.relay import OutboxRelay
 from tests.conftest import ROOT
 from tests.kafka_helpers import first_seen_versions, read_topic
@@ -62,7 +63,7 @@ async def test_relay_publishes_every_event_keyed_by_stream_in_order(db, infra, t
     finally:
         await producer.stop()
     assert sent == total
-    assert await store.backlog() == 0
+    assert await Outbox(store).backlog() == 0
     envelopes = await read_topic(infra.kafka_bootstrap, topic_name, at_least=total)
     assert len(envelopes) == total  # no duplicates without a crash
     assert_complete_and_ordered(envelopes)
@@ -82,8 +83,8 @@ async def test_relay_killed_mid_batch_republishes_and_never_skips(db, infra, top
     task.cancel()  # killed halfway through its first batch
     await asyncio.gather(task, return_exceptions=True)
     await producer.stop()
-    assert await store.backlog() == len(await store.unpublished(1000))  # the batch was not marked
-    assert await store.backlog() == STREAMS * VERSIONS // 2
+    assert await Outbox(store).backlog() == len(await Outbox(store).unpublished(1000))  # the batch was not marked
+    assert await Outbox(store).backlog() == STREAMS * VERSIONS // 2
 
     producer = make_producer(infra.kafka_bootstrap)
     await producer.start()
@@ -93,7 +94,7 @@ async def test_relay_killed_mid_batch_republishes_and_never_skips(db, infra, top
             pass
     finally:
         await producer.stop()
-    assert await store.backlog() == 0
+    assert await Outbox(store).backlog() == 0
     envelopes = await read_topic(infra.kafka_bootstrap, topic_name, at_least=total + 37)
     assert len(envelopes) == total + 37  # the 37 sent before the crash come again: duplicates, not gaps
     assert_complete_and_ordered(envelopes)
@@ -112,24 +113,24 @@ async def test_relay_process_killed_with_sigkill_and_restarted_loses_nothing(db,
     try:
         # wait until it has published part of the backlog, then kill it without warning
         for _ in range(600):
-            if await store.backlog() < total // 2 - 5:
+            if await Outbox(store).backlog() < total // 2 - 5:
                 break
             await asyncio.sleep(0.02)
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait()
-    assert 0 < await store.backlog() < total // 2
+    assert 0 < await Outbox(store).backlog() < total // 2
 
     second = subprocess.Popen(command, cwd=ROOT, env=env)
     try:
         for _ in range(1500):
-            if await store.backlog() == 0:
+            if await Outbox(store).backlog() == 0:
                 break
             await asyncio.sleep(0.02)
     finally:
         second.send_signal(signal.SIGKILL)
         second.wait()
-    assert await store.backlog() == 0
+    assert await Outbox(store).backlog() == 0
     envelopes = await read_topic(infra.kafka_bootstrap, topic_name, at_least=total)
     assert len(envelopes) >= total
     assert_complete_and_ordered(envelopes)

@@ -15,11 +15,11 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
-from fastapi.security import OAuth2PasswordRequestForm
 
 from nrmm_kernel.errors import Forbidden, Unauthenticated
 
 from ..app.identity import Identity
+from .auth import PasswordForm
 from .limits import SmallBodyRoute
 
 router = APIRouter(prefix="/api/auth/session", tags=["auth"], route_class=SmallBodyRoute)
@@ -76,7 +76,7 @@ def _checked_refresh_token(request: Request) -> str:
 
 
 @router.post("", summary="Browser sign-in: the access token; the refresh token in an HttpOnly cookie")
-async def sign_in(request: Request, response: Response, form: OAuth2PasswordRequestForm = Depends()):
+async def sign_in(request: Request, response: Response, form: PasswordForm = Depends()):
     issued = await identity(request).login(form.username, form.password,
                                            request.client.host if request.client else None)
     return _set_cookies(request, response, issued)
