@@ -56,6 +56,7 @@ signing_key() {
 start_services() {
   signing_key
   (cd "$ROOT" && uv sync --frozen --quiet)
+  "$ROOT/deploy/web.sh"  # the mini-program's pages (/m/), built once when missing
   local s port
   for s in "${SERVICES[@]}"; do
     export "NRMM_${s^^}_URL=http://127.0.0.1:$(port_of "$s")"  # how the services find each other

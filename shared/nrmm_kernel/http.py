@@ -101,7 +101,9 @@ def create_service_app(
     app.add_middleware(RequestGuard, max_bytes=settings.max_request_bytes)  # size and control characters
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=True,
-                           allow_methods=["*"], allow_headers=["*"], expose_headers=[POSITION_HEADER])
+                           allow_methods=["*"], allow_headers=["*"],
+                           # read-your-writes (X-Position), the log's id, and how long to wait when behind
+                           expose_headers=[POSITION_HEADER, "X-Correlation-ID", "Retry-After"])
     install_error_handlers(app)
 
     @app.middleware("http")

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from pydantic import Field
 
 from nrmm_kernel.settings import KernelSettings
@@ -28,3 +30,5 @@ class Settings(KernelSettings):
     # the first administrator, made at start-up when absent (or: python -m gateway.main create-admin)
     bootstrap_admin_username: str | None = None
     bootstrap_admin_password: str | None = None
+    # the mini-program's pages, built by Vite (web/: npm ci && npm run build), served at /m/
+    web_dist: str = str(Path(__file__).resolve().parents[3] / "web" / "dist")

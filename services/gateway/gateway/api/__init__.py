@@ -6,5 +6,7 @@ from fastapi import APIRouter
 def routers() -> list[APIRouter]:
     from .auth import router as auth
     from .proxy import router as proxy
+    from .session import router as session
+    from .web import router as web
 
-    return [auth, proxy]
+    return [auth, session, proxy, web]
