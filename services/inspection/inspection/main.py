@@ -6,6 +6,7 @@ Operate:  python -m inspection.main rebuild [projection]
 
 from __future__ import annotations
 
+import asyncio
 import sys
 
 from fastapi import FastAPI
@@ -15,19 +16,48 @@ from nrmm_kernel.http import create_service_app
 from nrmm_kernel.runtime import ServiceRuntime
 
 from .api import routers
+from .app.checks import CheckCommands
+from .app.queries import Queries
+from .app.scheduler import Scheduler
+from .app.uploads import UploadStore
+from .app.violations import ViolationCommands
 from .domain.events import registry
-from .projections import projections
+from .domain.rules import deadline_days
+from .projections import projections, registry_projections, sites_projections
 from .settings import Settings
 
 DEFAULT_PORT = 8003
 
 
 def build_runtime(settings: Settings | None = None) -> ServiceRuntime:
-    return ServiceRuntime(settings or Settings(), registry, projections())
+    # what a check needs of the registry and the sites arrives on their topics, into this service's own copies
+    return ServiceRuntime(settings or Settings(), registry, projections(),
+                          foreign={"registry": registry_projections(), "sites": sites_projections()})
+
+
+async def wire(app: FastAPI) -> None:
+    runtime = app.state.runtime
+    settings: Settings = runtime.settings
+    uploads = UploadStore(runtime.db)
+    app.state.inspection_uploads = uploads
+    app.state.inspection_checks = CheckCommands(runtime.db, runtime.store, uploads,
+                                                deadline_days=deadline_days(settings.violation_deadline_days),
+                                                smoke_class_in_zones=settings.smoke_class_in_zones)
+    app.state.inspection_violations = ViolationCommands(runtime.store, uploads,
+                                                        smoke_class_in_zones=settings.smoke_class_in_zones)
+    app.state.inspection_queries = Queries(runtime.db)
+    scheduler = Scheduler(runtime.db, runtime.store)
+    await scheduler.ensure_indexes()
+    app.state.inspection_scheduler = scheduler
+    if runtime.run_background:
+        # stopped with the runtime's other runners (relay, projectors) at shutdown; catches up at start
+        runtime._tasks.append(asyncio.create_task(scheduler.run(runtime._stop, settings.scheduler_poll_seconds),
+                                                  name="scheduler"))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     return create_service_app(
+        on_start=wire,
         title="Inspection service (监督检查)",
         description="Inspections, smoke tests, violations and rectification, department views, rankings.",
         runtime=build_runtime(settings),

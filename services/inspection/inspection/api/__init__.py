@@ -4,4 +4,6 @@ from fastapi import APIRouter
 
 
 def routers() -> list[APIRouter]:
-    return []
+    from .routes import router
+
+    return [router]
