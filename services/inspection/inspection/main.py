@@ -17,6 +17,7 @@ from nrmm_kernel.runtime import ServiceRuntime
 
 from .api import routers
 from .app.checks import CheckCommands
+from .app.duties import DutyCommands, DutyQueries
 from .app.queries import Queries
 from .app.scheduler import Scheduler
 from .app.uploads import UploadStore
@@ -46,6 +47,8 @@ async def wire(app: FastAPI) -> None:
     app.state.inspection_violations = ViolationCommands(runtime.store, uploads,
                                                         smoke_class_in_zones=settings.smoke_class_in_zones)
     app.state.inspection_queries = Queries(runtime.db)
+    app.state.duty_commands = DutyCommands(runtime.db, runtime.store, uploads)
+    app.state.duty_queries = DutyQueries(runtime.db)
     scheduler = Scheduler(runtime.db, runtime.store)
     await scheduler.ensure_indexes()
     app.state.inspection_scheduler = scheduler

@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 
 def routers() -> list[APIRouter]:
+    from .duties import router as duties
     from .routes import router
 
-    return [router]
+    return [router, duties]

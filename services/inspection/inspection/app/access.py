@@ -69,3 +69,21 @@ def require_rectifier(who: Principal, *, owner_account_id: str | None, site_code
     if who.role is Role.SITE_ADMIN and who.site_id == site_code:
         return
     raise Forbidden("只能整改自己的违规 (not your violation)", code="not_your_violation", field="violation_id")
+
+
+def require_site_admin_of(who: Principal, site_code: str) -> None:
+    if who.role is not Role.SITE_ADMIN or who.site_id != site_code:
+        raise Forbidden("只能操作本场地 (not your site)", code="not_your_site")
+
+
+def require_engineer_of(who: Principal, site: dict) -> None:
+    """rule E6: the supervision engineer bound to this site (and of its district)."""
+    if who.role is not Role.SUPERVISION_ENGINEER or who.site_id != site.get("site_code") \
+            or not who.can_see_district(site.get("district")):
+        raise Forbidden("只能审核所监理场地的凭证 (not your site)", code="not_your_site")
+
+
+def site_record(site: dict) -> dict:
+    """A site as a record the read rules apply to (no owner)."""
+    return {"site_code": site.get("site_code"), "district": site.get("district"),
+            "department": site.get("department")}

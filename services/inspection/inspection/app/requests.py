@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from nrmm_kernel.fields import MobileNumber
+from nrmm_kernel.clock import today_in_chongqing
+from nrmm_kernel.fields import CreditCode, MobileNumber
 
 from ..domain.rules import Measure, PlateState
 from ..domain.smoke import K_MAX_READING, RINGELMANN_MAX
@@ -123,3 +127,39 @@ class ReviewIn(Body):
         if not self.accepted and not self.reason:
             raise PydanticCustomError("reason_required", "驳回须说明理由 (reason required)")
         return self
+
+
+class ManagementRulesIn(Body):
+    title: str = Field(min_length=1, max_length=200)
+    documents: list[str] = Field(min_length=1, max_length=12, description="management_rules upload ids")
+
+
+class ProjectOwnerIn(Body):
+    """rule D2: the project owner (建设单位)."""
+
+    name: str = Field(min_length=1, max_length=100)
+    credit_code: CreditCode
+
+
+class ContractIn(Body):
+    kind: Literal["construction", "supervision"]
+    counterparty: str = Field(min_length=1, max_length=100, description="the construction or supervision company")
+    clauses: str = Field(min_length=1, max_length=4000, description="the NRMM-duty clauses, as written")
+    documents: list[str] = Field(min_length=1, max_length=12, description="contract upload ids")
+
+
+class FuelReceiptIn(Body):
+    """rule E6: a fuel purchase receipt."""
+
+    supplier: str = Field(min_length=1, max_length=100)
+    purchased_on: date
+    quantity_litres: float = Field(gt=0, le=1_000_000)
+    fuel_standard: str = Field(min_length=1, max_length=50, description="e.g. GB 19147 车用柴油(VI)")
+    photo: str = Field(min_length=1, max_length=40, description="fuel_receipt_photo upload id")
+
+    @field_validator("purchased_on")
+    @classmethod
+    def _past(cls, value: date) -> date:
+        if value > today_in_chongqing():
+            raise PydanticCustomError("date_in_future", "购油日期不能晚于今天")
+        return value

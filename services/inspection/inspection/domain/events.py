@@ -173,3 +173,74 @@ class ViolationOverdue(DomainEvent):
     due_at: datetime
     kind: str
     addressee: Addressee
+
+
+# the site's own duties (stream duties-<site code>) ----------------------------------------------------------------
+@registry.register
+class ManagementRulesUploaded(DomainEvent):
+    """rule E5: the construction company's machine-management system for this site, uploaded by the site admin."""
+
+    site_code: str
+    title: str
+    documents: list[str]
+
+
+@registry.register
+class ManagementRulesReviewed(DomainEvent):
+    """rule E5: an inspector checked the site's machine-management rules."""
+
+    site_code: str
+    accepted: bool
+    reason: str | None = None
+
+
+@registry.register
+class ProjectOwnerRecorded(DomainEvent):
+    """rule D2: the project owner (建设单位) of the site."""
+
+    site_code: str
+    name: str
+    credit_code: str
+
+
+@registry.register
+class ContractUploaded(DomainEvent):
+    """rule D2: a construction or supervision contract with the NRMM-duty clauses the project owner wrote into it."""
+
+    site_code: str
+    contract_id: str
+    kind: str  # construction | supervision
+    counterparty: str
+    clauses: str
+    documents: list[str]
+
+
+@registry.register
+class ContractReviewed(DomainEvent):
+    site_code: str
+    contract_id: str
+    accepted: bool
+    reason: str | None = None
+
+
+@registry.register
+class FuelReceiptSubmitted(DomainEvent):
+    """rule E6: a fuel purchase receipt (机械用油进货凭证), for the site's supervision engineer to check."""
+
+    site_code: str
+    receipt_id: str
+    supplier: str
+    purchased_on: date
+    quantity_litres: float
+    fuel_standard: str
+    photo: str
+
+
+@registry.register
+class FuelReceiptDecided(DomainEvent):
+    """rule E6: the site's supervision engineer accepted the receipt, or rejected it with a reason."""
+
+    site_code: str
+    receipt_id: str
+    accepted: bool
+    reason: str | None = None

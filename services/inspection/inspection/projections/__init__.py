@@ -3,12 +3,13 @@ and the sites' sites and stays, fed from their topics."""
 
 from nrmm_kernel.projector import Projection
 
+from .duties import SiteDutiesView
 from .foreign import RegistryMachines, Sites, Stays
 from .own import Checks, Violations
 
 
 def projections() -> list[Projection]:
-    return [Checks(), Violations()]
+    return [Checks(), Violations(), SiteDutiesView()]
 
 
 def registry_projections() -> list[Projection]:
