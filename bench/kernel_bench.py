@@ -20,7 +20,7 @@ from nrmm_kernel.bus import ensure_topics, make_producer
 from nrmm_kernel.envelope import DomainEvent, EventEnvelope, EventRegistry
 from nrmm_kernel.eventstore import EventStore
 from nrmm_kernel.logging import configure_logging
-from nrmm_kernel.projector import Projection, ProjectionRunner
+from nrmm_kernel.projector import Projection, ProjectionRunner, on
 from nrmm_kernel.relay import OutboxRelay
 from nrmm_kernel.runtime import mongo_client
 
@@ -38,10 +38,12 @@ class MachineEntered(DomainEvent):
 
 class SiteCount(Projection):
     name = "bench_machines"
+    contract = registry
 
-    def evolve(self, doc, envelope: EventEnvelope):
+    @on(MachineEntered)
+    def entered(self, doc, event: MachineEntered, envelope: EventEnvelope):
         doc = dict(doc or {"entries": 0})
-        doc.update(entries=doc["entries"] + 1, site=envelope.data["site"], code=envelope.data["code"])
+        doc.update(entries=doc["entries"] + 1, site=event.site, code=event.code)
         return doc
 
 

@@ -22,7 +22,7 @@ async def read_topic(bootstrap: str, topic: str, *, at_least: int, timeout: floa
         while loop.time() < deadline:
             batch = await consumer.getmany(timeout_ms=300)
             for messages in batch.values():
-                seen.extend(bus.decode(m.value) for m in messages)
+                seen.extend(bus.decode(m.value) for m in messages if not bus.is_control(m))
             if len(seen) >= at_least and not batch:
                 break
     finally:

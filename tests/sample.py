@@ -5,7 +5,7 @@ from __future__ import annotations
 from nrmm_kernel.aggregate import Aggregate
 from nrmm_kernel.envelope import DomainEvent, EventEnvelope, EventRegistry
 from nrmm_kernel.errors import Conflict
-from nrmm_kernel.projector import Projection
+from nrmm_kernel.projector import Projection, on
 
 registry = EventRegistry(namespace="test.nrmm.sample", source="/nrmm/sample")
 
@@ -72,30 +72,37 @@ class MachineView(Projection):
     """One document per machine stream."""
 
     name = "sample_machines"
+    contract = registry
 
-    def evolve(self, doc, envelope: EventEnvelope):
-        doc = dict(doc or {"moves": 0, "retired": False, "site": None})
-        data = envelope.data
-        match envelope.event_name:
-            case "MachineRegistered":
-                doc.update(code=data["code"], category=data["category"])
-            case "MachineMoved":
-                doc.update(site=data["site"], moves=doc["moves"] + 1)
-            case "MachineRetired":
-                doc.update(retired=True)
-        return doc
+    @staticmethod
+    def _new(doc):
+        return dict(doc or {"moves": 0, "retired": False, "site": None})
+
+    @on(MachineRegistered)
+    def registered(self, doc, event: MachineRegistered, envelope: EventEnvelope):
+        return {**self._new(doc), "code": event.code, "category": event.category}
+
+    @on(MachineMoved)
+    def moved(self, doc, event: MachineMoved, envelope: EventEnvelope):
+        doc = self._new(doc)
+        return {**doc, "site": event.site, "moves": doc["moves"] + 1}
+
+    @on(MachineRetired)
+    def retired(self, doc, event: MachineRetired, envelope: EventEnvelope):
+        return {**self._new(doc), "retired": True}
 
 
 class SiteRoster(Projection):
     """One document per site, fed by many machine streams (exercises per-stream version guards)."""
 
     name = "sample_site_visits"
-    event_names = frozenset({"MachineMoved"})
+    contract = registry
 
     def doc_id(self, envelope: EventEnvelope) -> str:
         return envelope.data["site"]
 
-    def evolve(self, doc, envelope: EventEnvelope):
+    @on(MachineMoved)
+    def moved(self, doc, event: MachineMoved, envelope: EventEnvelope):
         doc = dict(doc or {"visits": 0, "machines": []})
         doc["visits"] += 1
         if envelope.streamid not in doc["machines"]:

@@ -30,6 +30,29 @@ def decode(value: bytes) -> EventEnvelope:
     return EventEnvelope.model_validate_json(value)
 
 
+# The relay's watermark: a control message on each partition after a published batch (see positions.py).
+CONTROL_HEADER = "nrmm-control"
+WATERMARK = b"watermark"
+
+
+def encode_watermark(position: int, partitions: int) -> tuple[bytes, list[tuple[str, bytes]]]:
+    value = json.dumps({"watermark": position, "partitions": partitions}, separators=(",", ":")).encode()
+    return value, [(CONTROL_HEADER, WATERMARK)]
+
+
+def watermark_of(message) -> tuple[int, int] | None:
+    """(watermark, partitions of the topic) of a control message; None for an event."""
+    for name, value in message.headers or ():
+        if name == CONTROL_HEADER and value == WATERMARK:
+            body = json.loads(message.value)
+            return int(body["watermark"]), int(body["partitions"])
+    return None
+
+
+def is_control(message) -> bool:
+    return any(name == CONTROL_HEADER for name, _ in (message.headers or ()))
+
+
 def make_producer(bootstrap: str, **overrides) -> AIOKafkaProducer:
     options = {
         "bootstrap_servers": bootstrap,

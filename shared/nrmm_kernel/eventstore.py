@@ -40,6 +40,7 @@ from pymongo.errors import AutoReconnect, DuplicateKeyError, NetworkTimeout
 from .envelope import EventEnvelope, utcnow
 from .errors import ConcurrencyError
 from .metrics import APPEND_CONFLICTS, EVENTS_APPENDED
+from .positions import note_written
 
 GENESIS_HASH = "0" * 64
 PENDING = "pending"
@@ -148,6 +149,7 @@ class EventStore:
                 self._next_position = position + 1
                 self._remember(stream_id, doc["last_version"], doc["hash"])
                 EVENTS_APPENDED.labels(stream_id.split("-", 1)[0]).inc(len(events))
+                note_written(position)  # the request's answer says how far it wrote (read your writes)
                 return Commit.from_doc(doc)
         raise RuntimeError(f"could not allocate a position for {stream_id} after {self._max_retries} tries")
 

@@ -21,6 +21,7 @@ from .auth import TokenVerifier
 from .errors import AppError
 from .logging import configure_logging, correlation, get_logger, new_correlation_id
 from .metrics import HTTP_LATENCY, RELAY_BACKLOG
+from .positions import MIN_POSITION_HEADER, POSITION_HEADER, collect_written, parse_min_positions
 from .runtime import ServiceRuntime
 
 log = get_logger("http")
@@ -97,7 +98,7 @@ def create_service_app(
     )
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=True,
-                           allow_methods=["*"], allow_headers=["*"])
+                           allow_methods=["*"], allow_headers=["*"], expose_headers=[POSITION_HEADER])
     install_error_handlers(app)
 
     @app.middleware("http")
@@ -106,8 +107,9 @@ def create_service_app(
         cid = incoming if incoming and CORRELATION_ID.match(incoming) else new_correlation_id()
         started = time.perf_counter()
         with correlation(cid, method=request.method, path=request.url.path):
+            written = collect_written()
             try:
-                response = await call_next(request)
+                response = await _read_your_writes(request) or await call_next(request)
             except Exception:
                 log.exception("http.unhandled")
                 unavailable = isinstance(sys.exc_info()[1], PyMongoError | KafkaError)
@@ -122,7 +124,24 @@ def create_service_app(
                                 str(response.status_code)).observe(elapsed)
             log.info("http.request", status=response.status_code, ms=round(elapsed * 1000, 2))
         response.headers["X-Correlation-ID"] = cid
+        if written:
+            response.headers[POSITION_HEADER] = f"{settings.service_name}:{max(written)}"
         return response
+
+    async def _read_your_writes(request: Request) -> JSONResponse | None:
+        """A request sent with X-Min-Position waits until this process's read models applied those positions (a
+        query, or a command that reads a copy of another service's facts, like the gate's scan)."""
+        header = request.headers.get(MIN_POSITION_HEADER)
+        if not header:
+            return None
+        try:
+            await runtime.positions.wait(parse_min_positions(header), settings.read_wait_seconds)
+        except AppError as exc:
+            response = JSONResponse(status_code=exc.status, content=exc.to_dict())
+            if exc.status == 503:
+                response.headers["Retry-After"] = "1"
+            return response
+        return None
 
     @app.get("/healthz", tags=["ops"], summary="Process is alive")
     async def healthz():

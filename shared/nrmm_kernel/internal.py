@@ -20,8 +20,16 @@ class ServiceCaller:
         self.account_id = account_id
         self.timeout = timeout
 
+    def _headers(self) -> dict[str, str]:
+        token = self.verifier.mint(Principal(account_id=self.account_id, role=Role.SERVICE), ttl=timedelta(minutes=1))
+        return {"Authorization": f"Bearer {token}"}
+
     async def post(self, path: str, body: dict) -> httpx.Response:
         """Raises httpx.HTTPError when the other service does not answer."""
-        token = self.verifier.mint(Principal(account_id=self.account_id, role=Role.SERVICE), ttl=timedelta(minutes=1))
         async with httpx.AsyncClient(timeout=self.timeout) as client:
-            return await client.post(f"{self.base_url}{path}", json=body, headers={"Authorization": f"Bearer {token}"})
+            return await client.post(f"{self.base_url}{path}", json=body, headers=self._headers())
+
+    async def get(self, path: str, params: dict) -> httpx.Response:
+        """Raises httpx.HTTPError when the other service does not answer."""
+        async with httpx.AsyncClient(timeout=self.timeout) as client:
+            return await client.get(f"{self.base_url}{path}", params=params, headers=self._headers())

@@ -1,7 +1,5 @@
-"""Projections: read models in the database, fed by events.
+"""Projections fed by events: the live runner, replay and rebuild (the contract is in projection.py).
 
-- Idempotent: each read document remembers, per source stream, the last stream version applied
-  (``_v``); an event at or below it changes nothing. ``_rev`` guards concurrent writers of one document.
 - The live runner is a Kafka consumer group; offsets are committed only after the read model is written.
 - ``rebuild`` replays the event store into a fresh collection and swaps it in; live runners pause
   for the swap, and the replay catches up with anything they applied meanwhile, so rebuilt == live.
@@ -13,7 +11,6 @@ import asyncio
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, timedelta
-from typing import Any, ClassVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from pymongo.asynchronous.collection import AsyncCollection
@@ -27,6 +24,11 @@ from .envelope import EventEnvelope, EventRegistry, utcnow
 from .eventstore import EventStore
 from .logging import correlation, get_logger
 from .metrics import CONSUMER_LAG, PROJECTION_APPLIED
+from .positions import Watermarks
+from .projection import Projection, apply_event, on, strip_meta
+
+__all__ = ["Projection", "ProjectionRunner", "StreamOrder", "apply_event", "on", "rebuild", "rebuild_from_topic",
+           "replay", "replay_topic", "strip_meta"]
 
 log = get_logger("projector")
 
@@ -36,67 +38,7 @@ LEASE_MARGIN = 10  # seconds of the lease a rebuild must still hold to start its
 RETIRED = "__retired"  # the live copy, for the moment a rebuild swaps its copy in
 RUNNER_ALIVE = 60  # seconds since its last heartbeat that a runner counts as running
 RUNNERS = "projection_runners"
-META_KEYS = ("_id", "_v", "_rev")
-
-
-class Projection:
-    """A read model: one document per ``doc_id``, its state a fold of the events it handles."""
-
-    name: ClassVar[str]
-    # unqualified event names this projection reads; None reads everything
-    event_names: ClassVar[frozenset[str] | None] = None
-
-    def handles(self, envelope: EventEnvelope) -> bool:
-        return self.event_names is None or envelope.event_name in self.event_names
-
-    def doc_id(self, envelope: EventEnvelope) -> str:
-        return envelope.streamid
-
-    def evolve(self, doc: dict[str, Any] | None, envelope: EventEnvelope) -> dict[str, Any]:
-        """Pure: the document after this event (``doc`` is None for a new document)."""
-        raise NotImplementedError
-
-    async def ensure_indexes(self, collection: AsyncCollection) -> None:
-        """Indexes the queries on this read model need."""
-
-
-def _version_key(stream_id: str) -> str:
-    # '.' and '$' are not allowed in field names: swap in their full-width forms, which keeps keys distinct
-    return stream_id.replace(".", "\uff0e").replace("$", "\uff04")
-
-
-def strip_meta(doc: dict | None) -> dict | None:
-    if doc is None:
-        return None
-    return {k: v for k, v in doc.items() if k not in META_KEYS}
-
-
-async def apply_event(collection: AsyncCollection, projection: Projection, envelope: EventEnvelope) -> str:
-    """Apply one event to a projection; returns 'applied', 'duplicate' or 'ignored'."""
-    if not projection.handles(envelope):
-        return "ignored"
-    doc_id = projection.doc_id(envelope)
-    key = _version_key(envelope.streamid)
-    for _ in range(100):
-        current = await collection.find_one({"_id": doc_id})
-        seen = (current or {}).get("_v", {}).get(key, 0)
-        if seen >= envelope.streamversion:
-            return "duplicate"
-        new = dict(projection.evolve(strip_meta(current), envelope))
-        new["_id"] = doc_id
-        new["_v"] = {**(current or {}).get("_v", {}), key: envelope.streamversion}
-        if current is None:
-            new["_rev"] = 1
-            try:
-                await collection.insert_one(new)
-                return "applied"
-            except DuplicateKeyError:
-                continue  # someone created it meanwhile: read again
-        new["_rev"] = current["_rev"] + 1
-        result = await collection.replace_one({"_id": doc_id, "_rev": current["_rev"]}, new)
-        if result.matched_count == 1:
-            return "applied"
-    raise RuntimeError(f"projection {projection.name}: document {doc_id} kept changing under us")
+POSITIONS = "projection_positions"  # per consumer group: the relay watermarks applied, per partition
 
 
 class StreamOrder:
@@ -156,6 +98,7 @@ class ProjectionRunner:
         group_id: str,
         registry: EventRegistry | None = None,
         batch_size: int = 500,
+        source_service: str | None = None,
     ):
         self.db = db
         self.projections = list(projections)
@@ -170,6 +113,21 @@ class ProjectionRunner:
         self._last_heartbeat = 0.0
         self._paused = False
         self._order = StreamOrder()
+        # what this runner has applied of the source service's commits (read-your-writes waits on it)
+        self.watermarks = Watermarks(source_service or "")
+
+    async def load_watermarks(self) -> None:
+        doc = await self.db[POSITIONS].find_one({"_id": self.group_id})
+        if doc:
+            self.watermarks.load(doc.get("partitions", 0), {int(p): m for p, m in doc.get("marks", {}).items()})
+
+    async def _save_watermarks(self, marks: dict[int, tuple[int, int]]) -> None:
+        self.watermarks.advance(marks)
+        await self.db[POSITIONS].update_one(
+            {"_id": self.group_id},
+            {"$set": {"partitions": self.watermarks.partitions,
+                      **{f"marks.{p}": m for p, m in self.watermarks.by_partition.items()}}},
+            upsert=True)
 
     async def ensure_indexes(self) -> None:
         """Indexes of the read models, after undoing a swap a rebuild left unfinished. Nothing while a rebuild
@@ -202,6 +160,7 @@ class ProjectionRunner:
         while await self._pause_requested() and not stop.is_set():  # a rebuild is swapping: touch nothing yet
             await sleep_or_stop(stop, 0.2)
         await self.ensure_indexes()
+        await self.load_watermarks()
         while not stop.is_set():
             consumer = AIOKafkaConsumer(
                 bootstrap_servers=self.bootstrap,
@@ -241,9 +200,16 @@ class ProjectionRunner:
                     await sleep_or_stop(stop, 0.2)
                     continue
             batch = await consumer.getmany(timeout_ms=200, max_records=self.batch_size)
-            for messages in batch.values():
+            marks: dict[int, tuple[int, int]] = {}
+            for tp, messages in batch.items():
                 for message in messages:
-                    await self.handle(bus.decode(message.value))
+                    mark = bus.watermark_of(message)
+                    if mark is not None:
+                        marks[tp.partition] = mark  # everything before it in this partition is applied
+                    else:
+                        await self.handle(bus.decode(message.value))
+            if marks:
+                await self._save_watermarks(marks)
             if batch:
                 await consumer.commit()  # only now: the read models hold everything fetched
             await self._record_lag(consumer)
@@ -350,7 +316,7 @@ async def replay_topic(bootstrap: str, topic: str, collection: AsyncCollection, 
             batch = await consumer.getmany(*remaining, timeout_ms=1000, max_records=500)
             for tp, messages in batch.items():
                 for message in messages:
-                    if message.offset >= end[tp]:
+                    if message.offset >= end[tp] or bus.is_control(message):
                         continue
                     envelope = bus.decode(message.value)
                     if order.accept(envelope):

@@ -43,10 +43,18 @@ class OutboxRelay:
                 # send() enqueues in order; per partition the idempotent producer keeps that order.
                 pending.append(await self.producer.send(self.topic, value=value, key=key, headers=headers))
         await asyncio.gather(*pending)  # raises if any send failed: nothing gets marked
+        await self._send_watermarks(commits[-1].position)
         await self.store.mark_published(commits[-1].position)
         RELAY_PUBLISHED.labels(self.topic).inc(len(pending))
         log.debug("relay.published", topic=self.topic, commits=len(commits), events=len(pending))
         return len(pending)
+
+    async def _send_watermarks(self, position: int) -> None:
+        """After the batch is acknowledged: on every partition, "all commits up to here are ahead of this"."""
+        partitions = sorted(await self.producer.partitions_for(self.topic))
+        value, headers = bus.encode_watermark(position, len(partitions))
+        sent = [await self.producer.send(self.topic, value=value, partition=p, headers=headers) for p in partitions]
+        await asyncio.gather(*sent)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()

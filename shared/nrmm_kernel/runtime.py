@@ -11,6 +11,7 @@ from .bus import ensure_topics, make_producer
 from .envelope import EventRegistry
 from .eventstore import EventStore
 from .logging import get_logger
+from .positions import PositionWaits
 from .projector import Projection, ProjectionRunner, rebuild, rebuild_from_topic
 from .relay import OutboxRelay
 from .settings import KernelSettings
@@ -48,6 +49,7 @@ class ServiceRuntime:
         self.relay: OutboxRelay | None = None
         self.runner: ProjectionRunner | None = None
         self.foreign_runners: dict[str, ProjectionRunner] = {}
+        self.positions = PositionWaits()  # what the read models of this process have applied, per source service
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
 
@@ -73,14 +75,18 @@ class ServiceRuntime:
                 db=self.db, projections=self.projections, topics=self.subscribe_to,
                 bootstrap=s.kafka_bootstrap, group_id=f"{s.namespace}.{s.service_name}.projections",
                 registry=self.registry,
+                source_service=s.service_name if self.subscribe_to == [s.topic] else None,
             )
             await self.runner.ensure_indexes()
+            if self.subscribe_to == [s.topic]:
+                self.positions.track(self.runner.watermarks)
         for service, projections in self.foreign.items():
             runner = ProjectionRunner(
                 db=self.db, projections=projections, topics=[foreign_topics[service]], bootstrap=s.kafka_bootstrap,
-                group_id=f"{s.namespace}.{s.service_name}.from-{service}",
+                group_id=f"{s.namespace}.{s.service_name}.from-{service}", source_service=service,
             )
             await runner.ensure_indexes()
+            self.positions.track(runner.watermarks)
             self.foreign_runners[service] = runner
         if self.run_background:
             self._tasks.append(asyncio.create_task(self.relay.run(self._stop), name="relay"))

@@ -27,6 +27,8 @@ class KernelSettings(BaseSettings):
     relay_batch_size: int = Field(default=500, ge=1)
     relay_poll_seconds: float = Field(default=0.2, gt=0)
     cors_origins: list[str] = []
+    # how long a query sent with X-Min-Position waits for its read models before 503 read_model_behind
+    read_wait_seconds: float = Field(default=2.0, gt=0, le=30)
 
     @property
     def database_name(self) -> str:

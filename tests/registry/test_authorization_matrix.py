@@ -58,6 +58,7 @@ def endpoints(world: dict) -> list[Endpoint]:
         ("declare other province", "POST", "/api/registry/external-machines", {"json": {"code": "2-B0000001"}},
          OWNERS | {"reviewer_12", "reviewer_01", "reviewer_city", "admin_12", "admin_01"}),
         ("verify", "GET", f"/api/registry/verify?code={code}", {}, EVERYONE),
+        ("gate facts (sites service)", "GET", f"/api/registry/internal/gate-facts?code={code}", {}, {"service"}),
     ]
     return [Endpoint(name, method, path, frozenset(allowed), kwargs) for name, method, path, kwargs, allowed in table]
 

@@ -17,7 +17,9 @@ from nrmm_kernel.runtime import ServiceRuntime
 from .api import routers
 from .app.accounts import GatewayAccounts
 from .app.commands import SitesCommands
+from .app.gate import GateCommands
 from .app.queries import SitesQueries
+from .app.registry_facts import RegistryFacts
 from .domain.events import registry
 from .projections import projections, registry_projections
 from .settings import Settings
@@ -26,7 +28,7 @@ DEFAULT_PORT = 8002
 
 
 def build_runtime(settings: Settings | None = None) -> ServiceRuntime:
-    # the registry's codes arrive on the registry topic: the gate never calls the registry (rule E3)
+    # the registry's codes arrive on the registry topic; the gate asks the registry only before refusing (rule E3)
     return ServiceRuntime(settings or Settings(), registry, projections(), foreign={"registry": registry_projections()})
 
 
@@ -34,8 +36,11 @@ async def wire(app: FastAPI) -> None:
     runtime = app.state.runtime
     settings: Settings = runtime.settings
     accounts = GatewayAccounts(settings.gateway_url, app.state.token_verifier)
-    app.state.sites_commands = SitesCommands(runtime.db, runtime.store, accounts,
-                                             allow_two_sites=settings.allow_two_sites)
+    app.state.sites_commands = SitesCommands(runtime.db, runtime.store, accounts)
+    await app.state.sites_commands.occupancy.ensure_indexes()
+    app.state.gate_commands = GateCommands(runtime.db, runtime.store,
+                                           RegistryFacts(settings.registry_url, app.state.token_verifier),
+                                           allow_two_sites=settings.allow_two_sites)
     app.state.sites_queries = SitesQueries(runtime.db)
 
 

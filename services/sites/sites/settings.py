@@ -10,4 +10,6 @@ class Settings(KernelSettings):
     allow_two_sites: bool = False
     # the gateway makes site-admin accounts (issue: gateway and identity) and checks SMS codes
     gateway_url: str = "http://127.0.0.1:8000"
+    # the gate asks the registry before refusing on its copy of the codes
+    registry_url: str = "http://127.0.0.1:8001"
     batch_limit: int = Field(default=50, ge=1, le=500)

@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from nrmm_kernel.auth import Principal, require_role
-from nrmm_kernel.codes import STAGE_NAMES
-from nrmm_kernel.errors import Conflict, Forbidden
+from nrmm_kernel.codes import STAGE_NAMES, MalformedCode, parse_code
+from nrmm_kernel.errors import Conflict, Forbidden, ValidationFailed
 from nrmm_kernel.idempotency import IDEMPOTENCY_KEY
 from nrmm_kernel.reference import DISTRICTS, Role
 
@@ -25,10 +25,12 @@ from ..app.queries import (
     UPLOAD_READERS,
     RegistryQueries,
     may_read_upload,
+    require_registry_department,
     view_for,
 )
 from ..domain.machine import MachineRecord
 from ..domain.model import CATEGORY_NAMES, Category, MachineInfo, Registrant, UploadKind
+from ..domain.status import IN_FORCE
 
 STAFF = (Role.REVIEWER, Role.INSPECTOR, Role.DEPARTMENT_VIEWER, Role.SUPERVISION_ENGINEER, Role.AUDITOR, Role.ADMIN)
 REVIEWERS = (Role.REVIEWER, Role.ADMIN)
@@ -179,35 +181,40 @@ async def get_machine(code: str, request: Request,
     return view_for(await queries(request).by_code(code), who, lookup=True)
 
 
-async def _document_source(code: str, request: Request, who: Principal) -> dict:
-    doc = await queries(request).by_code(code)
-    view_for(doc, who)  # owners, and reviewers of the district
-    if doc.get("status") not in ("issued", "correction_review"):
+async def _document_source(code: str, request: Request, who: Principal) -> MachineRecord:
+    """The record from the write side, so the plate and card print the instant the code is issued."""
+    record = await commands(request).load_by_code(code)
+    if who.role is Role.OWNER:
+        record.require_owner(who.account_id)
+    else:  # the ecology bureau's reviewers and administrators of the machine's district
+        require_registry_department(who)
+        who.require_district(record.district)
+    if record.status not in IN_FORCE:
         raise Conflict("编码未生效 (code not in force)", code="code_not_in_force",
-                       details={"status": doc.get("status")})
-    return doc
+                       details={"status": record.status})
+    return record
 
 
 @router.get("/machines/{code}/plate.pdf", summary="Code plate, 500 x 100 mm (rule P1)",
             response_class=Response)
 async def plate(code: str, request: Request,
                 who: Principal = Depends(require_role(Role.OWNER, Role.REVIEWER, Role.ADMIN))):
-    doc = await _document_source(code, request, who)
-    return Response(render_plate(doc["code"]), media_type="application/pdf")
+    record = await _document_source(code, request, who)
+    return Response(render_plate(record.code), media_type="application/pdf")
 
 
 @router.get("/machines/{code}/card.pdf", summary="Information card, 88 x 60 mm, with QR (rule P3)",
             response_class=Response)
 async def card(code: str, request: Request,
                who: Principal = Depends(require_role(Role.OWNER, Role.REVIEWER, Role.ADMIN))):
-    doc = await _document_source(code, request, who)
-    machine = doc["machine"]
+    record = await _document_source(code, request, who)
+    machine = record.machine
     data = CardData(
-        code=doc["code"], category=CATEGORY_NAMES[Category(machine["category"])], brand=machine["brand"],
-        model=machine["model"], emission_stage=STAGE_NAMES[doc["stage"]], engine_power_kw=machine["rated_power_kw"],
-        district_name=DISTRICTS[machine["district"]], owner_name=doc["registrant"]["name"],
-        issue_date=date.fromisoformat(doc["issued_on"]), reissue_count=doc.get("reissue_count", 0),
-        qr_payload=qr_payload(doc["code"]),
+        code=record.code, category=CATEGORY_NAMES[machine.category], brand=machine.brand,
+        model=machine.model, emission_stage=STAGE_NAMES[parse_code(record.code).stage],
+        engine_power_kw=machine.rated_power_kw, district_name=DISTRICTS[machine.district],
+        owner_name=record.registrant.name, issue_date=record.issued_on, reissue_count=record.reissue_count,
+        qr_payload=qr_payload(record.code),
     )
     return Response(render_card(data), media_type="application/pdf")
 
@@ -252,4 +259,15 @@ async def declare_external(body: ExternalDeclaration, request: Request,
 @router.get("/verify", summary="Scanner check: code or QR payload -> valid, status, stage, category, province")
 async def verify(request: Request, code: str | None = None, qr: str | None = None,
                  who: Principal = Depends(require_role(Role.SITE_ADMIN, Role.OWNER, *STAFF))):
-    return await queries(request).verify(code=code, qr=qr)
+    return await commands(request).current.verify(code=code, qr=qr)
+
+
+@router.get("/internal/gate-facts", include_in_schema=False)
+async def gate_facts(request: Request, code: str = Query(max_length=100),
+                     who: Principal = Depends(require_role(Role.SERVICE))):
+    """For the sites gate, before it refuses on its copy of the codes: the registry's own word, now."""
+    try:
+        parsed = parse_code(code)
+    except MalformedCode as exc:
+        raise ValidationFailed(exc.message, code="malformed_code", field="code") from None
+    return await commands(request).current.gate_facts(parsed)

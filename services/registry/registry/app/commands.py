@@ -19,7 +19,8 @@ from ..domain import rules
 from ..domain.events import ExternalMachineConfirmed, ExternalMachineDeclared, registry
 from ..domain.machine import MachineRecord
 from ..domain.model import MachineInfo, Registrant
-from ..projections.machines import MACHINES
+from .code_index import CodeIndex
+from .current import CurrentRecords
 from .identities import MachineIdentities
 from .queries import require_registry_department
 from .serials import SerialAllocator
@@ -36,6 +37,8 @@ class RegistryCommands:
         self.db = db
         self.store = store
         self.records = AggregateRepository(store, registry, MachineRecord, "machine")
+        self.codes = CodeIndex(db)
+        self.current = CurrentRecords(store, self.codes)
         self.serials = serials or SerialAllocator(db)
         self.uploads = UploadStore(db)
         self.identities = MachineIdentities(db, self.records.load)
@@ -48,15 +51,16 @@ class RegistryCommands:
             raise NotFound("申请或机械不存在 (no such application)", field="machine_id")
         return record
 
-    async def machine_id_for_code(self, code: str) -> str:
+    async def load_by_code(self, code: str) -> MachineRecord:
+        """From the write side (the code index and the record's stream): right the instant the code was issued."""
         try:
             parsed = parse_code(code)
         except MalformedCode as exc:
             raise ValidationFailed(exc.message, code="malformed_code", field="code") from None
-        doc = await self.db[MACHINES].find_one({"codes": parsed.text}, projection={"machine_id": 1})
-        if doc is None:
+        record = await self.current.by_code(parsed.text)
+        if record is None:
             raise NotFound("编码不存在 (no such code)", field="code")
-        return doc["machine_id"]
+        return record
 
     def _require_reviewer(self, who: Principal, record: MachineRecord) -> None:
         if who.role not in REVIEW_ROLES:
@@ -115,6 +119,7 @@ class RegistryCommands:
             serial = await self.serials.claim(machine_id)
             code = compose_chongqing(record.machine.emission_stage, record.machine.district, serial).text
         record.approve(reviewer_account_id=who.account_id, code=code, today=self.today())
+        await self.codes.record(code, machine_id)  # before the event: found by its code the moment it exists
         return await self._save(record, who)
 
     async def reject(self, who: Principal, machine_id: str, reasons: list[str],
@@ -134,7 +139,7 @@ class RegistryCommands:
     # lifecycle ---------------------------------------------------------------------------
     async def change_owner(self, who: Principal, code: str, new_owner_account_id: str, registrant: Registrant,
                            transferred_on: date) -> MachineRecord:
-        record = await self.load(await self.machine_id_for_code(code))
+        record = await self.load_by_code(code)
         self._require_owner_or_reviewer(who, record)
         record.change_owner(new_owner_account_id=new_owner_account_id, registrant=registrant,
                             transferred_on=transferred_on, today=self.today())
@@ -142,25 +147,25 @@ class RegistryCommands:
 
     async def cancel(self, who: Principal, code: str, reason: str, occurred_on: date,
                      note: str | None) -> MachineRecord:
-        record = await self.load(await self.machine_id_for_code(code))
+        record = await self.load_by_code(code)
         self._require_owner_or_reviewer(who, record)
         record.cancel(reason=reason, occurred_on=occurred_on, today=self.today(), note=note)
         return await self._save(record, who)
 
     async def request_plate_reissue(self, who: Principal, code: str, damaged_on: date, reason: str) -> MachineRecord:
-        record = await self.load(await self.machine_id_for_code(code))
+        record = await self.load_by_code(code)
         record.require_owner(who.account_id)
         record.request_plate_reissue(damaged_on=damaged_on, reason=reason, today=self.today())
         return await self._save(record, who)
 
     async def reissue_plate(self, who: Principal, code: str) -> MachineRecord:
-        record = await self.load(await self.machine_id_for_code(code))
+        record = await self.load_by_code(code)
         self._require_reviewer(who, record)
         record.reissue_plate(staff_account_id=who.account_id)
         return await self._save(record, who)
 
     async def correct(self, who: Principal, code: str, machine: MachineInfo) -> MachineRecord:
-        record = await self.load(await self.machine_id_for_code(code))
+        record = await self.load_by_code(code)
         record.require_owner(who.account_id)
         record.correct(machine=machine, today=self.today())
         await self.identities.claim(record.id, machine)

@@ -6,12 +6,12 @@ from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from nrmm_kernel.auth import Principal
-from nrmm_kernel.codes import MalformedCode, parse_code, parse_qr_payload
+from nrmm_kernel.codes import MalformedCode, parse_code
 from nrmm_kernel.errors import Forbidden, NotFound, ValidationFailed
 from nrmm_kernel.identity import mask_id_number, mask_mobile
 from nrmm_kernel.reference import Department, Role, is_district
 
-from ..projections.machines import EXTERNAL, MACHINES
+from ..projections.machines import MACHINES
 
 UNMASKED_STAFF = frozenset({Role.AUDITOR})
 # Who reads what (deny by default; the routes name the same sets):
@@ -153,30 +153,3 @@ class RegistryQueries:
         docs = await self.machines.find(query).sort("updated_at", DESCENDING).skip(skip).to_list(limit)
         view = _public if who.role in UNMASKED_STAFF else masked
         return [view(d) for d in docs]
-
-    async def verify(self, *, code: str | None = None, qr: str | None = None) -> dict:
-        """What a scanner needs: is this code good here, and what machine it is (rules C3, E3)."""
-        raw = parse_qr_payload(qr) if qr is not None else code
-        if not raw:
-            return {"valid": False, "reason": "malformed", "message": "无法识别的二维码或编码"}
-        try:
-            parsed = parse_code(raw)
-        except MalformedCode as exc:
-            return {"valid": False, "reason": "malformed", "detail": exc.reason, "message": exc.message}
-        answer = {"code": parsed.text, "stage": parsed.stage, "province": parsed.province,
-                  "chongqing": parsed.is_chongqing, "category": None, "status": None}
-        if not parsed.is_chongqing:
-            external = await self.db[EXTERNAL].find_one({"_id": parsed.text})
-            answer.update(valid=True, status="other_province",
-                          category=(external or {}).get("category"), known=external is not None)
-            return answer
-        doc = await self.machines.find_one({"codes": parsed.text})
-        if doc is None:
-            return {**answer, "valid": False, "reason": "unknown_code", "message": "编码未登记"}
-        answer.update(category=doc.get("category"), status=doc.get("status"))
-        if doc.get("code") != parsed.text:
-            return {**answer, "valid": False, "reason": "superseded", "current_code": doc.get("code"),
-                    "message": "编码已更换"}
-        if doc.get("status") == "cancelled":
-            return {**answer, "valid": False, "reason": "cancelled", "message": "编码已注销"}
-        return {**answer, "valid": True}

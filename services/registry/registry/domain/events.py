@@ -107,11 +107,32 @@ class PlateReissued(DomainEvent):
 
 @registry.register
 class MachineInfoCorrected(DomainEvent):
-    """Machine information was corrected. A change of emission stage needs re-review before it applies."""
+    """Machine information was corrected. A change of what identifies the machine or decides its code
+    (``reviewed_fields``) waits for re-review before it applies; other changes apply at once.
 
+    Schema v2: ``reviewed_fields`` (which changed fields a reviewer must check) replaced v1's ``requires_review``.
+    """
+
+    schema_version = 2
     machine: MachineInfo
     changed_fields: list[str]
-    requires_review: bool
+    reviewed_fields: list[str]
+
+    @property
+    def requires_review(self) -> bool:
+        return bool(self.reviewed_fields)
+
+
+# the fields v1 sent to re-review (requires_review), before v2 named them
+_V1_REVIEWED = frozenset({"emission_stage", "category", "factory_serial", "engine", "rated_power_kw", "fuel"})
+
+
+@registry.upcaster(MachineInfoCorrected, from_version=1)
+def _corrected_v1_to_v2(data: dict) -> dict:
+    requires_review = data.pop("requires_review")
+    changed = data["changed_fields"]
+    reviewed = sorted(_V1_REVIEWED.intersection(changed)) or list(changed)
+    return {**data, "reviewed_fields": reviewed if requires_review else []}
 
 
 @registry.register

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from enum import StrEnum
 
 from nrmm_kernel.aggregate import Aggregate
 from nrmm_kernel.codes import parse_code
@@ -22,15 +21,9 @@ from .events import (
     PlateReissueRequested,
 )
 from .model import REQUIRED_UPLOADS, MachineInfo, Registrant, UploadKind
+from .status import IN_FORCE, Status, status_after
 
-
-class Status(StrEnum):
-    SUBMITTED = "submitted"  # waiting for review (also after an amendment)
-    REJECTED = "rejected"  # the owner may amend and resubmit
-    ISSUED = "issued"  # the code is in force
-    CORRECTION_REVIEW = "correction_review"  # a stage correction waits for re-review; the old code stays in force
-    CANCELLED = "cancelled"
-
+__all__ = ["MachineRecord", "Status"]
 
 CANCEL_REASONS = ("scrapped", "exported", "other")
 
@@ -70,6 +63,8 @@ class MachineRecord(Aggregate):
         self.pending_machine: MachineInfo | None = None
         self.uploads: dict[str, list[str]] = {}
         self.code: str | None = None
+        self.codes: list[str] = []  # every code this record was issued, the current one last
+        self.issued_on: date | None = None
         self.reissue_requested = False
         self.reissue_count = 0
         self.late = False  # applied more than 30 days after acquisition (rule C2)
@@ -90,7 +85,7 @@ class MachineRecord(Aggregate):
                            details={"status": self.status})
 
     def _require_issued(self, action: str) -> None:
-        if self.status not in (Status.ISSUED, Status.CORRECTION_REVIEW):
+        if self.status not in IN_FORCE:
             raise Conflict(f"编码未生效，不能{action} (code not in force)", code="code_not_in_force",
                            details={"status": self.status})
 
@@ -203,27 +198,30 @@ class MachineRecord(Aggregate):
         if not changed:
             raise ValidationFailed("没有需要更正的信息 (nothing changed)", code="nothing_changed", field="machine")
         self.record(MachineInfoCorrected(machine=machine, changed_fields=changed,
-                                         requires_review=bool(REVIEWED_FIELDS.intersection(changed))))
+                                         reviewed_fields=sorted(REVIEWED_FIELDS.intersection(changed))))
 
     # fold --------------------------------------------------------------------------------
+    def _apply(self, event) -> None:
+        self.status = status_after(self.status, event)
+        super()._apply(event)
+
     def on_CodeRequested(self, e: CodeRequested) -> None:
-        self.status = Status.SUBMITTED
         self.owner_account_id, self.late = e.owner_account_id, e.late
         self.registrant, self.machine, self.uploads = e.registrant, e.machine, e.uploads
         self.first_submitted_on = e.submitted_on
 
     def on_ApplicationAmended(self, e: ApplicationAmended) -> None:
-        self.status, self.late = Status.SUBMITTED, e.late
+        self.late = e.late
         self.registrant, self.machine, self.uploads = e.registrant, e.machine, e.uploads
 
     def on_CodeRejected(self, e: CodeRejected) -> None:
         if e.of_correction:
-            self.status, self.pending_machine = Status.ISSUED, None
-        else:
-            self.status = Status.REJECTED
+            self.pending_machine = None
 
     def on_CodeIssued(self, e: CodeIssued) -> None:
-        self.status, self.code = Status.ISSUED, e.code
+        self.code, self.issued_on = e.code, e.issued_on
+        if e.code not in self.codes:
+            self.codes.append(e.code)
         if self.pending_machine is not None:
             self.machine, self.pending_machine = self.pending_machine, None
 
@@ -231,7 +229,7 @@ class MachineRecord(Aggregate):
         self.owner_account_id, self.registrant = e.new_owner_account_id, e.registrant
 
     def on_CodeCancelled(self, e: CodeCancelled) -> None:
-        self.status = Status.CANCELLED
+        pass  # the status is all that changes
 
     def on_PlateReissueRequested(self, e: PlateReissueRequested) -> None:
         self.reissue_requested = True
@@ -241,6 +239,6 @@ class MachineRecord(Aggregate):
 
     def on_MachineInfoCorrected(self, e: MachineInfoCorrected) -> None:
         if e.requires_review:
-            self.status, self.pending_machine = Status.CORRECTION_REVIEW, e.machine
+            self.pending_machine = e.machine
         else:
             self.machine = e.machine

@@ -6,88 +6,132 @@ from pymongo import ASCENDING
 
 from nrmm_kernel.codes import parse_code
 from nrmm_kernel.envelope import EventEnvelope
-from nrmm_kernel.projector import Projection
+from nrmm_kernel.projector import Projection, on
+
+from ..domain.events import (
+    ApplicationAmended,
+    CodeCancelled,
+    CodeIssued,
+    CodeRejected,
+    CodeRequested,
+    ExternalMachineDeclared,
+    MachineInfoCorrected,
+    OwnerChanged,
+    PlateReissued,
+    PlateReissueRequested,
+    registry,
+)
+from ..domain.status import Status, status_after
 
 MACHINES = "machine_records"
 EXTERNAL = "external_machines"
-
-
-def _history_entry(envelope: EventEnvelope, **extra) -> dict:
-    return {"event": envelope.event_name, "version": envelope.streamversion, "at": envelope.time.isoformat(),
-            "actor_id": envelope.actorid, "actor_role": envelope.actorrole, **extra}
 
 
 class MachineRecords(Projection):
     """Applications and machines: what owners, reviewers, inspectors and gates read."""
 
     name = MACHINES
-    event_names = frozenset({
-        "CodeRequested", "ApplicationAmended", "CodeRejected", "CodeIssued", "OwnerChanged", "CodeCancelled",
-        "PlateReissueRequested", "PlateReissued", "MachineInfoCorrected",
-    })
+    contract = registry
+
+    @staticmethod
+    def _new(doc):
+        return dict(doc or {"history": [], "previous_owners": [], "codes": [], "reissue_count": 0,
+                            "reissue_requested": False, "pending_correction": None, "rejection_reasons": []})
 
     def evolve(self, doc, envelope: EventEnvelope):
-        d = envelope.data
-        doc = dict(doc or {"history": [], "previous_owners": [], "codes": [], "reissue_count": 0,
-                           "reissue_requested": False, "pending_correction": None, "rejection_reasons": []})
-        extra: dict = {}
-        match envelope.event_name:
-            case "CodeRequested" | "ApplicationAmended":
-                if envelope.event_name == "CodeRequested":
-                    doc.update(machine_id=d["machine_id"], owner_account_id=d["owner_account_id"],
-                               applied_at=envelope.time.isoformat())
-                doc.update(status="submitted", registrant=d["registrant"], machine=d["machine"], uploads=d["uploads"],
-                           submitted_on=d["submitted_on"], late=d["late"],
-                           days_after_acquisition=d["days_after_acquisition"], rejection_reasons=[])
-                extra = {"late": d["late"]}
-            case "CodeRejected":
-                if d["of_correction"]:
-                    doc.update(status="issued", pending_correction=None)
-                else:
-                    doc.update(status="rejected")
-                doc["rejection_reasons"] = d["reasons"]
-                extra = {"reasons": d["reasons"]}
-            case "CodeIssued":
-                if doc.get("pending_correction"):
-                    doc["machine"] = doc["pending_correction"]
-                codes = doc["codes"] if d["code"] in doc["codes"] else [*doc["codes"], d["code"]]
-                doc.update(status="issued", code=d["code"], issued_on=d["issued_on"], pending_correction=None,
-                           codes=codes, rejection_reasons=[])
-                extra = {"code": d["code"], "previous_code": d.get("previous_code")}
-            case "OwnerChanged":
-                doc["previous_owners"] = [*doc["previous_owners"], doc["owner_account_id"]]
-                doc.update(owner_account_id=d["new_owner_account_id"], registrant=d["registrant"],
-                           owner_change_late=d["late"], owner_since_version=envelope.streamversion)
-                extra = {"transferred_on": d["transferred_on"], "late": d["late"]}
-            case "CodeCancelled":
-                doc.update(status="cancelled", cancellation={k: d[k] for k in
-                                                             ("reason", "note", "occurred_on", "reported_on", "late")})
-                extra = {"reason": d["reason"], "late": d["late"]}
-            case "PlateReissueRequested":
-                doc.update(reissue_requested=True, reissue_late=d["late"])
-                extra = {"late": d["late"]}
-            case "PlateReissued":
-                doc.update(reissue_requested=False, reissue_count=d["reissue_count"])
-                extra = {"reissue_count": d["reissue_count"]}
-            case "MachineInfoCorrected":
-                if d["requires_review"]:
-                    doc.update(status="correction_review", pending_correction=d["machine"])
-                else:
-                    doc["machine"] = d["machine"]
-                doc["rejection_reasons"] = []
-                extra = {"changed_fields": d["changed_fields"], "requires_review": d["requires_review"]}
+        event = self.contract.decode(envelope)
+        doc = self._new(doc)
+        status = status_after(Status(doc["status"]) if doc.get("status") else None, event)  # the aggregate's rule
+        doc["_history_extra"] = {}
+        doc = getattr(self, self._handlers[type(event)])(doc, event, envelope)
+        doc["status"] = status.value if status else None
+        return self.finish(doc, envelope)
+
+    @on(CodeRequested, ApplicationAmended)
+    def submitted(self, doc, e: CodeRequested | ApplicationAmended, envelope: EventEnvelope):
+        if isinstance(e, CodeRequested):
+            doc.update(machine_id=e.machine_id, owner_account_id=e.owner_account_id,
+                       applied_at=envelope.time.isoformat())
+        doc.update(registrant=e.registrant.model_dump(mode="json"), machine=e.machine.model_dump(mode="json"),
+                   uploads=e.uploads, submitted_on=e.submitted_on.isoformat(), late=e.late,
+                   days_after_acquisition=e.days_after_acquisition, rejection_reasons=[])
+        doc["_history_extra"] = {"late": e.late}
+        return doc
+
+    @on(CodeRejected)
+    def rejected(self, doc, e: CodeRejected, envelope: EventEnvelope):
+        if e.of_correction:
+            doc["pending_correction"] = None
+        doc["rejection_reasons"] = e.reasons
+        doc["_history_extra"] = {"reasons": e.reasons}
+        return doc
+
+    @on(CodeIssued)
+    def issued(self, doc, e: CodeIssued, envelope: EventEnvelope):
+        if doc.get("pending_correction"):
+            doc["machine"] = doc["pending_correction"]
+        codes = doc["codes"] if e.code in doc["codes"] else [*doc["codes"], e.code]
+        doc.update(code=e.code, issued_on=e.issued_on.isoformat(), pending_correction=None, codes=codes,
+                   rejection_reasons=[])
+        doc["_history_extra"] = {"code": e.code, "previous_code": e.previous_code}
+        return doc
+
+    @on(OwnerChanged)
+    def owner_changed(self, doc, e: OwnerChanged, envelope: EventEnvelope):
+        doc["previous_owners"] = [*doc["previous_owners"], doc["owner_account_id"]]
+        doc.update(owner_account_id=e.new_owner_account_id, registrant=e.registrant.model_dump(mode="json"),
+                   owner_change_late=e.late, owner_since_version=envelope.streamversion)
+        doc["_history_extra"] = {"transferred_on": e.transferred_on.isoformat(), "late": e.late}
+        return doc
+
+    @on(CodeCancelled)
+    def cancelled(self, doc, e: CodeCancelled, envelope: EventEnvelope):
+        doc["cancellation"] = e.model_dump(mode="json", include={"reason", "note", "occurred_on", "reported_on",
+                                                                  "late"})
+        doc["_history_extra"] = {"reason": e.reason, "late": e.late}
+        return doc
+
+    @on(PlateReissueRequested)
+    def reissue_requested(self, doc, e: PlateReissueRequested, envelope: EventEnvelope):
+        doc.update(reissue_requested=True, reissue_late=e.late)
+        doc["_history_extra"] = {"late": e.late}
+        return doc
+
+    @on(PlateReissued)
+    def reissued(self, doc, e: PlateReissued, envelope: EventEnvelope):
+        doc.update(reissue_requested=False, reissue_count=e.reissue_count)
+        doc["_history_extra"] = {"reissue_count": e.reissue_count}
+        return doc
+
+    @on(MachineInfoCorrected)
+    def corrected(self, doc, e: MachineInfoCorrected, envelope: EventEnvelope):
+        machine = e.machine.model_dump(mode="json")
+        if e.requires_review:
+            doc["pending_correction"] = machine
+        else:
+            doc["machine"] = machine
+        doc["rejection_reasons"] = []
+        doc["_history_extra"] = {"changed_fields": e.changed_fields, "reviewed_fields": e.reviewed_fields,
+                                 "requires_review": e.requires_review}
+        return doc
+
+    def finish(self, doc, envelope: EventEnvelope):
+        extra = doc.pop("_history_extra", {})
         machine = doc.get("pending_correction") or doc.get("machine") or {}
         current = doc.get("machine") or {}
         # flat fields the queue and searches filter on
         doc.update(district=current.get("district"), category=current.get("category"),
                    stage=(parse_code(doc["code"]).stage if doc.get("code") else machine.get("emission_stage")),
                    updated_at=envelope.time.isoformat())
-        doc["history"] = [*doc["history"], _history_entry(envelope, **extra)]
+        doc["history"] = [*doc["history"], {
+            "event": envelope.event_name, "version": envelope.streamversion, "at": envelope.time.isoformat(),
+            "actor_id": envelope.actorid, "actor_role": envelope.actorrole, **extra}]
         return doc
 
     async def ensure_indexes(self, collection) -> None:
         await collection.create_index([("owner_account_id", ASCENDING)])
         await collection.create_index([("code", ASCENDING)])
+        await collection.create_index([("codes", ASCENDING)])
         await collection.create_index([("district", ASCENDING), ("status", ASCENDING)])
 
 
@@ -95,15 +139,14 @@ class ExternalMachines(Projection):
     """Machines with another province's code (rule C3), keyed by code."""
 
     name = EXTERNAL
-    event_names = frozenset({"ExternalMachineDeclared"})
+    contract = registry
 
     def doc_id(self, envelope: EventEnvelope) -> str:
         return envelope.data["code"]
 
-    def evolve(self, doc, envelope: EventEnvelope):
-        d = envelope.data
+    @on(ExternalMachineDeclared)
+    def declared(self, doc, e: ExternalMachineDeclared, envelope: EventEnvelope):
         doc = dict(doc or {"declared_at": envelope.time.isoformat()})
-        doc.update(code=d["code"], province=d["province"], stage=d["stage"],
-                   category=d.get("category") or doc.get("category"), source=d["source"],
-                   declared_by_account_id=d.get("declared_by_account_id"))
+        doc.update(code=e.code, province=e.province, stage=e.stage, category=e.category or doc.get("category"),
+                   source=e.source, declared_by_account_id=e.declared_by_account_id)
         return doc

@@ -16,7 +16,8 @@ from nrmm_kernel.idempotency import IDEMPOTENCY_KEY
 from nrmm_kernel.reference import Role
 
 from ..app.access import SITE_READERS, ZONE_MANAGERS
-from ..app.commands import EntryReport, SitesCommands
+from ..app.commands import SitesCommands
+from ..app.gate import EntryReport, GateCommands
 from ..app.queries import SitesQueries
 from ..domain.model import SiteDetails, SiteStatus, WorkingPeriod, check_site_code
 from ..domain.site import Site, Zone
@@ -27,6 +28,10 @@ router = APIRouter(prefix="/api/sites", tags=["sites"])
 
 def commands(request: Request) -> SitesCommands:
     return request.app.state.sites_commands
+
+
+def gate(request: Request) -> GateCommands:
+    return request.app.state.gate_commands
 
 
 def queries(request: Request) -> SitesQueries:
@@ -155,7 +160,7 @@ async def change_status(site_code: str, body: StatusChange, request: Request,
 @router.post("/sites/{site_code}/scans", summary="Scan: the verdict and the registry's facts to prefill an entry; "
                                                  "records nothing")
 async def scan(site_code: str, body: Scan, request: Request, who: Principal = Depends(require_role(Role.SITE_ADMIN))):
-    return await commands(request).preview(who, path_code(site_code), body.scanned)
+    return await gate(request).preview(who, path_code(site_code), body.scanned)
 
 
 @router.post("/sites/{site_code}/entries", status_code=201,
@@ -163,7 +168,7 @@ async def scan(site_code: str, body: Scan, request: Request, who: Principal = De
              responses={409: {"description": "refused: the gate's verdict (colour red, reason, message)"}})
 async def enter(site_code: str, body: Entry, request: Request, who: Principal = Depends(require_role(Role.SITE_ADMIN)),
                 idempotency_key: str | None = IDEMPOTENCY_KEY):
-    return await commands(request).enter(who, path_code(site_code), body.report(), request_key=idempotency_key)
+    return await gate(request).enter(who, path_code(site_code), body.report(), request_key=idempotency_key)
 
 
 @router.post("/sites/{site_code}/entries/batch", summary="Several machines at once; one verdict each")
@@ -174,13 +179,13 @@ async def enter_batch(site_code: str, body: Batch, request: Request,
     if len(body.machines) > limit:
         return JSONResponse(status_code=422, content={"code": "batch_too_large", "field": "machines",
                                                       "message": f"一次最多登记 {limit} 台机械"})
-    return await commands(request).enter_batch(who, path_code(site_code), [m.report() for m in body.machines],
+    return await gate(request).enter_batch(who, path_code(site_code), [m.report() for m in body.machines],
                                                request_key=idempotency_key)
 
 
 @router.post("/sites/{site_code}/exits", status_code=201, summary="Register an exit: the stay ends")
 async def leave(site_code: str, body: Scan, request: Request, who: Principal = Depends(require_role(Role.SITE_ADMIN))):
-    return await commands(request).exit(who, path_code(site_code), body.scanned)
+    return await gate(request).exit(who, path_code(site_code), body.scanned)
 
 
 @router.get("/sites/{site_code}/roster", summary="Machines inside the site now")

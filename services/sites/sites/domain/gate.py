@@ -70,6 +70,27 @@ def held_code(code: EnvironmentalCode, confirmed: list[str]) -> str:
     return max(confirmed) if confirmed and code.text not in confirmed else code.text
 
 
+def machine_facts(code: EnvironmentalCode, record: dict | None,
+                  declared: list[dict]) -> tuple[MachineFacts | None, str | None]:
+    """(what the gate knows of the machine, the code it is held to) from the registry's facts: a Chongqing code's
+    record (None: never issued), or another province's declarations of the machine under any stage (rule C3).
+    The same whether the facts come from this service's copy or from the registry itself."""
+    if code.is_chongqing:
+        return facts_from(code, record, None), (record or {}).get("code")
+    external = next((d for d in declared if d["code"] == code.text), None)
+    return facts_from(code, None, external), held_code(code, [d["code"] for d in declared if d.get("confirmed")])
+
+
+# refusals that rest on the registry's facts, which a newer registry event could overturn: before refusing on its
+# copy, the gate asks the registry
+REGISTRY_REASONS = frozenset({"unknown_code", "code_cancelled", "code_superseded", "code_not_in_force",
+                              "stage_not_declared", "high_emission_in_zone"})
+
+
+def registry_unreachable(facts: MachineFacts | None) -> Verdict:
+    return _refused("registry_unreachable", "暂时无法向编码登记系统核实该编码，请稍后重试", machine=facts)
+
+
 def _refused(reason: str, message: str, **kw) -> Verdict:
     return Verdict(admitted=False, colour=GateColour.RED, reason=reason, message=message, **kw)
 

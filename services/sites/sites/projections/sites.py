@@ -6,7 +6,20 @@ from pymongo import ASCENDING, DESCENDING
 
 from nrmm_kernel.codes import parse_code
 from nrmm_kernel.envelope import EventEnvelope
-from nrmm_kernel.projector import Projection
+from nrmm_kernel.projector import Projection, on
+
+from ..domain.events import (
+    EntryRefused,
+    MachineEntered,
+    MachineExited,
+    MachineOnTwoSites,
+    SiteRegistered,
+    SiteStatusChanged,
+    SiteUpdated,
+    ZoneChanged,
+    ZoneDefined,
+    registry,
+)
 
 SITES = "sites"
 ZONES = "zones"
@@ -19,26 +32,30 @@ class Sites(Projection):
     """One document per site: details, status, and the flat fields searches filter on."""
 
     name = SITES
-    event_names = frozenset({"SiteRegistered", "SiteUpdated", "SiteStatusChanged"})
+    contract = registry
 
-    def evolve(self, doc, envelope: EventEnvelope):
-        d = envelope.data
-        doc = dict(doc or {})
+    @on(SiteRegistered)
+    def registered(self, doc, e: SiteRegistered, envelope: EventEnvelope):
+        return {"site_code": e.site_code, "details": e.details.model_dump(mode="json"), "status": e.status.value,
+                "admin_account_id": e.admin_account_id, "registered_at": envelope.time.isoformat(), "history": [],
+                "_extra": {"status": e.status.value}}
+
+    @on(SiteUpdated)
+    def updated(self, doc, e: SiteUpdated, envelope: EventEnvelope):
+        return {**doc, "details": e.details.model_dump(mode="json"), "_extra": {"changed_fields": e.changed_fields}}
+
+    @on(SiteStatusChanged)
+    def status_changed(self, doc, e: SiteStatusChanged, envelope: EventEnvelope):
+        return {**doc, "status": e.status.value, "_extra": {"status": e.status.value, "reason": e.reason}}
+
+    def finish(self, doc, envelope: EventEnvelope):
+        extra = doc.pop("_extra")
         at = envelope.time.isoformat()
-        match envelope.event_name:
-            case "SiteRegistered":
-                doc.update(site_code=d["site_code"], details=d["details"], status=d["status"],
-                           admin_account_id=d["admin_account_id"], registered_at=at, history=[])
-            case "SiteUpdated":
-                doc["details"] = d["details"]
-            case "SiteStatusChanged":
-                doc["status"] = d["status"]
         details = doc["details"]
         coordinates = details.get("coordinates") or {}
         doc.update(district=details["district"], department=details["department"], category=details["category"],
                    name=details["name"], street=details["address"]["street"],
                    longitude=coordinates.get("longitude"), latitude=coordinates.get("latitude"), updated_at=at)
-        extra = {k: d[k] for k in ("status", "reason", "changed_fields") if k in d}
         doc["history"] = [*doc["history"], {"event": envelope.event_name, "at": at, "actor_id": envelope.actorid,
                                             "actor_role": envelope.actorrole, **extra}]
         return doc
@@ -51,12 +68,14 @@ class Zones(Projection):
     """One document per restricted zone, with the version entry decisions record."""
 
     name = ZONES
-    event_names = frozenset({"ZoneDefined", "ZoneChanged"})
+    contract = registry
 
-    def evolve(self, doc, envelope: EventEnvelope):
-        d = envelope.data
+    @on(ZoneDefined, ZoneChanged)
+    def defined(self, doc, e: ZoneDefined | ZoneChanged, envelope: EventEnvelope):
         doc = dict(doc or {"zone_id": envelope.streamid.removeprefix("zone-"), "defined_at": envelope.time.isoformat()})
-        doc.update(definition=d["definition"], district=d["definition"]["district"], active=d.get("active", True),
+        definition = e.definition.model_dump(mode="json")
+        doc.update(definition=definition, district=definition["district"],
+                   active=e.active if isinstance(e, ZoneChanged) else True,
                    version=envelope.streamversion, updated_at=envelope.time.isoformat())
         return doc
 
@@ -68,29 +87,28 @@ class Stays(Projection):
     """One document per stay of a machine on a site, from entry to exit: rosters and movement histories."""
 
     name = STAYS
-    event_names = frozenset({"MachineEntered", "MachineExited"})
+    contract = registry
 
     def doc_id(self, envelope: EventEnvelope) -> str:
         return envelope.data["stay_id"]
 
-    def evolve(self, doc, envelope: EventEnvelope):
-        d = envelope.data
+    @on(MachineEntered)
+    def entered(self, doc, e: MachineEntered, envelope: EventEnvelope):
         doc = dict(doc or {})
-        if envelope.event_name == "MachineEntered":
-            doc.update(stay_id=d["stay_id"], site_code=d["site_code"], code=d["machine"]["code"],
-                       machine_key=parse_code(d["machine"]["code"]).machine_key,
-                       district=d["district"], department=d["department"], machine=d["machine"],
-                       other_province=d["other_province"], colour=d["colour"], reason=d["reason"],
-                       working_period=d["working_period"], reported_category=d.get("reported_category"),
-                       reported_stage=d.get("reported_stage"), stage_mismatch=d.get("stage_mismatch", False),
-                       batch_id=d.get("batch_id"), batch_size=d.get("batch_size", 1), zones=d.get("zones", []),
-                       entered_on=d["entered_on"], entered_at=envelope.time.isoformat(),
-                       entered_by=envelope.actorid)
-            doc.setdefault("inside", True)
-        else:
-            doc.update(inside=False, exited_on=d["exited_on"], exited_at=envelope.time.isoformat(),
-                       exited_by=envelope.actorid, site_code=d["site_code"], exited_with=d["code"])
+        doc.update(e.model_dump(mode="json", include={
+            "stay_id", "site_code", "district", "department", "machine", "other_province", "colour", "reason",
+            "working_period", "reported_category", "reported_stage", "stage_mismatch", "batch_id", "batch_size",
+            "zones", "entered_on"}))
+        doc.update(code=e.machine.code, machine_key=parse_code(e.machine.code).machine_key,
+                   entered_at=envelope.time.isoformat(), entered_by=envelope.actorid)
+        doc.setdefault("inside", True)
         return doc
+
+    @on(MachineExited)
+    def exited(self, doc, e: MachineExited, envelope: EventEnvelope):
+        return {**(doc or {}), "inside": False, "exited_on": e.exited_on.isoformat(),
+                "exited_at": envelope.time.isoformat(), "exited_by": envelope.actorid, "site_code": e.site_code,
+                "exited_with": e.code}
 
     async def ensure_indexes(self, collection) -> None:
         await collection.create_index([("site_code", ASCENDING), ("inside", ASCENDING)])
@@ -101,13 +119,13 @@ class Stays(Projection):
 
 class GateRefusals(Projection):
     name = REFUSALS
-    event_names = frozenset({"EntryRefused"})
+    contract = registry
 
-    def evolve(self, doc, envelope: EventEnvelope):
-        d = envelope.data
-        return {**{k: d.get(k) for k in ("site_code", "district", "scanned", "code", "reason", "message",
-                                          "other_site_code", "batch_id")},
-                "zones": d.get("zones", []), "at": envelope.time.isoformat(), "by": envelope.actorid}
+    @on(EntryRefused)
+    def refused(self, doc, e: EntryRefused, envelope: EventEnvelope):
+        return {**e.model_dump(mode="json", include={"site_code", "district", "scanned", "code", "reason", "message",
+                                                      "other_site_code", "batch_id", "zones"}),
+                "at": envelope.time.isoformat(), "by": envelope.actorid}
 
     async def ensure_indexes(self, collection) -> None:
         await collection.create_index([("site_code", ASCENDING), ("at", DESCENDING)])
@@ -117,13 +135,12 @@ class Anomalies(Projection):
     """Machines scanned in at one site while still inside another: for inspectors."""
 
     name = ANOMALIES
-    event_names = frozenset({"MachineOnTwoSites"})
+    contract = registry
 
     def doc_id(self, envelope: EventEnvelope) -> str:
         return f"{envelope.streamid}:{envelope.streamversion}"
 
-    def evolve(self, doc, envelope: EventEnvelope):
-        d = envelope.data
-        return {"kind": "machine_on_two_sites", "code": d["code"], "site_code": d["site_code"],
-                "district": d["district"], "inside_site_codes": d["inside_site_codes"], "admitted": d["admitted"],
-                "at": envelope.time.isoformat()}
+    @on(MachineOnTwoSites)
+    def two_sites(self, doc, e: MachineOnTwoSites, envelope: EventEnvelope):
+        return {"kind": "machine_on_two_sites", "code": e.code, "site_code": e.site_code, "district": e.district,
+                "inside_site_codes": e.inside_site_codes, "admitted": e.admitted, "at": envelope.time.isoformat()}
