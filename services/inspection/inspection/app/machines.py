@@ -63,4 +63,4 @@ class Facts:
 
     async def coded_as(self, serial_key: str) -> dict | None:
         """The registry's issued record of a machine once found uncoded (brand + factory serial)."""
-        return await self.machines.find_one({"serial_key": serial_key, "status": "issued"})
+        return await self.machines.find_one({"serial_key": serial_key, "in_force": True})

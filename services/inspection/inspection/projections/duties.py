@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from nrmm_kernel.projector import Projection, on
+
 from ..domain import events as ev
-from .typed import TypedProjection, on
 
 DUTIES = "site_duties"
 
 
-class SiteDutiesView(TypedProjection):
+class SiteDutiesView(Projection):
     name = DUTIES
     contract = ev.registry
 

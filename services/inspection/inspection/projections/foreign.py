@@ -8,11 +8,12 @@ from pymongo import ASCENDING
 
 from nrmm_kernel.codes import parse_code
 from nrmm_kernel.identity import mask_id_number, mask_mobile
-from registry.domain import events as reg
+from nrmm_kernel.projector import Projection, on
+from registry import contracts as reg
+from registry.contracts import IN_FORCE, Status, status_after
 from sites.domain import events as site
 
 from ..domain.rules import serial_key
-from .typed import TypedProjection, on
 
 REGISTRY_MACHINES = "registry_machines"
 SITES = "sites"
@@ -33,11 +34,19 @@ def _machine(machine) -> dict:
     return data
 
 
-class RegistryMachines(TypedProjection):
+class RegistryMachines(Projection):
     """One document per registry machine record: its codes, owner (masked registrant), machine and photos."""
 
     name = REGISTRY_MACHINES
-    contract = reg.registry
+    contract = reg.events
+
+    def evolve(self, doc, envelope):
+        event = self.contract.decode(envelope)
+        before = Status(doc["status"]) if doc and doc.get("status") else None
+        doc = getattr(self, self._handlers[type(event)])(doc, event, envelope)
+        status = status_after(before, event)  # the registry's own rule
+        doc.update(status=status.value if status else None, in_force=status in IN_FORCE)
+        return doc
 
     def _base(self, doc, envelope) -> dict:
         return dict(doc or {"registry_machine_id": envelope.streamid.removeprefix("machine-"), "codes": [],
@@ -52,21 +61,20 @@ class RegistryMachines(TypedProjection):
     def requested(self, doc, event: reg.CodeRequested, envelope):
         doc = self._base(doc, envelope)
         doc.update(owner_account_id=event.owner_account_id, registrant=_registrant(event.registrant),
-                   machine=_machine(event.machine), status="submitted",
+                   machine=_machine(event.machine),
                    photos={k: v for k, v in event.uploads.items() if k in PHOTO_KINDS})
         return self._machine_fields(doc)
 
     @on(reg.ApplicationAmended)
     def amended(self, doc, event: reg.ApplicationAmended, envelope):
         doc = self._base(doc, envelope)
-        doc.update(registrant=_registrant(event.registrant), machine=_machine(event.machine), status="submitted",
+        doc.update(registrant=_registrant(event.registrant), machine=_machine(event.machine),
                    photos={k: v for k, v in event.uploads.items() if k in PHOTO_KINDS})
         return self._machine_fields(doc)
 
     @on(reg.CodeRejected)
     def rejected(self, doc, event: reg.CodeRejected, envelope):
         doc = self._base(doc, envelope)
-        doc["status"] = "issued" if event.of_correction else "rejected"
         doc.pop("pending_machine", None)
         return doc
 
@@ -76,7 +84,7 @@ class RegistryMachines(TypedProjection):
         if doc.get("pending_machine"):
             doc["machine"] = doc.pop("pending_machine")
         key = parse_code(event.code).machine_key
-        doc.update(status="issued", code=event.code, codes=sorted({*doc["codes"], event.code}),
+        doc.update(code=event.code, codes=sorted({*doc["codes"], event.code}),
                    machine_keys=sorted({*doc["machine_keys"], key}), issued_on=event.issued_on.isoformat())
         return self._machine_fields(doc)
 
@@ -88,9 +96,7 @@ class RegistryMachines(TypedProjection):
 
     @on(reg.CodeCancelled)
     def cancelled(self, doc, event: reg.CodeCancelled, envelope):
-        doc = self._base(doc, envelope)
-        doc["status"] = "cancelled"
-        return doc
+        return self._base(doc, envelope)  # the status is all that changes
 
     @on(reg.MachineInfoCorrected)
     def corrected(self, doc, event: reg.MachineInfoCorrected, envelope):
@@ -103,14 +109,14 @@ class RegistryMachines(TypedProjection):
 
     async def ensure_indexes(self, collection) -> None:
         await collection.create_index([("codes", ASCENDING)])
-        await collection.create_index([("serial_key", ASCENDING), ("status", ASCENDING)])
+        await collection.create_index([("serial_key", ASCENDING), ("in_force", ASCENDING)])
 
 
-class Sites(TypedProjection):
+class Sites(Projection):
     """One document per site: where it is, who governs it, its company and its admin (rule E1)."""
 
     name = SITES
-    contract = site.registry
+    contract = site.registry  # sites.contracts, once the sites service publishes one
 
     def doc_id(self, envelope) -> str:
         return envelope.streamid.removeprefix("site-")
@@ -136,11 +142,11 @@ class Sites(TypedProjection):
         return {**(doc or {}), "status": event.status.value}
 
 
-class Stays(TypedProjection):
+class Stays(Projection):
     """One document per stay of a machine on a site: whether it is inside now (rule E2)."""
 
     name = STAYS
-    contract = site.registry
+    contract = site.registry  # sites.contracts, once the sites service publishes one
 
     def doc_id(self, envelope) -> str:
         return envelope.data["stay_id"]

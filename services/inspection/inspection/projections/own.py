@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from pymongo import ASCENDING
 
+from nrmm_kernel.projector import Projection, on
+
 from ..domain import events as ev
-from .typed import TypedProjection, on
 
 CHECKS = "checks"
 VIOLATIONS = "violations"
 
 
-class Checks(TypedProjection):
+class Checks(Projection):
     """One document per check: what the inspector recorded and which violations it opened."""
 
     name = CHECKS
@@ -31,7 +32,7 @@ class Checks(TypedProjection):
         await collection.create_index([("district", ASCENDING), ("department", ASCENDING)])
 
 
-class Violations(TypedProjection):
+class Violations(Projection):
     """One document per violation, from opening to closure, with its history."""
 
     name = VIOLATIONS
