@@ -157,3 +157,34 @@ def test_bad_input_is_a_clear_4xx_with_its_field_and_nothing_is_written(platform
     assert receipt.status_code == 422 and receipt.json()["field"] == "purchased_on"
     history = p.violation(inspector, violation)["history"]
     assert [h["event"] for h in history] == ["ViolationOpened"]
+
+
+def test_a_check_sent_again_records_once_and_a_high_emission_machine_in_a_zone_is_a_violation(platform):
+    p = platform
+    site, _ = p.register_site(district="10", street="北温泉街道")
+    inspector = p.inspector("10")
+    old = p.issue_code(owner="owner-old", district="10", stage="1", rated_power_kw=30.0)
+    p.scanned(inspector, site, old)
+    body = {"site_code": site, "code": old, "plate": "hung", "card_carried": True, "in_restricted_zone": True,
+            "observed": {"brand": "三一", "model": "SY75C", "engine_serial": "E-778899"}, "smoke": {"ringelmann": 1}}
+    key = {"Idempotency-Key": "check-retry-0001"}
+    first = p.api.post("/api/inspection/checks", headers={**inspector, **key}, json=body)
+    assert first.status_code == 201, first.text
+    kinds = sorted(v["kind"] for v in first.json()["violations"])
+    assert kinds == ["entry_not_registered", "high_emission_in_zone", "registration_mismatch"]
+    assert [d["field"] for d in first.json()["discrepancies"]] == ["model"]
+    smoke = first.json()["smoke"]  # China I, 30 kW: class I, 19-37 kW band; Ringelmann 1 is within the limit
+    assert (smoke["limit_class"], smoke["band"], smoke["k_limit"], smoke["exceeded"]) == ("I", "19<=P<37", 2.0, False)
+    again = p.api.post("/api/inspection/checks", headers={**inspector, **key}, json=body)
+    assert again.status_code == 201 and again.json()["replayed"] is True
+    assert again.json()["check_id"] == first.json()["check_id"]
+
+    # read your own writes: the answer's position, sent back, makes the read wait for its projection
+    position = first.headers["X-Position"]
+    mismatch = next(v["violation_id"] for v in first.json()["violations"] if v["kind"] == "registration_mismatch")
+    read = p.api.get(f"/api/inspection/violations/{mismatch}", headers={**inspector, "X-Min-Position": position})
+    assert read.status_code == 200 and read.json()["detail"].endswith("model")
+    checks = eventually(p.api, f"/api/inspection/checks?site={site}", inspector, lambda rows: rows).json()
+    assert len(checks) == 1
+    offences = p.api.get("/api/inspection/offences?by=machine", headers=inspector).json()
+    assert {"by": "machine", "key": old.split("-", 1)[1], "violations": 3, "repeat": True} in offences
