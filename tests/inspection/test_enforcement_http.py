@@ -121,6 +121,8 @@ def test_coded_and_uncoded_machines_to_closure_and_overdue(platform):
     assert early["overdue"] == 0 and first["overdue"] >= 1 and again["overdue"] == 0
     assert names.count("ViolationOverdue") == 1
     p.start_inspection()
+    ready = p.platform.client("inspection").get("/readyz").json()
+    assert ready["checks"]["scheduler"] == "ok", ready
     overdue = p.violation(owner, entry_violation["violation_id"], until=lambda d: d["overdue"])
     assert overdue["status"] == "open" and overdue["history"][-1]["event"] == "ViolationOverdue"
     listed = eventually(p.api, "/api/inspection/violations?overdue=true", inspector, lambda rows: rows).json()

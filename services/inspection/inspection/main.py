@@ -6,34 +6,32 @@ Operate:  python -m inspection.main rebuild [projection]
 
 from __future__ import annotations
 
-import asyncio
 import sys
 
 from fastapi import FastAPI
 
 from nrmm_kernel.cli import run_cli
 from nrmm_kernel.http import create_service_app
-from nrmm_kernel.runtime import ServiceRuntime
 
 from .api import routers
 from .app.checks import CheckCommands
 from .app.duties import DutyCommands, DutyQueries
 from .app.queries import Queries
-from .app.scheduler import Scheduler
 from .app.uploads import UploadStore
 from .app.violations import ViolationCommands
 from .domain.events import registry
 from .domain.rules import deadline_days
 from .projections import projections, registry_projections, sites_projections
+from .runtime import InspectionRuntime
 from .settings import Settings
 
 DEFAULT_PORT = 8003
 
 
-def build_runtime(settings: Settings | None = None) -> ServiceRuntime:
+def build_runtime(settings: Settings | None = None) -> InspectionRuntime:
     # what a check needs of the registry and the sites arrives on their topics, into this service's own copies
-    return ServiceRuntime(settings or Settings(), registry, projections(),
-                          foreign={"registry": registry_projections(), "sites": sites_projections()})
+    return InspectionRuntime(settings or Settings(), registry, projections(),
+                             foreign={"registry": registry_projections(), "sites": sites_projections()})
 
 
 async def wire(app: FastAPI) -> None:
@@ -49,13 +47,7 @@ async def wire(app: FastAPI) -> None:
     app.state.inspection_queries = Queries(runtime.db)
     app.state.duty_commands = DutyCommands(runtime.db, runtime.store, uploads)
     app.state.duty_queries = DutyQueries(runtime.db)
-    scheduler = Scheduler(runtime.db, runtime.store)
-    await scheduler.ensure_indexes()
-    app.state.inspection_scheduler = scheduler
-    if runtime.run_background:
-        # stopped with the runtime's other runners (relay, projectors) at shutdown; catches up at start
-        runtime._tasks.append(asyncio.create_task(scheduler.run(runtime._stop, settings.scheduler_poll_seconds),
-                                                  name="scheduler"))
+    app.state.inspection_scheduler = runtime.scheduler
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -50,6 +50,7 @@ class Scheduler:
         self.facts = Facts(db)
         self.checks = AggregateRepository(store, registry, Check, "check")
         self.last_success: datetime | None = None
+        self.last_error: str | None = None  # the last pass's error, until a pass succeeds
 
     async def ensure_indexes(self) -> None:
         await self.db[DEADLINES].create_index([("due_day", ASCENDING), ("state", ASCENDING)])
@@ -58,7 +59,7 @@ class Scheduler:
     async def run_once(self, now: datetime | None = None) -> dict:
         now = now or self.clock()
         result = {"overdue": await self._overdue(now), "linked": await self._link()}
-        self.last_success = now
+        self.last_success, self.last_error = now, None
         return result
 
     async def run(self, stop: asyncio.Event, poll_seconds: float) -> None:
@@ -71,7 +72,8 @@ class Scheduler:
                 await sleep_or_stop(stop, poll_seconds)
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
+                self.last_error = type(exc).__name__
                 log.exception("scheduler.error")
                 await sleep_or_stop(stop, backoff)
                 backoff = min(backoff * 2, 60.0)
