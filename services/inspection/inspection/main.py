@@ -16,6 +16,7 @@ from nrmm_kernel.http import create_service_app
 from .api import routers
 from .app.checks import CheckCommands
 from .app.duties import DutyCommands, DutyQueries
+from .app.machines import RegistryWord
 from .app.queries import Queries
 from .app.uploads import UploadStore
 from .app.violations import ViolationCommands
@@ -38,13 +39,15 @@ async def wire(app: FastAPI) -> None:
     runtime = app.state.runtime
     settings: Settings = runtime.settings
     uploads = UploadStore(runtime.db)
+    registry_word = RegistryWord(settings.registry_url, app.state.token_verifier)
     app.state.inspection_uploads = uploads
     app.state.inspection_checks = CheckCommands(runtime.db, runtime.store, uploads,
                                                 deadline_days=deadline_days(settings.violation_deadline_days),
-                                                smoke_class_in_zones=settings.smoke_class_in_zones)
+                                                smoke_class_in_zones=settings.smoke_class_in_zones,
+                                                registry_word=registry_word)
     app.state.inspection_violations = ViolationCommands(runtime.store, uploads,
                                                         smoke_class_in_zones=settings.smoke_class_in_zones)
-    app.state.inspection_queries = Queries(runtime.db)
+    app.state.inspection_queries = Queries(runtime.db, registry_word)
     app.state.duty_commands = DutyCommands(runtime.db, runtime.store, uploads)
     app.state.duty_queries = DutyQueries(runtime.db)
     app.state.inspection_scheduler = runtime.scheduler

@@ -5,6 +5,8 @@ from nrmm_kernel.settings import KernelSettings
 
 class Settings(KernelSettings):
     service_name: str = "inspection"
+    # asked once before a code is called unknown (its copy of the registry's codes may be a moment behind)
+    registry_url: str = "http://127.0.0.1:8001"
     # days an addressee has to rectify, per violation kind (rule D1, D4); missing kinds: the defaults in
     # inspection.domain.rules.DEFAULT_DEADLINE_DAYS. JSON, e.g. NRMM_VIOLATION_DEADLINE_DAYS='{"smoke_exceedance": 15}'
     violation_deadline_days: dict[str, int] = {}

@@ -32,7 +32,7 @@ from ..domain.events import (
 )
 from ..domain.rules import LEGAL_BASIS, PlateState, ViolationKind, discrepancies, serial_key
 from . import access
-from .machines import Facts
+from .machines import Facts, RegistryWord
 from .requests import CheckIn, SmokeReading
 from .uploads import UploadKind, UploadStore
 
@@ -58,9 +58,9 @@ def smoke_result(reading: SmokeReading, *, stage: str | None, rated_power_kw: fl
 
 class CheckCommands:
     def __init__(self, db: AsyncDatabase, store: EventStore, uploads: UploadStore, *, deadline_days: dict,
-                 smoke_class_in_zones: str | None = None, clock=utcnow):
+                 smoke_class_in_zones: str | None = None, clock=utcnow, registry_word: RegistryWord | None = None):
         self.db = db
-        self.facts = Facts(db)
+        self.facts = Facts(db, registry_word)
         self.uploads = uploads
         self.checks = AggregateRepository(store, registry, Check, "check")
         self.deadline_days = deadline_days

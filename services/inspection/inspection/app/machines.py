@@ -5,12 +5,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import httpx
 from pymongo.asynchronous.database import AsyncDatabase
 
+from nrmm_kernel.auth import TokenVerifier
 from nrmm_kernel.codes import EnvironmentalCode, MalformedCode, parse_code, parse_qr_payload
-from nrmm_kernel.errors import NotFound, ValidationFailed
+from nrmm_kernel.errors import AppError, NotFound, ValidationFailed
+from nrmm_kernel.internal import ServiceCaller
+from nrmm_kernel.logging import get_logger
 
 from ..projections.foreign import REGISTRY_MACHINES, SITES, STAYS
+
+log = get_logger("facts")
 
 
 @dataclass(frozen=True)
@@ -38,8 +44,29 @@ def read_code(qr: str | None, code: str | None) -> EnvironmentalCode:
         raise ValidationFailed(exc.message, code="malformed_code", field=field) from None
 
 
+class RegistryWord:
+    """The registry's own word on a code, asked once before a code is called unknown: the copy can be a moment
+    behind (a code issued a moment ago)."""
+
+    def __init__(self, base_url: str, verifier: TokenVerifier, timeout: float = 3.0):
+        self.caller = ServiceCaller(base_url, verifier, "svc-inspection", timeout=timeout)
+
+    async def knows(self, code: str) -> bool | None:
+        """Whether the registry has a record for this code; None when it cannot be asked."""
+        try:
+            response = await self.caller.get("/api/registry/internal/gate-facts", {"code": code})
+        except httpx.HTTPError as exc:
+            log.warning("registry.unreachable", error=type(exc).__name__)
+            return None
+        if response.status_code != 200:
+            log.warning("registry.refused", status=response.status_code)
+            return None
+        return response.json().get("record") is not None
+
+
 class Facts:
-    def __init__(self, db: AsyncDatabase):
+    def __init__(self, db: AsyncDatabase, registry: RegistryWord | None = None):
+        self.registry = registry
         self.machines = db[REGISTRY_MACHINES]
         self.sites = db[SITES]
         self.stays = db[STAYS]
@@ -54,8 +81,16 @@ class Facts:
         """rules C3, D4: a Chongqing code must be the registry's; another province's is valid as it is."""
         parsed = read_code(qr, code)
         record = await self.machines.find_one({"codes": parsed.text})
+        field = "qr" if qr is not None else "code"
         if record is None and parsed.is_chongqing:
-            raise NotFound("编码未登记 (unknown code)", code="unknown_code", field="qr" if qr is not None else "code")
+            known = await self.registry.knows(parsed.text) if self.registry is not None else False
+            if known is None:
+                raise AppError("暂时无法核实编码，请稍后重试 (registry unreachable)", code="registry_unreachable",
+                               status=503, field=field)
+            if known:
+                raise AppError("编码刚刚登记，数据同步中，请稍后重试 (just issued: retry in a moment)",
+                               code="code_not_yet_known", status=409, field=field)
+            raise NotFound("编码未登记 (unknown code)", code="unknown_code", field=field)
         return Scanned(parsed, record)
 
     async def open_stay(self, site_code: str, machine_key: str) -> dict | None:

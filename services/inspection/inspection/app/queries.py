@@ -12,7 +12,7 @@ from nrmm_kernel.errors import NotFound
 
 from ..projections.own import CHECKS, VIOLATIONS
 from . import access
-from .machines import Facts
+from .machines import Facts, RegistryWord
 
 LIST_LIMIT = 200
 
@@ -22,9 +22,9 @@ def _public(doc: dict | None) -> dict | None:
 
 
 class Queries:
-    def __init__(self, db: AsyncDatabase):
+    def __init__(self, db: AsyncDatabase, registry_word: RegistryWord | None = None):
         self.db = db
-        self.facts = Facts(db)
+        self.facts = Facts(db, registry_word)
 
     async def scan(self, who: Principal, site_code: str, qr: str | None, code: str | None) -> dict:
         """rule D4: what an inspector sees on scanning a card: the registration (masked), its photos, and whether the
