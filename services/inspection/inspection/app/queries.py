@@ -9,6 +9,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from nrmm_kernel.auth import Principal
 from nrmm_kernel.errors import NotFound
+from nrmm_kernel.identity import mask_mobile
+from nrmm_kernel.reference import Role
 
 from ..projections.own import CHECKS, VIOLATIONS
 from . import access
@@ -19,6 +21,22 @@ LIST_LIMIT = 200
 
 def _public(doc: dict | None) -> dict | None:
     return None if doc is None else {k: v for k, v in doc.items() if not k.startswith("_")}
+
+
+def _masked_operator(operator: dict | None) -> dict | None:
+    return None if not operator else {**operator, "mobile": mask_mobile(operator.get("mobile") or "")}
+
+
+def view(who: Principal, doc: dict) -> dict:
+    """Phone numbers are masked for every reader but the auditor (as the registry masks them)."""
+    out = _public(doc)
+    if who.role is Role.AUDITOR:
+        return out
+    if out.get("operator"):
+        out["operator"] = _masked_operator(out["operator"])
+    if (out.get("addressee") or {}).get("operator"):
+        out["addressee"] = {**out["addressee"], "operator": _masked_operator(out["addressee"]["operator"])}
+    return out
 
 
 class Queries:
@@ -48,14 +66,14 @@ class Queries:
         if doc is None:
             raise NotFound("检查记录不存在 (no such check)", code="unknown_check", field="check_id")
         access.require_read(who, doc)
-        return _public(doc)
+        return view(who, doc)
 
     async def violation(self, who: Principal, violation_id: str) -> dict:
         doc = await self.db[VIOLATIONS].find_one({"_id": violation_id})
         if doc is None:
             raise NotFound("违规记录不存在 (no such violation)", code="unknown_violation", field="violation_id")
         access.require_read(who, doc)
-        return _public(doc)
+        return view(who, doc)
 
     async def violations(self, who: Principal, *, site_code: str | None = None, status: str | None = None,
                          code: str | None = None, overdue: bool | None = None) -> list[dict]:
@@ -65,7 +83,7 @@ class Queries:
             if value is not None and key not in query:
                 query[key] = value
         cursor = self.db[VIOLATIONS].find(query, limit=LIST_LIMIT)
-        rows = [_public(d) async for d in cursor]
+        rows = [view(who, d) async for d in cursor]
         return sorted(rows, key=lambda d: d.get("opened_at") or "", reverse=True)
 
     async def checks(self, who: Principal, *, site_code: str | None = None) -> list[dict]:
@@ -73,7 +91,7 @@ class Queries:
         if site_code is not None and "site_code" not in query:
             query["site_code"] = site_code
         cursor = self.db[CHECKS].find(query, limit=LIST_LIMIT, sort=[("at", DESCENDING)])
-        return [_public(d) async for d in cursor]
+        return [view(who, d) async for d in cursor]
 
     async def repeat_offences(self, who: Principal, by: str) -> list[dict]:
         """Violations counted per machine, owner or company; repeat offenders first."""
