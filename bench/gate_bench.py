@@ -86,6 +86,32 @@ async def open_loop(url: str, headers: dict, start: int, rate: float, seconds: f
     return latencies, failures
 
 
+async def read_lag(base: str, site: str, headers: dict, start: int, rate: float,
+                   seconds: float) -> tuple[list[float], int]:
+    """At a fixed rate, an entry and then its own stay read back with the entry's X-Position: how long the read
+    waits for the read model (the append -> Kafka -> projector lag a user sees), in ms; and the reads that failed."""
+    latencies: list[float] = []
+    failures = 0
+
+    async def one(client: httpx.AsyncClient, n: int):
+        nonlocal failures
+        entered = await client.post(f"{base}/api/sites/sites/{site}/entries", json=body(n), headers=headers)
+        began = time.perf_counter()
+        read = await client.get(f"{base}/api/sites/sites/{site}/movements", params={"code": foreign_code(n)},
+                                headers={**headers, "X-Min-Position": entered.headers.get("X-Position", "")})
+        latencies.append((time.perf_counter() - began) * 1000)
+        failures += read.status_code != 200 or not read.json()
+
+    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=200)) as client:
+        tasks = []
+        began = time.perf_counter()
+        for i in range(int(rate * seconds)):
+            await asyncio.sleep(max(0.0, began + i / rate - time.perf_counter()))
+            tasks.append(asyncio.create_task(one(client, start + i)))
+        await asyncio.gather(*tasks)
+    return latencies, failures
+
+
 def percentiles(label: str, latencies: list[float], failures: int, rate: float) -> None:
     cuts = statistics.quantiles(latencies, n=100)
     print(f"{label:<48} offered {rate:5.0f}/s  p50 {cuts[49]:7.1f} ms  p99 {cuts[98]:7.1f} ms  "
@@ -128,6 +154,9 @@ def main() -> int:
         percentiles("sites: entries at a fixed rate", latencies, failures, args.rate)
         latencies, failures = asyncio.run(open_loop(bare_url, {}, 0, args.rate, args.seconds))
         percentiles("bare FastAPI endpoint at a fixed rate", latencies, failures, args.rate)
+        latencies, failures = asyncio.run(read_lag(platform.urls["sites"], site, admin, 2_000_000, args.rate,
+                                                   args.seconds))
+        percentiles("entry -> its stay readable (X-Min-Position)", latencies, failures, args.rate)
         per_day = admitted / gate_seconds * 86400
         print(f"at the closed-loop rate one gate service takes {per_day:,.0f} entries a day (design peak 100,000)")
     finally:

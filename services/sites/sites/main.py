@@ -38,6 +38,7 @@ async def wire(app: FastAPI) -> None:
     accounts = GatewayAccounts(settings.gateway_url, app.state.token_verifier)
     app.state.sites_commands = SitesCommands(runtime.db, runtime.store, accounts)
     await app.state.sites_commands.occupancy.ensure_indexes()
+    await app.state.sites_commands.zone_index.ensure_indexes()
     app.state.gate_commands = GateCommands(runtime.db, runtime.store,
                                            RegistryFacts(settings.registry_url, app.state.token_verifier),
                                            allow_two_sites=settings.allow_two_sites)

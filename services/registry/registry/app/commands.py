@@ -199,7 +199,8 @@ class RegistryCommands:
         """The ecology bureau's word on a code an owner declared first: the stage the gates hold the machine to."""
         for _ in range(3):
             history = await self.store.read_stream(stream)
-            if any(e.event_name == "ExternalMachineConfirmed" or e.data.get("confirmed") for e in history):
+            if any(isinstance(e, ExternalMachineConfirmed) or (isinstance(e, ExternalMachineDeclared) and e.confirmed)
+                   for e in map(registry.decode, history)):
                 return
             event = ExternalMachineConfirmed(code=code, confirmed_by_account_id=who.account_id)
             try:

@@ -20,6 +20,7 @@ from ..domain.zones import ZoneDefinition
 from . import access
 from .accounts import GatewayAccounts
 from .occupancy import SiteOccupancy
+from .zone_index import ZoneIndex
 
 
 class SitesCommands:
@@ -31,6 +32,7 @@ class SitesCommands:
         self.zones = AggregateRepository(store, registry, Zone, "zone")
         self.presences = AggregateRepository(store, registry, MachinePresence, "presence")
         self.occupancy = SiteOccupancy(db)
+        self.zone_index = ZoneIndex(db, self.zones)
 
     # sites (rule E1) -----------------------------------------------------------------------------
     async def register_site(self, *, site_code: str, details: SiteDetails, status: SiteStatus, password: str,
@@ -96,6 +98,7 @@ class SitesCommands:
         access.require_manage_zone(who, definition.district)
         zone = Zone(str(ulid.ULID()))
         zone.define(definition)
+        await self.zone_index.add(zone.id, definition.district)  # before the event: the gate applies it at once
         await self.zones.save(zone, actor=who.as_actor())
         return zone
 

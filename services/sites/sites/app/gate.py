@@ -33,13 +33,13 @@ from ..domain.gate import (
     registry_unreachable,
 )
 from ..domain.model import GateColour, SiteStatus, WorkingPeriod
-from ..domain.site import Site
-from ..domain.zones import SiteLocation, ZoneDefinition
+from ..domain.site import Site, Zone
+from ..domain.zones import SiteLocation
 from ..projections.codes import EXTERNAL_CODES, REGISTRY_CODES
-from ..projections.sites import ZONES
 from . import access
 from .occupancy import SiteOccupancy
 from .registry_facts import RegistryFacts
+from .zone_index import ZoneIndex
 
 
 class EntryRefusedError(AppError):
@@ -116,6 +116,7 @@ class GateCommands:
         self.presences = AggregateRepository(store, registry, MachinePresence, "presence")
         self.refusals = AggregateRepository(store, registry, GateRefusal, "refusal")
         self.occupancy = SiteOccupancy(db)
+        self.zone_index = ZoneIndex(db, AggregateRepository(store, registry, Zone, "zone"))
 
     async def _site(self, site_code: str) -> Site:
         site = await self.sites.load(site_code)
@@ -161,8 +162,7 @@ class GateCommands:
         return verdict, facts, current
 
     async def _zones(self, district: str) -> list[ActiveZone]:
-        return [ActiveZone(zone_id=z["zone_id"], version=z["version"], definition=ZoneDefinition(**z["definition"]))
-                async for z in self.db[ZONES].find({"district": district, "active": True})]
+        return await self.zone_index.active_in(district)  # the zones' own streams, not the zones read model
 
     async def _refuse(self, who: Principal, site: SiteAtGate, verdict: Verdict, scanned: str, code: str | None,
                       batch_id: str | None, refusal_id: str) -> bool:
