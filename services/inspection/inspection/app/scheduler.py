@@ -98,7 +98,8 @@ class Scheduler:
                 except ConcurrencyError:
                     complete = False  # another writer moved the stream: the next pass decides again
                     continue
-                fired += state == "fired"
+                fired += state == "recorded"
+                state = "fired" if state == "recorded" else state
                 await self.db[DEADLINES].update_one({"_id": doc["_id"]}, {"$set": {"state": state, "at": now}})
             if complete:  # every deadline of the days before today is settled: the next pass starts from here
                 await self.db[STATE].update_one({"_id": "overdue"}, {"$set": {"day": day.isoformat()}}, upsert=True)
@@ -110,10 +111,11 @@ class Scheduler:
         if check is None or violation_id not in check.violations:
             return "void"  # its commit failed after the index was written
         if not check.mark_overdue(violation_id, now):
-            return "settled"
+            # recorded already (by another scheduler, or before a crash) or closed in time
+            return "fired" if check.violations[violation_id].overdue else "settled"
         await self.checks.save(check, actor=SCHEDULER)
         log.info("violation.overdue", violation_id=violation_id)
-        return "fired"
+        return "recorded"
 
     # linking uncoded machines to their new code -----------------------------------------------------
     async def _link(self) -> int:
