@@ -83,6 +83,8 @@ def endpoints(world: dict) -> list[Endpoint]:
         ("fuel receipt", "POST", f"{duties}/fuel-receipts",
          {"json": {"supplier": "中石化", "purchased_on": "2026-11-01", "quantity_litres": 200,
                    "fuel_standard": "GB 19147", "photo": "not-an-upload"}}, {"site_admin"}),
+        ("withdraw", "POST", f"/api/inspection/violations/{violation}/withdrawal", {"json": {"reason": "误录"}},
+         INSPECTORS),
         ("decide receipt", "POST", f"{duties}/fuel-receipts/NOSUCHRECEIPT/decision", review, {"engineer_12"}),
     ]
     return [Endpoint(name, method, path, frozenset(allowed), kwargs) for name, method, path, kwargs, allowed in table]

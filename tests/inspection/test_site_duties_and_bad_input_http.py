@@ -158,6 +158,17 @@ def test_bad_input_is_a_clear_4xx_with_its_field_and_nothing_is_written(platform
     history = p.violation(inspector, violation)["history"]
     assert [h["event"] for h in history] == ["ViolationOpened"]
 
+    # a violation opened in error is withdrawn with a reason, not deleted
+    withdrawal = f"/api/inspection/violations/{violation}/withdrawal"
+    assert p.api.post(withdrawal, headers=inspector, json={"reason": ""}).json()["field"] == "reason"
+    assert p.api.post(withdrawal, headers=p.inspector("10"), json={"reason": "误录"}).status_code == 403
+    withdrawn = p.api.post(withdrawal, headers=inspector, json={"reason": "进场登记在另一台账上"})
+    assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "closed"
+    shown = p.violation(inspector, violation, until=lambda d: d["status"] == "withdrawn")
+    assert [h["event"] for h in shown["history"]] == ["ViolationOpened", "ViolationWithdrawn"]
+    again = p.api.post(withdrawal, headers=inspector, json={"reason": "x"})
+    assert again.status_code == 409 and again.json()["code"] == "violation_closed"
+
 
 def test_a_check_sent_again_records_once_and_a_high_emission_machine_in_a_zone_is_a_violation(platform):
     p = platform

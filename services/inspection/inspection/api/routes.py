@@ -12,7 +12,7 @@ from nrmm_kernel.idempotency import IDEMPOTENCY_KEY
 from nrmm_kernel.reference import Role
 
 from ..app import access
-from ..app.requests import CheckIn, RectificationIn, ReviewIn, ScanIn, SmokeReading
+from ..app.requests import CheckIn, RectificationIn, ReviewIn, ScanIn, SmokeReading, WithdrawalIn
 from ..app.uploads import UploadKind
 
 router = APIRouter(prefix="/api/inspection", tags=["inspection"])
@@ -52,7 +52,7 @@ async def get_check(check_id: str, app=Depends(state), who: Principal = Depends(
 
 @router.get("/violations", summary="Violations the caller may read")
 async def list_violations(site: str | None = Query(None, max_length=40), code: str | None = Query(None, max_length=40),
-                          status: Literal["open", "rectification_submitted", "closed"] | None = None,
+                          status: Literal["open", "rectification_submitted", "closed", "withdrawn"] | None = None,
                           overdue: bool | None = None, app=Depends(state),
                           who: Principal = Depends(require_role(*access.READERS))):
     return await app.inspection_queries.violations(who, site_code=site, status=status, code=code, overdue=overdue)
@@ -82,6 +82,13 @@ async def review(violation_id: str, body: ReviewIn, app=Depends(state),
 async def retest(violation_id: str, body: SmokeReading, app=Depends(state),
                  who: Principal = Depends(require_role(Role.INSPECTOR))):
     return await app.inspection_violations.retest(who, violation_id, body)
+
+
+@router.post("/violations/{violation_id}/withdrawal",
+             summary="An inspector withdraws a violation opened in error, with the reason (nothing is deleted)")
+async def withdraw(violation_id: str, body: WithdrawalIn, app=Depends(state),
+                   who: Principal = Depends(require_role(Role.INSPECTOR))):
+    return await app.inspection_violations.withdraw(who, violation_id, body)
 
 
 @router.get("/offences", summary="Repeat offences counted per machine, owner or company")

@@ -129,6 +129,10 @@ class ReviewIn(Body):
         return self
 
 
+class WithdrawalIn(Body):
+    reason: str = Field(min_length=1, max_length=500)
+
+
 class ManagementRulesIn(Body):
     title: str = Field(min_length=1, max_length=200)
     documents: list[str] = Field(min_length=1, max_length=12, description="management_rules upload ids")

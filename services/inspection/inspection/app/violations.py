@@ -13,7 +13,7 @@ from ..domain.check import Check, check_id_of
 from ..domain.events import registry
 from . import access
 from .checks import smoke_result
-from .requests import RectificationIn, ReviewIn, SmokeReading
+from .requests import RectificationIn, ReviewIn, SmokeReading, WithdrawalIn
 from .uploads import UploadKind, UploadStore
 
 
@@ -49,6 +49,13 @@ class ViolationCommands:
         check = await self._load(violation_id)
         self._require_inspector(who, check)
         check.review(violation_id, accepted=body.accepted, reason=body.reason)
+        await self.checks.save(check, actor=who.as_actor())
+        return view(check, violation_id)
+
+    async def withdraw(self, who: Principal, violation_id: str, body: WithdrawalIn) -> dict:
+        check = await self._load(violation_id)
+        self._require_inspector(who, check)
+        check.withdraw(violation_id, body.reason)
         await self.checks.save(check, actor=who.as_actor())
         return view(check, violation_id)
 

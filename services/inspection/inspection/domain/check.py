@@ -20,6 +20,7 @@ from .events import (
     ViolationLinked,
     ViolationOpened,
     ViolationOverdue,
+    ViolationWithdrawn,
 )
 from .rules import ViolationKind
 
@@ -104,6 +105,11 @@ class Check(Aggregate):
         if not smoke.exceeded:
             self.record(ViolationClosed(violation_id=violation, reason="retest_passed"))
 
+    def withdraw(self, violation: str, reason: str) -> None:
+        """A violation opened in error is withdrawn, not deleted."""
+        self._open(violation)
+        self.record(ViolationWithdrawn(violation_id=violation, reason=reason))
+
     def link(self, violation: str, *, code: str, registry_machine_id: str, owner_account_id: str) -> bool:
         """An uncoded machine was coded: its violation addresses the owner and closes (the code was applied for)."""
         found = self.violation(violation)
@@ -150,6 +156,9 @@ class Check(Aggregate):
         found.addressee = found.addressee.model_copy(update={"owner_account_id": event.owner_account_id})
 
     def on_ViolationClosed(self, event: ViolationClosed) -> None:
+        self.violations[event.violation_id].status = CLOSED
+
+    def on_ViolationWithdrawn(self, event: ViolationWithdrawn) -> None:
         self.violations[event.violation_id].status = CLOSED
 
     def on_ViolationOverdue(self, event: ViolationOverdue) -> None:

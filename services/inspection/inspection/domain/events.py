@@ -166,6 +166,15 @@ class ViolationClosed(DomainEvent):
 
 
 @registry.register
+class ViolationWithdrawn(DomainEvent):
+    """An inspector withdrew a violation opened in error, with the reason: nothing is deleted, corrections are
+    events. A withdrawn violation is closed."""
+
+    violation_id: str
+    reason: str
+
+
+@registry.register
 class ViolationOverdue(DomainEvent):
     """The service's own scheduler found the deadline passed with the violation still open."""
 

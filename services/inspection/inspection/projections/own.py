@@ -99,6 +99,12 @@ class Violations(Projection):
         doc.update(status="closed", closed_at=envelope.time.isoformat(), closed_reason=event.reason)
         return self._step(doc, envelope, reason=event.reason)
 
+    @on(ev.ViolationWithdrawn)
+    def withdrawn(self, doc, event: ev.ViolationWithdrawn, envelope):
+        doc = dict(doc or {})
+        doc.update(status="withdrawn", closed_at=envelope.time.isoformat(), closed_reason="withdrawn")
+        return self._step(doc, envelope, reason=event.reason)
+
     @on(ev.ViolationOverdue)
     def overdue(self, doc, event: ev.ViolationOverdue, envelope):
         doc = dict(doc or {})
