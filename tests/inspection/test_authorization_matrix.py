@@ -33,12 +33,14 @@ def world(platform) -> dict:
     code = p.issue_code(owner="mx-owner-a", district="12", stage="3")
     inspector = p.inspector("12", account="mx-insp-12")
     p.scanned(inspector, site, code)
+    photo = p.photo(inspector)
     checked = p.api.post("/api/inspection/checks", headers=inspector, json={
-        "site_code": site, "code": code, "plate": "affixed", "card_carried": False})
+        "site_code": site, "code": code, "plate": "affixed", "card_carried": False, "photos": [photo]})
     assert checked.status_code == 201, checked.text
     violation = next(v["violation_id"] for v in checked.json()["violations"] if v["kind"] == "card_missing")
     p.violation(p.token(Role.OWNER, "mx-owner-a"), violation)
-    return {"site": site, "other": other, "check": checked.json()["check_id"], "violation": violation}
+    return {"site": site, "other": other, "check": checked.json()["check_id"], "violation": violation,
+            "photo": photo}
 
 
 def callers(platform, world) -> dict[str, dict]:
@@ -55,6 +57,7 @@ def endpoints(world: dict) -> list[Endpoint]:
     table = [
         ("upload", "POST", "/api/inspection/uploads",
          {"data": {"kind": "evidence_photo"}, "files": {"file": ("f.txt", b"text", "text/plain")}}, UPLOADERS),
+        ("read an upload", "GET", f"/api/inspection/uploads/{world['photo']}", {}, READ_RECORD),
         ("scan", "POST", "/api/inspection/scans", {"json": {"site_code": site, "code": OTHER_PROVINCE}}, INSPECTORS),
         ("check", "POST", "/api/inspection/checks",
          {"json": {"site_code": site, "code": OTHER_PROVINCE, "plate": "affixed", "card_carried": True,
@@ -90,7 +93,7 @@ def endpoints(world: dict) -> list[Endpoint]:
     return [Endpoint(name, method, path, frozenset(allowed), kwargs) for name, method, path, kwargs, allowed in table]
 
 
-SHAPE = {"site": "{site_code}", "check": "x", "violation": "x"}
+SHAPE = {"site": "{site_code}", "check": "x", "violation": "x", "photo": "x"}
 
 
 @pytest.mark.parametrize("endpoint", [e.name for e in endpoints(SHAPE)])

@@ -77,6 +77,10 @@ def test_coded_and_uncoded_machines_to_closure_and_overdue(platform):
     rectified = p.api.post(f"/api/inspection/violations/{smoke_violation}/rectifications", headers=owner,
                            json={"measure": "device_fitted", "note": "加装 DPF", "evidence": [invoice]})
     assert rectified.status_code == 201 and rectified.json()["status"] == "rectification_submitted", rectified.text
+    evidence = p.api.get(f"/api/inspection/uploads/{invoice}", headers=inspector)  # the reviewer sees the evidence
+    assert evidence.status_code == 200 and evidence.content.startswith(b"\x89PNG")
+    hidden = p.api.get(f"/api/inspection/uploads/{invoice}", headers=p.token(Role.OWNER, "owner-other"))
+    assert hidden.status_code == 403 and hidden.json()["code"] == "upload_not_allowed"
     failed = p.api.post(f"/api/inspection/violations/{smoke_violation}/retests", headers=inspector,
                         json={"ringelmann": 2})
     assert failed.status_code == 201 and failed.json()["status"] == "open"

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 
 from nrmm_kernel.auth import Principal, require_role
+from nrmm_kernel.errors import Forbidden
 from nrmm_kernel.idempotency import IDEMPOTENCY_KEY
 from nrmm_kernel.reference import Role
 
@@ -26,6 +27,15 @@ def state(request: Request):
 async def upload(kind: UploadKind = Form(...), file: UploadFile = File(...), app=Depends(state),
                  who: Principal = Depends(require_role(*access.UPLOADERS))):
     return await app.inspection_uploads.save(who.account_id, kind, file)
+
+
+@router.get("/uploads/{upload_id}", summary="Read an upload: its uploader, and readers of what it is evidence of")
+async def read_upload(upload_id: str, app=Depends(state),
+                      who: Principal = Depends(require_role(*{*access.READERS, *access.UPLOADERS}))):
+    meta, data = await app.inspection_uploads.read(upload_id)
+    if not access.can_read_upload(who, meta):
+        raise Forbidden("无权查看该文件 (not allowed to read this upload)", code="upload_not_allowed")
+    return Response(content=data, media_type=meta["content_type"])
 
 
 @router.post("/scans", summary="rule D4: what a scanned card shows an inspector (nothing recorded)")

@@ -71,6 +71,11 @@ def require_rectifier(who: Principal, *, owner_account_id: str | None, site_code
     raise Forbidden("只能整改自己的违规 (not your violation)", code="not_your_violation", field="violation_id")
 
 
+def can_read_upload(who: Principal, meta: dict) -> bool:
+    """Its uploader, and whoever may read a record it is evidence of."""
+    return meta.get("account_id") == who.account_id or any(can_read(who, r) for r in meta.get("records", []))
+
+
 def require_site_admin_of(who: Principal, site_code: str) -> None:
     if who.role is not Role.SITE_ADMIN or who.site_id != site_code:
         raise Forbidden("只能操作本场地 (not your site)", code="not_your_site")

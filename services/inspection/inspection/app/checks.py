@@ -106,6 +106,8 @@ class CheckCommands:
         check.check(checked, opened)
         await self._index(check_id, opened, machine)
         await self.checks.save(check, actor=who.as_actor(), subject=site["site_code"])
+        record = {**access.site_record(site), "owner_account_id": machine.owner_account_id}
+        await self.uploads.attach(body.photos, record)
         return answer(check)
 
     async def _machine(self, body: CheckIn, site: dict):

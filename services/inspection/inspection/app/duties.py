@@ -38,7 +38,9 @@ class DutyCommands:
         access.require_site_admin_of(who, site["site_code"])  # rule E5: the construction company keeps them
         await self.uploads.check(who.account_id, UploadKind.MANAGEMENT_RULES, body.documents, "documents")
         duties.upload_rules(body.title, body.documents)
-        return await self._save(who, duties, status="submitted")
+        answer = await self._save(who, duties, status="submitted")
+        await self.uploads.attach(body.documents, access.site_record(site))
+        return answer
 
     async def review_rules(self, who: Principal, site_code: str, body: ReviewIn) -> dict:
         site, duties = await self._load(site_code)
@@ -59,7 +61,9 @@ class DutyCommands:
         contract_id = str(ulid.ULID())
         duties.upload_contract(contract_id, kind=body.kind, counterparty=body.counterparty, clauses=body.clauses,
                                documents=body.documents)
-        return await self._save(who, duties, contract_id=contract_id, status="submitted")
+        answer = await self._save(who, duties, contract_id=contract_id, status="submitted")
+        await self.uploads.attach(body.documents, access.site_record(site))
+        return answer
 
     async def review_contract(self, who: Principal, site_code: str, contract_id: str, body: ReviewIn) -> dict:
         site, duties = await self._load(site_code)
@@ -76,7 +80,9 @@ class DutyCommands:
         duties.submit_receipt(receipt_id, supplier=body.supplier, purchased_on=body.purchased_on,
                               quantity_litres=body.quantity_litres, fuel_standard=body.fuel_standard,
                               photo=body.photo)
-        return await self._save(who, duties, receipt_id=receipt_id, status="submitted")
+        answer = await self._save(who, duties, receipt_id=receipt_id, status="submitted")
+        await self.uploads.attach([body.photo], access.site_record(site))
+        return answer
 
     async def decide_receipt(self, who: Principal, site_code: str, receipt_id: str, body: ReviewIn) -> dict:
         site, duties = await self._load(site_code)

@@ -12,7 +12,7 @@ from fastapi import UploadFile
 from gridfs import AsyncGridFSBucket
 from pymongo.asynchronous.database import AsyncDatabase
 
-from nrmm_kernel.errors import AppError, ValidationFailed
+from nrmm_kernel.errors import AppError, NotFound, ValidationFailed
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PER_REFERENCE = 12
@@ -58,6 +58,18 @@ class UploadStore:
                     "sha256": hashlib.sha256(data).hexdigest()}
         await self._bucket.upload_from_stream_with_id(upload_id, upload.filename or kind.value, data, metadata=metadata)
         return {"upload_id": upload_id, **{k: metadata[k] for k in ("kind", "content_type", "size", "sha256")}}
+
+    async def attach(self, ids: list[str], record: dict) -> None:
+        """Those who may read ``record`` (a check, a violation, a site's duties) may read these uploads too."""
+        if ids:
+            await self._files.update_many({"_id": {"$in": ids}}, {"$addToSet": {"metadata.records": record}})
+
+    async def read(self, upload_id: str) -> tuple[dict, bytes]:
+        doc = await self._files.find_one({"_id": upload_id})
+        if doc is None:
+            raise NotFound("文件不存在 (no such upload)", code="unknown_upload", field="upload_id")
+        stream = await self._bucket.open_download_stream(upload_id)
+        return doc["metadata"], await stream.read()
 
     async def check(self, account_id: str, kind: UploadKind, ids: list[str], field: str) -> None:
         """Every referenced upload exists, is the caller's, and is of the kind it is used as."""

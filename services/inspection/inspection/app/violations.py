@@ -38,6 +38,10 @@ class ViolationCommands:
         check.submit_rectification(violation_id, measure=body.measure.value, note=body.note, evidence=body.evidence,
                                    by_account_id=who.account_id, by_role=who.role.value)
         await self.checks.save(check, actor=who.as_actor())
+        checked = check.checked
+        await self.uploads.attach(body.evidence, {"site_code": checked.site_code, "district": checked.district,
+                                                  "department": checked.department,
+                                                  "owner_account_id": found.addressee.owner_account_id})
         return view(check, violation_id)
 
     def _require_inspector(self, who: Principal, check: Check) -> None:
