@@ -102,6 +102,8 @@ def test_coded_and_uncoded_machines_to_closure_and_overdue(platform):
     assert linked["closed_reason"] == "coded" and linked["linked_code"].startswith("4-N04")
     mine = eventually(p.api, "/api/inspection/violations", new_owner, lambda rows: rows).json()
     assert [v["violation_id"] for v in mine] == [uncoded_violation]
+    their_check = p.api.get(f"/api/inspection/checks/{uncoded.json()['check_id']}", headers=new_owner)
+    assert their_check.status_code == 200 and their_check.json()["linked_code"] == linked["linked_code"]
 
     # a machine without an entry at another site: left past its deadline while the service is down
     other_site, _ = p.register_site(district="04")

@@ -178,5 +178,5 @@ def answer(check: Check) -> dict:
     body = checked.model_dump(mode="json")
     body["violations"] = [{"violation_id": v.id, "kind": v.kind.value, "due_at": v.due_at.isoformat(),
                            "status": v.status} for v in check.violations.values()]
-    body["position_version"] = check.version
+    body["stream_version"] = check.version
     return body

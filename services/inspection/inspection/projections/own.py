@@ -19,7 +19,7 @@ class Checks(Projection):
     contract = ev.registry
 
     def doc_id(self, envelope) -> str:
-        return envelope.data["check_id"]
+        return envelope.streamid.removeprefix("check-")
 
     @on(ev.MachineChecked)
     def checked(self, doc, event: ev.MachineChecked, envelope):
@@ -27,9 +27,15 @@ class Checks(Projection):
         return {**data, "owner_account_id": event.machine.owner_account_id, "machine_key": event.machine.machine_key,
                 "at": envelope.time.isoformat(), "inspector_account_id": envelope.actorid}
 
+    @on(ev.ViolationLinked)
+    def linked(self, doc, event: ev.ViolationLinked, envelope):
+        # the machine found uncoded was coded: its owner now reads the check too
+        return {**(doc or {}), "owner_account_id": event.owner_account_id, "linked_code": event.code}
+
     async def ensure_indexes(self, collection) -> None:
         await collection.create_index([("site_code", ASCENDING)])
         await collection.create_index([("district", ASCENDING), ("department", ASCENDING)])
+        await collection.create_index([("owner_account_id", ASCENDING)])
 
 
 class Violations(Projection):
