@@ -38,13 +38,20 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import AutoReconnect, DuplicateKeyError, NetworkTimeout
 
 from .envelope import EventEnvelope, utcnow
-from .errors import ConcurrencyError
+from .errors import AppError, ConcurrencyError
 from .metrics import APPEND_CONFLICTS, EVENTS_APPENDED
 from .positions import note_written
 
 GENESIS_HASH = "0" * 64
 PENDING = "pending"
 COLLECTION = "event_store"
+
+
+class CommitTooLarge(AppError):
+    """A command whose events would not fit the broker: refused before anything is written."""
+
+    status = 413
+    code = "commit_too_large"
 
 
 def canonical_json(value: Any) -> bytes:
@@ -84,8 +91,10 @@ class Commit:
 
 
 class EventStore:
-    def __init__(self, db: AsyncDatabase, *, collection: str = COLLECTION, max_position_retries: int = 200):
+    def __init__(self, db: AsyncDatabase, *, collection: str = COLLECTION, max_position_retries: int = 200,
+                 max_commit_bytes: int | None = 262_144):
         self._db = db
+        self.max_commit_bytes = max_commit_bytes
         self._coll = db[collection]
         self._max_retries = max_position_retries
         self._next_position: int | None = None  # this process's guess; the unique _id index decides
@@ -118,6 +127,11 @@ class EventStore:
                     f"expected {stream_id}@{expected_version + offset}"
                 )
         event_docs = [e.to_json_dict() for e in events]
+        size = len(canonical_json(event_docs))
+        if self.max_commit_bytes is not None and size > self.max_commit_bytes:
+            # the relay could never publish it (the broker takes about 1 MB): refused before it is written
+            raise CommitTooLarge(f"提交的数据过大 ({size} 字节，上限 {self.max_commit_bytes})，请精简后重试",
+                                 details={"bytes": size, "limit": self.max_commit_bytes})
         prev_hash = await self._prev_hash(stream_id, expected_version)
         doc = {
             "stream_id": stream_id,

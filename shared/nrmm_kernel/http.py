@@ -147,12 +147,10 @@ def create_service_app(
     async def healthz():
         return {"status": "ok", "service": settings.service_name}
 
-    @app.get("/readyz", tags=["ops"], summary="Broker and database reachable")
+    @app.get("/readyz", tags=["ops"], summary="Database reachable and every runner alive (broker: degraded only)")
     async def readyz():
-        checks = await runtime.readiness()
-        ok = all(v == "ok" for v in checks.values())
-        return JSONResponse(status_code=200 if ok else 503,
-                            content={"status": "ready" if ok else "not_ready", "checks": checks})
+        ready, body = await runtime.readiness()
+        return JSONResponse(status_code=200 if ready else 503, content=body)
 
     @app.get("/metrics", tags=["ops"], summary="Prometheus metrics", response_class=PlainTextResponse)
     async def metrics():

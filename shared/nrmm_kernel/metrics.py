@@ -5,6 +5,8 @@ from prometheus_client import Counter, Gauge, Histogram
 EVENTS_APPENDED = Counter("nrmm_events_appended_total", "Events appended to the event store", ["stream_type"])
 APPEND_CONFLICTS = Counter("nrmm_append_conflicts_total", "Appends refused by the expected-version check")
 RELAY_BACKLOG = Gauge("nrmm_relay_backlog_commits", "Committed but not yet published commits", ["topic"])
+RELAY_PARKED = Gauge("nrmm_relay_parked_commits", "Commits the broker refused for good, parked for an operator",
+                     ["topic"])
 RELAY_PUBLISHED = Counter("nrmm_relay_published_events_total", "Events published by the outbox relay", ["topic"])
 CONSUMER_LAG = Gauge(
     "nrmm_consumer_lag_messages", "Messages behind the partition's high watermark", ["group", "topic", "partition"]

@@ -1,4 +1,4 @@
-"""Projections fed by events: the live runner, replay and rebuild (the contract is in projection.py).
+"""Projections fed by events: the live runner (the contract: projection.py; replays: rebuild.py; swaps: swap.py).
 
 - The live runner is a Kafka consumer group; offsets are committed only after the read model is written.
 - ``rebuild`` replays the event store into a fresh collection and swaps it in; live runners pause
@@ -10,35 +10,29 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, timedelta
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from pymongo.asynchronous.collection import AsyncCollection
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
+from pydantic import ValidationError
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
-from tqdm import tqdm
 
 from . import bus
 from .aio import sleep_or_stop
-from .envelope import EventEnvelope, EventRegistry, utcnow
-from .eventstore import EventStore
+from .envelope import EventEnvelope, EventRegistry, UnknownEventType, utcnow
 from .logging import correlation, get_logger
 from .metrics import CONSUMER_LAG, PROJECTION_APPLIED
 from .positions import Watermarks
 from .projection import Projection, apply_event, on, strip_meta
+from .supervisor import Backoff, Health
+from .swap import CONTROL, RUNNERS, _aware, restore_interrupted_swap
 
-__all__ = ["Projection", "ProjectionRunner", "StreamOrder", "apply_event", "on", "rebuild", "rebuild_from_topic",
-           "replay", "replay_topic", "strip_meta"]
+__all__ = ["Projection", "ProjectionRunner", "StreamOrder", "apply_event", "on", "strip_meta"]
 
 log = get_logger("projector")
 
-CONTROL = "projection_control"
-PAUSE_LEASE = 300  # seconds a rebuild may hold live runners paused
-LEASE_MARGIN = 10  # seconds of the lease a rebuild must still hold to start its swap
-RETIRED = "__retired"  # the live copy, for the moment a rebuild swaps its copy in
-RUNNER_ALIVE = 60  # seconds since its last heartbeat that a runner counts as running
-RUNNERS = "projection_runners"
 POSITIONS = "projection_positions"  # per consumer group: the relay watermarks applied, per partition
+PARKED_EVENTS = "projection_parked"  # events a projection could never apply, for an operator
+# an event whose data does not fit the contract: applying it again would fail again
+POISON = (ValidationError, UnknownEventType, LookupError, TypeError, ValueError)
 
 
 class StreamOrder:
@@ -99,6 +93,7 @@ class ProjectionRunner:
         registry: EventRegistry | None = None,
         batch_size: int = 500,
         source_service: str | None = None,
+        health: Health | None = None,
     ):
         self.db = db
         self.projections = list(projections)
@@ -113,8 +108,11 @@ class ProjectionRunner:
         self._last_heartbeat = 0.0
         self._paused = False
         self._order = StreamOrder()
+        self._lag = 0
+        self.parked = 0
         # what this runner has applied of the source service's commits (read-your-writes waits on it)
         self.watermarks = Watermarks(source_service or "")
+        self.health = health or Health(f"projector:{group_id}")
 
     async def load_watermarks(self) -> None:
         doc = await self.db[POSITIONS].find_one({"_id": self.group_id})
@@ -144,51 +142,81 @@ class ProjectionRunner:
     async def handle(self, envelope: EventEnvelope) -> None:
         if not self._in_order(envelope):
             return
-        if self.registry is not None and self.registry.knows(envelope.type):
-            envelope = self.registry.upcast(envelope)
         with correlation(envelope.correlationid, event_id=envelope.id, event_type=envelope.event_name):
             for projection in self.projections:
-                outcome = await apply_event(self.db[projection.name], projection, envelope)
+                try:
+                    outcome = await apply_event(self.db[projection.name], projection, envelope)
+                except POISON as exc:
+                    # this event can never be applied (its data does not fit the contract): parked, and the
+                    # flow goes on; /readyz shows it until an operator has looked
+                    outcome = "parked"
+                    await self._park(projection, envelope, exc)
                 PROJECTION_APPLIED.labels(projection.name, outcome).inc()
                 if outcome == "applied":
                     self.applied += 1
                     log.debug("projection.applied", projection=projection.name,
                               stream=envelope.streamid, version=envelope.streamversion)
 
+    async def _park(self, projection: Projection, envelope: EventEnvelope, exc: Exception) -> None:
+        log.error("projection.parked", projection=projection.name, stream=envelope.streamid,
+                  version=envelope.streamversion, error=f"{type(exc).__name__}: {exc}"[:300])
+        await self.db[PARKED_EVENTS].replace_one(
+            {"_id": f"{projection.name}:{envelope.id}"},
+            {"projection": projection.name, "stream_id": envelope.streamid, "version": envelope.streamversion,
+             "type": envelope.type, "error": f"{type(exc).__name__}: {exc}"[:1000], "event": envelope.to_json_dict(),
+             "parked_at": utcnow()}, upsert=True)
+        self.parked += 1
+
     async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Apply events until ``stop``; a database or broker error is retried with backoff, forever."""
         stop = stop or asyncio.Event()
-        while await self._pause_requested() and not stop.is_set():  # a rebuild is swapping: touch nothing yet
-            await sleep_or_stop(stop, 0.2)
-        await self.ensure_indexes()
-        await self.load_watermarks()
+        backoff = Backoff()
         while not stop.is_set():
-            consumer = AIOKafkaConsumer(
-                bootstrap_servers=self.bootstrap,
-                group_id=self.group_id,
-                enable_auto_commit=False,
-                auto_offset_reset="earliest",
-                max_poll_records=self.batch_size,
-            )
-            consumer.subscribe(self.topics, listener=_ForgetOnRebalance(self._order))
+            consumer = None
             try:
+                while await self._pause_requested() and not stop.is_set():  # a rebuild is swapping: touch nothing
+                    self.health.ok()
+                    await sleep_or_stop(stop, 0.2)
+                await self.ensure_indexes()
+                await self.load_watermarks()
+                consumer = AIOKafkaConsumer(
+                    bootstrap_servers=self.bootstrap,
+                    group_id=self.group_id,
+                    enable_auto_commit=False,
+                    auto_offset_reset="earliest",
+                    max_poll_records=self.batch_size,
+                )
+                consumer.subscribe(self.topics, listener=_ForgetOnRebalance(self._order))
                 await consumer.start()
                 await self._heartbeat(paused=False, force=True)  # known to rebuilds before the first batch
-                await self._consume(consumer, stop)
+                await self._consume(consumer, stop, backoff)
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:  # noqa: BLE001
                 # Restarting the consumer resumes from the last committed offsets: nothing skipped.
-                log.exception("projector.error", group=self.group_id)
-                await sleep_or_stop(stop, 1.0)
+                self.health.failed(exc)
+                log.warning("projector.error", group=self.group_id, error=f"{type(exc).__name__}: {exc}"[:300])
+                await backoff.wait(stop)
             finally:
-                await consumer.stop()
-                await self._heartbeat(paused=False, force=True, final=True)
+                await self._close(consumer)
 
-    async def _consume(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
+    async def _close(self, consumer: AIOKafkaConsumer | None) -> None:
+        """Cleanup never ends the runner: a database or broker that is down now is simply not told."""
+        try:
+            if consumer is not None:
+                await consumer.stop()
+            await self._heartbeat(paused=False, force=True, final=True)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            log.warning("projector.cleanup_failed", group=self.group_id, error=type(exc).__name__)
+
+    async def _consume(self, consumer: AIOKafkaConsumer, stop: asyncio.Event, backoff: Backoff) -> None:
         while not stop.is_set():
             paused, swapping = await self._control()
             if paused:
                 await self._heartbeat(paused=True)
+                self.health.ok()
                 await sleep_or_stop(stop, 0.1)
                 continue
             if swapping or self._paused:
@@ -214,6 +242,8 @@ class ProjectionRunner:
                 await consumer.commit()  # only now: the read models hold everything fetched
             await self._record_lag(consumer)
             await self._heartbeat(paused=False)
+            self.health.ok(lag=self._lag)
+            backoff.reset()
 
     async def _control(self) -> tuple[bool, bool]:
         """(a rebuild holds these projections paused, a swap is marked under way). A pause is a lease: a
@@ -239,205 +269,15 @@ class ProjectionRunner:
         )
 
     async def _record_lag(self, consumer: AIOKafkaConsumer) -> None:
+        total = 0
         for tp in consumer.assignment():
             high = consumer.highwater(tp)
             if high is None:
                 continue
             position = await consumer.position(tp)
+            total += max(high - position, 0)
             CONSUMER_LAG.labels(self.group_id, tp.topic, str(tp.partition)).set(max(high - position, 0))
+        self._lag = total
 
 
-async def replay(store: EventStore, collection: AsyncCollection, projection: Projection, *,
-                 registry: EventRegistry | None = None, from_position: int = 1, bar: tqdm | None = None) -> int:
-    """Apply every stored event from ``from_position`` on; returns the last position read."""
-    last = from_position - 1
-    async for commit in store.read_all(from_position):
-        for envelope in commit.events:
-            if registry is not None and registry.knows(envelope.type):
-                envelope = registry.upcast(envelope)
-            await apply_event(collection, projection, envelope)
-        last = commit.position
-        if bar is not None:
-            bar.update(1)
-    return last
 
-
-async def rebuild(db: AsyncDatabase, store: EventStore, projection: Projection, *,
-                  registry: EventRegistry | None = None, progress: bool = True,
-                  pause_timeout: float = 30.0) -> int:
-    """Drop a projection and replay it from the event store. Returns the last position read."""
-    name = projection.name
-    scratch = db[f"{name}__rebuild"]
-    await scratch.drop()
-    bar = tqdm(total=await store.head_position(), desc=f"rebuild {name}", unit="commit", disable=not progress)
-    try:
-        last = await replay(store, scratch, projection, registry=registry, bar=bar)
-
-        async def catch_up() -> None:
-            nonlocal last
-            bar.total = await store.head_position()
-            last = await replay(store, scratch, projection, registry=registry, from_position=last + 1, bar=bar)
-
-        await _swap_in(db, projection, scratch, catch_up, pause_timeout)
-    finally:
-        bar.close()
-    log.info("projection.rebuilt", projection=name, last_position=last)
-    return last
-
-
-async def replay_topic(bootstrap: str, topic: str, collection: AsyncCollection, projection: Projection, *,
-                       start: dict[TopicPartition, int] | None = None, bar: tqdm | None = None,
-                       order: StreamOrder | None = None) -> dict[TopicPartition, int]:
-    """Apply a topic's events from ``start`` (default: the beginning) up to its current end; returns the end.
-
-    For projections of another service's events, which this service's event store does not hold; the
-    platform's event topics keep everything (retention.ms = -1), so a replay sees the whole history."""
-    order = order or StreamOrder()
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                                auto_offset_reset="earliest")
-    await consumer.start()
-    try:
-        # a group-less consumer learns partitions from a metadata fetch (topics() does not keep what it fetched)
-        cluster = await consumer._client.fetch_all_metadata()
-        partitions = [TopicPartition(topic, p) for p in sorted(cluster.partitions_for_topic(topic) or ())]
-        if not partitions:
-            return {}
-        consumer.assign(partitions)
-        end = await consumer.end_offsets(partitions)
-        # explicit offsets: seek_to_beginning on a fresh group-less consumer can lose to its initial reset
-        first = await consumer.beginning_offsets(partitions)
-        for tp in partitions:
-            consumer.seek(tp, (start or {}).get(tp, first[tp]))
-        if bar is not None:
-            begun = {tp: await consumer.position(tp) for tp in partitions}
-            bar.total = (bar.n or 0) + sum(end[tp] - begun[tp] for tp in partitions)
-        remaining = {tp for tp in partitions if await consumer.position(tp) < end[tp]}
-        while remaining:
-            batch = await consumer.getmany(*remaining, timeout_ms=1000, max_records=500)
-            for tp, messages in batch.items():
-                for message in messages:
-                    if message.offset >= end[tp] or bus.is_control(message):
-                        continue
-                    envelope = bus.decode(message.value)
-                    if order.accept(envelope):
-                        await apply_event(collection, projection, envelope)
-                    if bar is not None:
-                        bar.update(1)
-            remaining = {tp for tp in remaining if await consumer.position(tp) < end[tp]}
-        return end
-    finally:
-        await consumer.stop()
-
-
-async def rebuild_from_topic(db: AsyncDatabase, bootstrap: str, topic: str, projection: Projection, *,
-                             progress: bool = True, pause_timeout: float = 30.0) -> int:
-    """Drop a projection of another service's events and replay it from that service's topic."""
-    scratch = db[f"{projection.name}__rebuild"]
-    await scratch.drop()
-    bar = tqdm(total=0, desc=f"rebuild {projection.name}", unit="event", disable=not progress)
-    order = StreamOrder()
-    try:
-        end = await replay_topic(bootstrap, topic, scratch, projection, bar=bar, order=order)
-
-        async def catch_up() -> None:
-            nonlocal end
-            end = await replay_topic(bootstrap, topic, scratch, projection, start=end, bar=bar, order=order)
-
-        await _swap_in(db, projection, scratch, catch_up, pause_timeout)
-    finally:
-        bar.close()
-    log.info("projection.rebuilt", projection=projection.name, topic=topic, events=bar.n)
-    return bar.n
-
-
-async def _swap_in(db: AsyncDatabase, projection: Projection, scratch: AsyncCollection, catch_up,
-                   pause_timeout: float) -> None:
-    """Pause the live runners, catch the scratch copy up with what they applied, and swap it in."""
-    name = projection.name
-    await restore_interrupted_swap(db, name)  # an earlier rebuild's unfinished swap first: its copy is the live one
-    requested_at = utcnow()
-    await db[CONTROL].update_one(
-        {"_id": name},
-        {"$set": {"paused": True, "requested_at": requested_at,
-                  "until": requested_at + timedelta(seconds=PAUSE_LEASE)}},
-        upsert=True,
-    )
-    retired = db[f"{name}{RETIRED}"]
-    try:
-        await _wait_for_pause(db, name, requested_at, pause_timeout)
-        await catch_up()
-        # the runners stay paused only while the lease holds: run out, they went on writing the live copy,
-        # which this copy does not have. Held, it is renewed for the swap.
-        now = utcnow()
-        held = await db[CONTROL].update_one(
-            {"_id": name, "paused": True, "requested_at": requested_at,
-             "until": {"$gt": now + timedelta(seconds=LEASE_MARGIN)}},
-            {"$set": {"until": now + timedelta(seconds=PAUSE_LEASE)}})
-        if held.matched_count != 1:
-            raise TimeoutError(f"the pause of {name} ran out (or another rebuild took it) before the swap: "
-                               "rebuild again")
-        # never a moment without one whole copy kept: live -> retired, scratch -> live, then retired dropped
-        # (FerretDB has no renameCollection dropTarget). The "swapping" mark says a swap is under way: one that
-        # died before the mark was cleared is undone by restore_interrupted_swap, which every runner calls
-        # before it applies anything.
-        await retired.drop()
-        await db[CONTROL].update_one({"_id": name}, {"$set": {"swapping": uuid.uuid4().hex}})
-        try:
-            if await _exists(db, name):
-                await db[name].rename(retired.name)
-            if await scratch.estimated_document_count() > 0:
-                await scratch.rename(name)
-            await projection.ensure_indexes(db[name])
-        except BaseException:
-            await restore_interrupted_swap(db, name)
-            raise
-        await db[CONTROL].update_one({"_id": name}, {"$set": {"swapping": False}})
-        await retired.drop()
-    finally:
-        await db[CONTROL].update_one({"_id": name}, {"$set": {"paused": False}}, upsert=True)
-
-
-def _aware(moment):
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-async def _exists(db: AsyncDatabase, name: str) -> bool:
-    return bool(await db.list_collection_names(filter={"name": name}))
-
-
-async def restore_interrupted_swap(db: AsyncDatabase, name: str) -> bool:
-    """Undo a swap that did not finish: the live copy, renamed aside, goes back (and whatever an interrupted
-    rename or a runner's index creation left under the live name meanwhile goes). Of the runners that find the
-    swap unfinished, one restores: the one whose insert of the swap's restore token succeeds."""
-    control = await db[CONTROL].find_one({"_id": name}, projection={"swapping": 1})
-    token = (control or {}).get("swapping")
-    if not token:
-        return False
-    try:
-        await db[CONTROL].insert_one({"_id": f"{name}:restore:{token}", "at": utcnow()})
-    except DuplicateKeyError:
-        return False  # another runner (or the rebuild itself) is restoring it
-    restored = False
-    if await _exists(db, f"{name}{RETIRED}"):
-        await db[name].drop()
-        await db[f"{name}{RETIRED}"].rename(name)
-        restored = True
-        log.warning("projection.swap_restored", projection=name)
-    await db[CONTROL].update_one({"_id": name}, {"$set": {"swapping": False}})
-    return restored
-
-
-async def _wait_for_pause(db: AsyncDatabase, name: str, requested_at, limit_seconds: float) -> None:
-    """Wait until every live runner of this projection has acknowledged the pause."""
-    deadline = asyncio.get_running_loop().time() + limit_seconds
-    while True:
-        alive_since = utcnow() - timedelta(seconds=RUNNER_ALIVE)
-        running = await db[RUNNERS].count_documents(
-            {"projections": name, "stopped": False, "seen_at": {"$gte": alive_since},
-             "$or": [{"paused": False}, {"seen_at": {"$lt": requested_at}}]}
-        )
-        if running == 0:
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError(f"live runners of {name} did not pause within {limit_seconds}s")
-        await asyncio.sleep(0.1)

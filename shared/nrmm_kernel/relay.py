@@ -1,8 +1,12 @@
 """Outbox relay: publishes committed events to the service's Kafka topic.
 
-Progress (the commit's ``outbox`` mark) is recorded only after the broker acknowledged every event of the batch
-(acks=all). A relay killed at any point leaves its batch unpublished and sends it again after a
-restart: nothing is skipped, and consumers treat the repeats as the duplicates they are.
+Progress (the commit's ``outbox`` mark) is recorded only after the broker acknowledged every event of the commit
+(acks=all). A relay killed at any point leaves its batch unpublished and sends it again after a restart: nothing
+is skipped, and consumers treat the repeats as the duplicates they are.
+
+A commit the broker refuses for good (too large for it) is parked with a dead-letter record, and the later
+commits of its stream are held behind it (outbox.py): the other streams keep flowing, and an operator re-drives it
+(``python -m <service>.main outbox``). Any other error is retried with backoff, forever.
 Run one relay per service database: two relays could interleave one stream's events.
 """
 
@@ -11,24 +15,32 @@ from __future__ import annotations
 import asyncio
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import MessageSizeTooLargeError, RecordTooLargeError
 
 from . import bus
 from .aio import sleep_or_stop
-from .eventstore import EventStore
+from .eventstore import Commit, EventStore
 from .logging import get_logger
-from .metrics import RELAY_BACKLOG, RELAY_PUBLISHED
+from .metrics import RELAY_BACKLOG, RELAY_PARKED, RELAY_PUBLISHED
+from .outbox import Outbox
+from .supervisor import Backoff, Health
 
 log = get_logger("relay")
+# the broker will never take these, however often they are sent
+PERMANENT = (MessageSizeTooLargeError, RecordTooLargeError)
 
 
 class OutboxRelay:
     def __init__(self, store: EventStore, producer: AIOKafkaProducer, topic: str, *,
-                 batch_size: int = 500, poll_seconds: float = 0.2):
+                 batch_size: int = 500, poll_seconds: float = 0.2, health: Health | None = None):
         self.store = store
+        self.outbox = Outbox(store)
         self.producer = producer
         self.topic = topic
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
+        self.health = health or Health("relay")
+        self.parked_count = 0
 
     async def publish_batch(self) -> int:
         """Publish the oldest unpublished commits; returns how many events went out."""
@@ -36,18 +48,54 @@ class OutboxRelay:
         if not commits:
             RELAY_BACKLOG.labels(self.topic).set(0)
             return 0
-        pending = []
+        blocked = await self.outbox.parked_streams()  # streams whose order waits behind a parked commit
+        sent: list[tuple[Commit, list[asyncio.Future]]] = []
+        held: list[int] = []
         for commit in commits:
-            for envelope in commit.events:
-                key, value, headers = bus.encode(envelope)
-                # send() enqueues in order; per partition the idempotent producer keeps that order.
-                pending.append(await self.producer.send(self.topic, value=value, key=key, headers=headers))
-        await asyncio.gather(*pending)  # raises if any send failed: nothing gets marked
-        await self._send_watermarks(commits[-1].position)
-        await self.store.mark_published(commits[-1].position)
-        RELAY_PUBLISHED.labels(self.topic).inc(len(pending))
-        log.debug("relay.published", topic=self.topic, commits=len(commits), events=len(pending))
-        return len(pending)
+            if commit.stream_id in blocked:
+                held.append(commit.position)
+                continue
+            futures = await self._send(commit)
+            if isinstance(futures, BaseException):
+                await self.outbox.park(commit, f"{type(futures).__name__}: {futures}")
+                blocked.add(commit.stream_id)
+                continue
+            sent.append((commit, futures))
+        published, events = [], 0
+        for commit, futures in sent:
+            results = await asyncio.gather(*futures, return_exceptions=True)
+            failure = next((r for r in results if isinstance(r, BaseException)), None)
+            if commit.stream_id in blocked:
+                held.append(commit.position)  # on the topic ahead of a parked one: sent again after it
+            elif isinstance(failure, PERMANENT):
+                await self.outbox.park(commit, f"{type(failure).__name__}: {failure}")
+                blocked.add(commit.stream_id)
+            elif failure is not None:
+                raise failure  # a passing fault: nothing of this batch is marked, all of it is sent again
+            else:
+                published.append(commit.position)
+                events += len(futures)
+        await self.outbox.hold(held)
+        if published:
+            await self._send_watermarks(commits[-1].position)
+            await self.outbox.published(published)
+        RELAY_PUBLISHED.labels(self.topic).inc(events)
+        self.parked_count = len(await self.outbox.parked()) if blocked else 0
+        RELAY_PARKED.labels(self.topic).set(self.parked_count)
+        log.debug("relay.published", topic=self.topic, commits=len(published), events=events, held=len(held))
+        return events
+
+    async def _send(self, commit: Commit) -> list[asyncio.Future] | BaseException:
+        """Enqueue the commit's events (in order; per partition the idempotent producer keeps it); a refusal the
+        producer knows at once (too large) is returned, not raised."""
+        futures = []
+        for envelope in commit.events:
+            key, value, headers = bus.encode(envelope)
+            try:
+                futures.append(await self.producer.send(self.topic, value=value, key=key, headers=headers))
+            except PERMANENT as exc:
+                return exc
+        return futures
 
     async def _send_watermarks(self, position: int) -> None:
         """After the batch is acknowledged: on every partition, "all commits up to here are ahead of this"."""
@@ -58,14 +106,18 @@ class OutboxRelay:
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
+        backoff = Backoff()
         while not stop.is_set():
             try:
                 sent = await self.publish_batch()
+                self.health.ok(lag=self.batch_size if sent >= self.batch_size else 0)
+                backoff.reset()
                 if sent == 0:
-                    RELAY_BACKLOG.labels(self.topic).set(await self.store.backlog())
                     await sleep_or_stop(stop, self.poll_seconds)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("relay.error", topic=self.topic)
-                await sleep_or_stop(stop, 1.0)
+            except Exception as exc:  # noqa: BLE001 - the database or the broker: tried again, forever
+                self.health.failed(exc)
+                log.warning("relay.error", topic=self.topic, error=f"{type(exc).__name__}: {exc}"[:300])
+                await backoff.wait(stop)
+

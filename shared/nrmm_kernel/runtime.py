@@ -12,9 +12,11 @@ from .envelope import EventRegistry
 from .eventstore import EventStore
 from .logging import get_logger
 from .positions import PositionWaits
-from .projector import Projection, ProjectionRunner, rebuild, rebuild_from_topic
+from .projector import Projection, ProjectionRunner
+from .rebuild import rebuild, rebuild_from_topic
 from .relay import OutboxRelay
 from .settings import KernelSettings
+from .supervisor import Health, supervise
 
 log = get_logger("runtime")
 
@@ -49,6 +51,7 @@ class ServiceRuntime:
         self.relay: OutboxRelay | None = None
         self.runner: ProjectionRunner | None = None
         self.foreign_runners: dict[str, ProjectionRunner] = {}
+        self.health: dict[str, Health] = {}  # every supervised runner, as /readyz reports it
         self.positions = PositionWaits()  # what the read models of this process have applied, per source service
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
@@ -61,7 +64,7 @@ class ServiceRuntime:
     async def start(self) -> None:
         s = self.settings
         self.client = mongo_client(s.mongodb_url)
-        self.store = EventStore(self.db)
+        self.store = EventStore(self.db, max_commit_bytes=s.max_commit_bytes)
         await self.store.ensure_indexes()
         foreign_topics = {service: self.topic_of(service) for service in self.foreign}
         await ensure_topics(s.kafka_bootstrap, sorted({s.topic, *self.subscribe_to, *foreign_topics.values()}),
@@ -89,11 +92,22 @@ class ServiceRuntime:
             self.positions.track(runner.watermarks)
             self.foreign_runners[service] = runner
         if self.run_background:
-            self._tasks.append(asyncio.create_task(self.relay.run(self._stop), name="relay"))
+            self.supervise("relay", self.relay.run, health=self.relay.health)
             for name, runner in [("projector", self.runner), *self.foreign_runners.items()]:
                 if runner is not None:
-                    self._tasks.append(asyncio.create_task(runner.run(self._stop), name=f"projector-{name}"))
+                    self.supervise(name if name == "projector" else f"projector-from-{name}", runner.run,
+                                   health=runner.health)
         log.info("runtime.started", database=s.database_name, topic=s.topic)
+
+    def supervise(self, name: str, body, *, health: Health | None = None, needs_broker: bool = True) -> Health:
+        """Run ``body(stop)`` in the background for the process's life: restarted whenever it fails or ends, and
+        reported by /readyz under ``name``."""
+        health = health or Health(name, needs_broker=needs_broker)
+        health.name = name
+        health.task = asyncio.create_task(supervise(health, body, self._stop), name=name)
+        self.health[name] = health
+        self._tasks.append(health.task)
+        return health
 
     async def stop(self) -> None:
         self._stop.set()
@@ -107,7 +121,11 @@ class ServiceRuntime:
             await self.client.close()
         log.info("runtime.stopped")
 
-    async def readiness(self) -> dict[str, str]:
+    async def readiness(self) -> tuple[bool, dict]:
+        """(ready, body). Not ready: the database is unreachable (no write can be taken), or a runner is dead or
+        stuck for a reason a broker outage does not explain. A broker outage alone leaves the service ready, with
+        ``degraded: ["kafka"]``: writes are taken and published once it is back. Parked commits or events
+        degrade it too: an operator has something to look at."""
         checks: dict[str, str] = {}
         try:
             await asyncio.wait_for(self.client.admin.command("ping"), 3)
@@ -119,7 +137,20 @@ class ServiceRuntime:
             checks["broker"] = "ok"
         except Exception as exc:  # noqa: BLE001
             checks["broker"] = f"unreachable: {type(exc).__name__}"
-        return checks
+        broker_down = checks["broker"] != "ok"
+        runners, failing = {}, []
+        for name, health in self.health.items():
+            healthy, runners[name] = health.report(self.settings.runner_stuck_seconds, broker_down)
+            if not healthy:
+                failing.append(name)
+        degraded = ["kafka"] if broker_down else []
+        if self.relay is not None and self.relay.parked_count:
+            degraded.append("parked_commits")
+        if any(r.parked for r in (self.runner, *self.foreign_runners.values()) if r is not None):
+            degraded.append("parked_events")
+        ready = checks["database"] == "ok" and not failing
+        return ready, {"status": "ready" if ready else "not_ready", "checks": checks, "runners": runners,
+                       "degraded": degraded, "failing": failing}
 
     def topic_of(self, service: str) -> str:
         return f"{self.settings.namespace}.{service}.events"

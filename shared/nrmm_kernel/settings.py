@@ -27,6 +27,10 @@ class KernelSettings(BaseSettings):
     relay_batch_size: int = Field(default=500, ge=1)
     relay_poll_seconds: float = Field(default=0.2, gt=0)
     cors_origins: list[str] = []
+    # /readyz: a runner (relay, projector, scheduler) without a success for this long is stuck (503)
+    runner_stuck_seconds: float = Field(default=60.0, gt=0)
+    # the largest commit the event store takes (its events' JSON): well under the broker's max.message.bytes
+    max_commit_bytes: int = Field(default=262_144, ge=1024)
     # how long a query sent with X-Min-Position waits for its read models before 503 read_model_behind
     read_wait_seconds: float = Field(default=2.0, gt=0, le=30)
 

@@ -4,10 +4,11 @@ import asyncio
 
 import pytest
 
-from nrmm_kernel import bus
+from nrmm_kernel import bus, swap
 from nrmm_kernel.bus import ensure_topics, make_producer
 from nrmm_kernel.eventstore import EventStore
-from nrmm_kernel.projector import ProjectionRunner, apply_event, rebuild, rebuild_from_topic, strip_meta
+from nrmm_kernel.projector import ProjectionRunner, apply_event, strip_meta
+from nrmm_kernel.rebuild import rebuild, rebuild_from_topic
 from nrmm_kernel.relay import OutboxRelay
 from tests.sample import MachineMoved, MachineRegistered, MachineRetired, MachineView, SiteRoster, registry
 
@@ -223,18 +224,16 @@ async def test_a_rebuild_that_died_between_its_renames_leaves_the_live_copy_whic
 
 async def test_a_rebuild_whose_pause_ran_out_does_not_swap_in_a_copy_that_misses_what_runners_wrote(
         db, monkeypatch):
-    from nrmm_kernel import projector
-
     view, live_state = await built_view(db, machines=3)
     scratch = db[f"{view.name}__rebuild"]
     await scratch.insert_one({"_id": "a copy that lacks what runners wrote after the pause ran out"})
-    monkeypatch.setattr(projector, "PAUSE_LEASE", 1)
+    monkeypatch.setattr(swap, "PAUSE_LEASE", 1)
 
     async def slow_catch_up() -> None:
         await asyncio.sleep(1.5)
 
     with pytest.raises(TimeoutError, match="ran out"):
-        await projector._swap_in(db, view, scratch, slow_catch_up, pause_timeout=5)
+        await swap.swap_in(db, view, scratch, slow_catch_up, pause_timeout=5)
     assert await snapshot(db[view.name]) == live_state
     control = await db["projection_control"].find_one({"_id": view.name})
     assert not control["paused"] and not control.get("swapping")

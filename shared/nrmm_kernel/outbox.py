@@ -1,0 +1,67 @@
+"""The outbox's states beyond "pending": commits the broker refuses for good are parked, and the later commits of
+their stream are held behind them, so one poison commit stops one stream, never the service's whole flow.
+
+A commit document's ``outbox`` field: ``pending`` (to publish), ``parked`` (the broker refused it for good; a
+dead-letter record in ``outbox_parked`` says why), ``held`` (a later commit of a parked stream: published after
+the parked one is re-driven, so the stream's order on the topic is kept), absent (published).
+"""
+
+from __future__ import annotations
+
+from .envelope import utcnow
+from .eventstore import PENDING, Commit, EventStore
+from .logging import get_logger
+
+PARKED, HELD = "parked", "held"
+DEAD_LETTERS = "outbox_parked"
+log = get_logger("outbox")
+
+
+class Outbox:
+    def __init__(self, store: EventStore):
+        self.store = store
+        self._commits = store.collection
+        self._parked = store.collection.database[DEAD_LETTERS]
+
+    async def park(self, commit: Commit, reason: str) -> None:
+        size = sum(len(e.model_dump_json()) for e in commit.events)
+        await self._parked.replace_one({"_id": commit.position}, {
+            "stream_id": commit.stream_id, "version": commit.version, "reason": reason[:1000], "bytes": size,
+            "events": [e.type for e in commit.events], "parked_at": utcnow()}, upsert=True)
+        await self._commits.update_one({"_id": commit.position}, {"$set": {"outbox": PARKED}})
+        log.error("outbox.parked", position=commit.position, stream=commit.stream_id, reason=reason[:200],
+                  bytes=size)
+
+    async def hold(self, positions: list[int]) -> None:
+        if positions:
+            await self._commits.update_many({"_id": {"$in": positions}}, {"$set": {"outbox": HELD}})
+
+    async def parked_streams(self) -> set[str]:
+        return {d["stream_id"] async for d in self._parked.find({}, projection={"stream_id": 1})}
+
+    async def parked(self) -> list[dict]:
+        return await self._parked.find({}).sort("_id", 1).to_list(1000)
+
+    async def show(self, position: int) -> dict | None:
+        letter = await self._parked.find_one({"_id": position})
+        if letter is None:
+            return None
+        commit = await self._commits.find_one({"_id": position})
+        return {**letter, "commit": commit}
+
+    async def redrive(self, position: int) -> int:
+        """Put a parked commit and the commits held behind it back in line; returns how many."""
+        letter = await self._parked.find_one({"_id": position})
+        if letter is None:
+            raise LookupError(f"no parked commit at position {position}")
+        stream = letter["stream_id"]
+        moved = await self._commits.update_many({"stream_id": stream, "outbox": {"$in": [PARKED, HELD]}},
+                                                {"$set": {"outbox": PENDING}})
+        await self._parked.delete_one({"_id": position})
+        log.warning("outbox.redriven", position=position, stream=stream, commits=moved.modified_count)
+        return moved.modified_count
+
+    async def published(self, positions: list[int]) -> None:
+        if positions:
+            await self._commits.update_many({"_id": {"$in": positions}, "outbox": PENDING},
+                                            {"$unset": {"outbox": ""}})

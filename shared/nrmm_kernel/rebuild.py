@@ -1,0 +1,124 @@
+"""Replays: a projection rebuilt from the service's event store, or (another service's events) from that
+service's topic, into a scratch copy that is swapped in (swap.py)."""
+
+from __future__ import annotations
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from tqdm import tqdm
+
+from . import bus
+from .envelope import EventRegistry
+from .eventstore import EventStore
+from .logging import get_logger
+from .projection import Projection, apply_event
+from .projector import StreamOrder
+from .swap import swap_in
+
+log = get_logger("projector")
+
+
+async def replay(store: EventStore, collection: AsyncCollection, projection: Projection, *,
+                 registry: EventRegistry | None = None, from_position: int = 1, bar: tqdm | None = None) -> int:
+    """Apply every stored event from ``from_position`` on; returns the last position read."""
+    last = from_position - 1
+    async for commit in store.read_all(from_position):
+        for envelope in commit.events:
+            if registry is not None and registry.knows(envelope.type):
+                envelope = registry.upcast(envelope)
+            await apply_event(collection, projection, envelope)
+        last = commit.position
+        if bar is not None:
+            bar.update(1)
+    return last
+
+
+async def rebuild(db: AsyncDatabase, store: EventStore, projection: Projection, *,
+                  registry: EventRegistry | None = None, progress: bool = True,
+                  pause_timeout: float = 30.0) -> int:
+    """Drop a projection and replay it from the event store. Returns the last position read."""
+    name = projection.name
+    scratch = db[f"{name}__rebuild"]
+    await scratch.drop()
+    bar = tqdm(total=await store.head_position(), desc=f"rebuild {name}", unit="commit", disable=not progress)
+    try:
+        last = await replay(store, scratch, projection, registry=registry, bar=bar)
+
+        async def catch_up() -> None:
+            nonlocal last
+            bar.total = await store.head_position()
+            last = await replay(store, scratch, projection, registry=registry, from_position=last + 1, bar=bar)
+
+        await swap_in(db, projection, scratch, catch_up, pause_timeout)
+    finally:
+        bar.close()
+    log.info("projection.rebuilt", projection=name, last_position=last)
+    return last
+
+
+async def replay_topic(bootstrap: str, topic: str, collection: AsyncCollection, projection: Projection, *,
+                       start: dict[TopicPartition, int] | None = None, bar: tqdm | None = None,
+                       order: StreamOrder | None = None) -> dict[TopicPartition, int]:
+    """Apply a topic's events from ``start`` (default: the beginning) up to its current end; returns the end.
+
+    For projections of another service's events, which this service's event store does not hold; the
+    platform's event topics keep everything (retention.ms = -1), so a replay sees the whole history."""
+    order = order or StreamOrder()
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                                auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        # a group-less consumer learns partitions from a metadata fetch (topics() does not keep what it fetched)
+        cluster = await consumer._client.fetch_all_metadata()
+        partitions = [TopicPartition(topic, p) for p in sorted(cluster.partitions_for_topic(topic) or ())]
+        if not partitions:
+            return {}
+        consumer.assign(partitions)
+        end = await consumer.end_offsets(partitions)
+        # explicit offsets: seek_to_beginning on a fresh group-less consumer can lose to its initial reset
+        first = await consumer.beginning_offsets(partitions)
+        for tp in partitions:
+            consumer.seek(tp, (start or {}).get(tp, first[tp]))
+        if bar is not None:
+            begun = {tp: await consumer.position(tp) for tp in partitions}
+            bar.total = (bar.n or 0) + sum(end[tp] - begun[tp] for tp in partitions)
+        remaining = {tp for tp in partitions if await consumer.position(tp) < end[tp]}
+        while remaining:
+            batch = await consumer.getmany(*remaining, timeout_ms=1000, max_records=500)
+            for tp, messages in batch.items():
+                for message in messages:
+                    if message.offset >= end[tp] or bus.is_control(message):
+                        continue
+                    envelope = bus.decode(message.value)
+                    if order.accept(envelope):
+                        await apply_event(collection, projection, envelope)
+                    if bar is not None:
+                        bar.update(1)
+            remaining = {tp for tp in remaining if await consumer.position(tp) < end[tp]}
+        return end
+    finally:
+        await consumer.stop()
+
+
+async def rebuild_from_topic(db: AsyncDatabase, bootstrap: str, topic: str, projection: Projection, *,
+                             progress: bool = True, pause_timeout: float = 30.0) -> int:
+    """Drop a projection of another service's events and replay it from that service's topic."""
+    scratch = db[f"{projection.name}__rebuild"]
+    await scratch.drop()
+    bar = tqdm(total=0, desc=f"rebuild {projection.name}", unit="event", disable=not progress)
+    order = StreamOrder()
+    try:
+        end = await replay_topic(bootstrap, topic, scratch, projection, bar=bar, order=order)
+
+        async def catch_up() -> None:
+            nonlocal end
+            end = await replay_topic(bootstrap, topic, scratch, projection, start=end, bar=bar, order=order)
+
+        await swap_in(db, projection, scratch, catch_up, pause_timeout)
+    finally:
+        bar.close()
+    log.info("projection.rebuilt", projection=projection.name, topic=topic, events=bar.n)
+    return bar.n
+
+
