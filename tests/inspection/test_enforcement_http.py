@@ -11,7 +11,7 @@ from inspection.app.scheduler import Scheduler
 from inspection.domain.events import registry
 from inspection.projections.own import VIOLATIONS, Violations
 from nrmm_kernel.eventstore import EventStore
-from nrmm_kernel.projector import rebuild
+from nrmm_kernel.rebuild import rebuild
 from nrmm_kernel.reference import Role
 from nrmm_kernel.runtime import mongo_client
 from tests.inspection.conftest import serial
@@ -134,7 +134,7 @@ def test_coded_and_uncoded_machines_to_closure_and_overdue(platform):
     assert names.count("ViolationOverdue") == 1
     p.start_inspection()
     ready = p.platform.client("inspection").get("/readyz").json()
-    assert ready["checks"]["scheduler"] == "ok", ready
+    assert ready["runners"]["scheduler"]["status"] == "ok", ready
     overdue = p.violation(owner, entry_violation["violation_id"], until=lambda d: d["overdue"])
     assert overdue["status"] == "open" and overdue["history"][-1]["event"] == "ViolationOverdue"
     listed = eventually(p.api, "/api/inspection/violations?overdue=true", inspector, lambda rows: rows).json()

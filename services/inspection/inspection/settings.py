@@ -11,6 +11,6 @@ class Settings(KernelSettings):
     # inspection.domain.rules.DEFAULT_DEADLINE_DAYS. JSON, e.g. NRMM_VIOLATION_DEADLINE_DAYS='{"smoke_exceedance": 15}'
     violation_deadline_days: dict[str, int] = {}
     # how often the durable scheduler looks for due deadlines and newly coded machines (seconds)
-    scheduler_poll_seconds: float = Field(default=30.0, gt=0)
+    scheduler_poll_seconds: float = Field(default=15.0, gt=0, le=30)  # within NRMM_RUNNER_STUCK_SECONDS
     # a stricter smoke class (GB 36886-2018 class III) for sites inside a restricted zone, where the city demands it
     smoke_class_in_zones: str | None = Field(default=None, pattern=r"^(I|II|III)$")

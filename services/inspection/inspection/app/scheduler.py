@@ -28,6 +28,7 @@ from nrmm_kernel.envelope import Actor, utcnow
 from nrmm_kernel.errors import ConcurrencyError
 from nrmm_kernel.eventstore import EventStore
 from nrmm_kernel.logging import get_logger
+from nrmm_kernel.supervisor import Health
 
 from ..domain.check import Check, check_id_of
 from ..domain.events import registry
@@ -49,8 +50,7 @@ class Scheduler:
         self.clock = clock
         self.facts = Facts(db)
         self.checks = AggregateRepository(store, registry, Check, "check")
-        self.last_success: datetime | None = None
-        self.last_error: str | None = None  # the last pass's error, until a pass succeeds
+        self.health = Health("scheduler", needs_broker=False)
 
     async def ensure_indexes(self) -> None:
         await self.db[DEADLINES].create_index([("due_day", ASCENDING), ("state", ASCENDING)])
@@ -59,24 +59,15 @@ class Scheduler:
     async def run_once(self, now: datetime | None = None) -> dict:
         now = now or self.clock()
         result = {"overdue": await self._overdue(now), "linked": await self._link()}
-        self.last_success, self.last_error = now, None
         return result
 
     async def run(self, stop: asyncio.Event, poll_seconds: float) -> None:
-        """Supervised: an error is logged and the pass tried again with backoff, forever."""
-        backoff = 1.0
+        """One pass, then another every ``poll_seconds``; an error ends the run and the runtime's supervisor starts
+        it again with backoff (and /readyz shows it)."""
         while not stop.is_set():
-            try:
-                await self.run_once()
-                backoff = 1.0
-                await sleep_or_stop(stop, poll_seconds)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                self.last_error = type(exc).__name__
-                log.exception("scheduler.error")
-                await sleep_or_stop(stop, backoff)
-                backoff = min(backoff * 2, 60.0)
+            await self.run_once()
+            self.health.ok()
+            await sleep_or_stop(stop, poll_seconds)
 
     # overdue -------------------------------------------------------------------------------------
     async def _first_day(self, today: date) -> date:
