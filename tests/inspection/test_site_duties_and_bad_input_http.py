@@ -112,6 +112,8 @@ def test_bad_input_is_a_clear_4xx_with_its_field_and_nothing_is_written(platform
     refused({**base, "code": "4-B12B3C4D", "smoke": {"k": 0.3}}, 422, "rated_power_required", "smoke.rated_power_kw")
     refused({**base, "site_code": "S-NOSUCHSITE"}, 404, "unknown_site", "site_code")
     refused({**base, "plate": "glued"}, 422, "validation_error", "plate")
+    refused({**base, "observed": {"category": "挖掘机"}}, 422, "validation_error", "observed.category",
+            "unknown_category")
     operator = {"user_unit": "u", "contact_name": "c", "mobile": "12345"}
     uncoded = {"category": "forklift", "brand": "合力", "model": "X", "factory_serial": "1", "operator": operator}
     refused({"site_code": site, "uncoded": uncoded, "photos": ["x"]}, 422, "validation_error",

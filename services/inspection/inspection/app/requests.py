@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from nrmm_kernel.clock import today_in_chongqing
 from nrmm_kernel.fields import CreditCode, MobileNumber
 
-from ..domain.rules import Measure, PlateState
+from ..domain.rules import CATEGORIES, Measure, PlateState
 from ..domain.smoke import K_MAX_READING, RINGELMANN_MAX
 
 
@@ -48,15 +48,24 @@ class SmokeReading(Body):
         return self
 
 
+def _category(value: str | None) -> str | None:
+    if value is not None and value not in CATEGORIES:
+        raise PydanticCustomError("unknown_category", f"机械类别须为 {', '.join(CATEGORIES)} 之一 (rule S1)")
+    return value
+
+
+Category = Annotated[str, AfterValidator(_category)]
+
+
 class Observed(Body):
     """What the inspector reads off the machine, compared field by field with the registration (rule D4)."""
 
-    category: str | None = Field(default=None, max_length=50)
+    category: Category | None = Field(default=None, max_length=50)
     brand: str | None = Field(default=None, max_length=100)
     model: str | None = Field(default=None, max_length=100)
     factory_serial: str | None = Field(default=None, max_length=64)
     engine_serial: str | None = Field(default=None, max_length=64)
-    emission_stage: str | None = Field(default=None, max_length=2)
+    emission_stage: str | None = Field(default=None, pattern=r"^[1-4DX]$")
 
 
 class OperatorIn(Body):
@@ -68,7 +77,7 @@ class OperatorIn(Body):
 class UncodedMachine(Body):
     """A machine without a code: recorded by brand, model, factory serial and photos, and who operates it."""
 
-    category: str = Field(min_length=1, max_length=50)
+    category: Category = Field(max_length=50)
     brand: str = Field(min_length=1, max_length=100)
     model: str = Field(min_length=1, max_length=100)
     factory_serial: str = Field(min_length=1, max_length=64)

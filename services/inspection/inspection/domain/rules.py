@@ -68,6 +68,10 @@ class Measure(StrEnum):
     OTHER = "other"
 
 
+# rule S1: machines in scope (the registry's category codes)
+CATEGORIES = ("excavator", "crane", "bulldozer", "loader", "road_roller", "paver", "grader", "piling", "forklift",
+              "stacker", "tractor", "shuttle", "in_plant", "other")
+
 # fields of the registration an inspector compares with the machine in front of them (rule D4)
 COMPARED_FIELDS = ("category", "brand", "model", "factory_serial", "engine_serial", "emission_stage")
 
