@@ -29,8 +29,9 @@ def can_read(who: Principal, record: dict) -> bool:
     """A check or violation (or a site's duties) record, with its site's district and department."""
     if who.role is Role.OWNER:
         return record.get("owner_account_id") is not None and record.get("owner_account_id") == who.account_id
-    if who.role in (Role.SITE_ADMIN, Role.SUPERVISION_ENGINEER):
-        return who.site_id is not None and who.site_id == record.get("site_code")
+    if who.role in (Role.SITE_ADMIN, Role.SUPERVISION_ENGINEER):  # bound to one site (an engineer: of its district)
+        return who.site_id is not None and who.site_id == record.get("site_code") and (
+            who.role is Role.SITE_ADMIN or who.can_see_district(record.get("district")))
     if who.role not in STAFF_READERS or not who.can_see_district(record.get("district")):
         return False
     if who.role is Role.DEPARTMENT_VIEWER:
