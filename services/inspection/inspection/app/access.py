@@ -53,9 +53,11 @@ def staff_filter(who: Principal) -> dict:
     """The Mongo filter of what a reader may list."""
     if who.role is Role.OWNER:
         return {"owner_account_id": who.account_id}
-    if who.role in (Role.SITE_ADMIN, Role.SUPERVISION_ENGINEER):
+    if who.role is Role.SITE_ADMIN:
         return {"site_code": who.site_id or {"$in": []}}
     query: dict = {}
+    if who.role is Role.SUPERVISION_ENGINEER:
+        query["site_code"] = who.site_id or {"$in": []}
     if not who.city_level:
         query["district"] = who.district
     if who.role is Role.DEPARTMENT_VIEWER and who.department is not Department.ECOLOGY:
