@@ -23,12 +23,16 @@ KAFKA_CONTROLLER_PORT="${NRMM_NATIVE_KAFKA_CONTROLLER_PORT:-9093}"
 FERRETDB_PORT="${NRMM_NATIVE_FERRETDB_PORT:-27017}"
 PG_PORT="${NRMM_NATIVE_PG_PORT:-5433}"
 
+# where a running instance keeps its data, logs and pids: another directory (with other ports) runs a second,
+# separate instance from the same binaries (the fault tests start their own broker and database so)
+STATE="${NRMM_NATIVE_STATE_DIR:-$VAR}"
+
 KAFKA_HOME="$VAR/kafka-$KAFKA_VERSION"
-KAFKA_DATA="$VAR/data/kafka"
+KAFKA_DATA="$STATE/data/kafka"
 FERRETDB_BIN="$VAR/bin/ferretdb-$FERRETDB_VERSION"
-PG_ROOT="$VAR/postgres"
-LOGS="$VAR/log"
-RUN="$VAR/run"
+PG_ROOT="$STATE/postgres"
+LOGS="$STATE/log"
+RUN="$STATE/run"
 
 log() { printf '[native] %s\n' "$*" >&2; }
 
@@ -84,8 +88,8 @@ install_postgres() {
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
   fi
   # the server refuses to run as root: its files belong to the postgres user, who must reach them
-  if ! as_postgres test -x "$VAR"; then
-    PG_ROOT="/var/tmp/nrmm-postgres-$(printf '%s' "$VAR" | cksum | cut -d' ' -f1)"
+  if ! as_postgres test -x "$STATE"; then
+    PG_ROOT="/var/tmp/nrmm-postgres-$(printf '%s' "$STATE" | cksum | cut -d' ' -f1)"
   fi
   mkdir -p "$PG_ROOT" && chown postgres "$PG_ROOT"
 }
@@ -107,6 +111,9 @@ start_postgres() {
   as_postgres "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc \
     "SELECT 1 FROM pg_database WHERE datname='ferretdb'" | grep -q 1 \
     || as_postgres "$bin/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres ferretdb
+  # index-backed lookups: a GIN sibling for every index FerretDB makes (see the file)
+  as_postgres "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d ferretdb -q -v ON_ERROR_STOP=1 \
+    -f "$ROOT/deploy/postgres/gin-siblings.sql" >/dev/null
 }
 
 stop_postgres() {
@@ -120,7 +127,7 @@ stop_postgres() {
 start_kafka() {
   if pid_alive kafka && port_open "$KAFKA_PORT"; then log "kafka already running"; return; fi
   mkdir -p "$KAFKA_DATA" "$LOGS" "$RUN"
-  local props="$VAR/kafka-server.properties"
+  local props="$STATE/kafka-server.properties"
   sed -e "s#@DATA@#$KAFKA_DATA#" -e "s/@PORT@/$KAFKA_PORT/g" -e "s/@CPORT@/$KAFKA_CONTROLLER_PORT/g" \
     "$ROOT/deploy/kafka/server.properties" > "$props"
   local cp="$KAFKA_HOME/libs/*"
@@ -137,12 +144,12 @@ start_kafka() {
 
 start_ferretdb() {
   if pid_alive ferretdb && port_open "$FERRETDB_PORT"; then log "ferretdb already running"; return; fi
-  mkdir -p "$VAR/state/ferretdb" "$LOGS" "$RUN"
+  mkdir -p "$STATE/state/ferretdb" "$LOGS" "$RUN"
   start_postgres
   log "starting ferretdb on 127.0.0.1:$FERRETDB_PORT (postgresql backend)"
   nohup "$FERRETDB_BIN" --handler=postgresql \
     --postgresql-url="postgres://postgres@127.0.0.1:$PG_PORT/ferretdb?pool_max_conns=50" \
-    --state-dir="$VAR/state/ferretdb" --listen-addr="127.0.0.1:$FERRETDB_PORT" \
+    --state-dir="$STATE/state/ferretdb" --listen-addr="127.0.0.1:$FERRETDB_PORT" \
     --debug-addr=- --telemetry=disable --log-level=warn \
     >>"$LOGS/ferretdb.log" 2>&1 &
   echo $! > "$RUN/ferretdb.pid"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -110,9 +109,12 @@ def create_service_app(
             written = collect_written()
             try:
                 response = await _read_your_writes(request) or await call_next(request)
-            except Exception:
-                log.exception("http.unhandled")
-                unavailable = isinstance(sys.exc_info()[1], PyMongoError | KafkaError)
+            except Exception as exc:
+                unavailable = isinstance(exc, PyMongoError | KafkaError)
+                if unavailable:  # an outage, not a bug: one line, no traceback
+                    log.warning("http.unavailable", error=f"{type(exc).__name__}: {exc}"[:200])
+                else:
+                    log.exception("http.unhandled")
                 response = error_response(
                     503 if unavailable else 500,
                     "service_unavailable" if unavailable else "internal_error",

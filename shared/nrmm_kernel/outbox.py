@@ -36,8 +36,12 @@ class Outbox:
         if positions:
             await self._commits.update_many({"_id": {"$in": positions}}, {"$set": {"outbox": HELD}})
 
-    async def parked_streams(self) -> set[str]:
-        return {d["stream_id"] async for d in self._parked.find({}, projection={"stream_id": 1})}
+    async def parked_streams(self) -> dict[str, int]:
+        """Stream -> the position of its first parked commit."""
+        first: dict[str, int] = {}
+        async for d in self._parked.find({}, projection={"stream_id": 1}):
+            first[d["stream_id"]] = min(d["_id"], first.get(d["stream_id"], d["_id"]))
+        return first
 
     async def parked(self) -> list[dict]:
         return await self._parked.find({}).sort("_id", 1).to_list(1000)

@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import MessageSizeTooLargeError, RecordTooLargeError
 
 from . import bus
-from .aio import sleep_or_stop
+from .aio import wait_any
 from .eventstore import Commit, EventStore
 from .logging import get_logger
 from .metrics import RELAY_BACKLOG, RELAY_PARKED, RELAY_PUBLISHED
@@ -58,18 +58,18 @@ class OutboxRelay:
             futures = await self._send(commit)
             if isinstance(futures, BaseException):
                 await self.outbox.park(commit, f"{type(futures).__name__}: {futures}")
-                blocked.add(commit.stream_id)
+                blocked[commit.stream_id] = commit.position
                 continue
             sent.append((commit, futures))
         published, events = [], 0
         for commit, futures in sent:
             results = await asyncio.gather(*futures, return_exceptions=True)
             failure = next((r for r in results if isinstance(r, BaseException)), None)
-            if commit.stream_id in blocked:
-                held.append(commit.position)  # on the topic ahead of a parked one: sent again after it
+            if commit.position > blocked.get(commit.stream_id, commit.position):
+                held.append(commit.position)  # on the topic after a parked one: sent again after it
             elif isinstance(failure, PERMANENT):
                 await self.outbox.park(commit, f"{type(failure).__name__}: {failure}")
-                blocked.add(commit.stream_id)
+                blocked[commit.stream_id] = commit.position
             elif failure is not None:
                 raise failure  # a passing fault: nothing of this batch is marked, all of it is sent again
             else:
@@ -109,15 +109,18 @@ class OutboxRelay:
         backoff = Backoff()
         while not stop.is_set():
             try:
+                self.store.appended.clear()  # an append from here on wakes the idle wait below
                 sent = await self.publish_batch()
                 self.health.ok(lag=self.batch_size if sent >= self.batch_size else 0)
                 backoff.reset()
                 if sent == 0:
-                    await sleep_or_stop(stop, self.poll_seconds)
+                    # woken at once by an append in this process; the poll is for other writers
+                    await wait_any(stop, self.store.appended, seconds=self.poll_seconds)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - the database or the broker: tried again, forever
                 self.health.failed(exc)
                 log.warning("relay.error", topic=self.topic, error=f"{type(exc).__name__}: {exc}"[:300])
                 await backoff.wait(stop)
+
 

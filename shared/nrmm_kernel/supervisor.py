@@ -53,7 +53,7 @@ class Health:
 
 
 async def supervise(health: Health, body: Callable[[asyncio.Event], Awaitable[None]], stop: asyncio.Event, *,
-                    first_delay: float = 0.5, max_delay: float = 30.0) -> None:
+                    first_delay: float = 0.5, max_delay: float = 10.0) -> None:
     """Run ``body(stop)`` until ``stop`` is set: restarted (after a growing pause) whenever it raises or ends."""
     delay = first_delay
     while not stop.is_set():
@@ -79,7 +79,7 @@ async def supervise(health: Health, body: Callable[[asyncio.Event], Awaitable[No
 class Backoff:
     """Pauses between retries inside a runner's loop: doubling up to a limit, reset by a success."""
 
-    def __init__(self, first: float = 0.2, limit: float = 30.0):
+    def __init__(self, first: float = 0.2, limit: float = 5.0):
         self.first, self.limit, self.current = first, limit, first
 
     async def wait(self, stop: asyncio.Event) -> None:
