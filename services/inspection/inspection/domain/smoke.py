@@ -7,7 +7,10 @@ Verification (2026-11-30, this repository's search corpora): the standard's own 
 (http://selaoduyi.com/news/988.html, reprinting 中国环保在线: approved by the Ministry of Ecology and Environment
 2018-09-27, in force 2018-12-01, two normative annexes: the opacity method and the Ringelmann method). The
 Ministry's letter 环办大气函〔2021〕554号 (2021-12-03, http://www.fl1002.com/doc/125041.html) confirms that either
-method alone decides an exceedance. The numeric values of 表 1 were NOT found in the stored corpora: the values
+method alone decides an exceedance. City notices apply class III inside restricted zones by their own decision
+(武汉市生态环境局 2021-12-11, https://www.dxh.gov.cn/ZWGK/zc_zwgk/zcwd/qsthjj/202201/t20220112_1894268.shtml: class III
+in core zones; 德州市 2023 notice: class III in core zones), which is what ``stricter`` and the setting
+NRMM_SMOKE_CLASS_IN_ZONES model. The numeric values of 表 1 were NOT found in the stored corpora: the values
 below are DOMAIN.md's (which match the commonly published table: I 3.00/2.00/1.61, II 2.00/1.00/0.80,
 III 0.80/0.80/0.50, Ringelmann 1) and must be checked against the official text (GB 36886-2018, 生态环境部)
 before they are relied on in enforcement. They are data: replace LIMITS, not code, when they change.
