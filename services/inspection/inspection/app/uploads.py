@@ -10,6 +10,7 @@ from enum import StrEnum
 import ulid
 from fastapi import UploadFile
 from gridfs import AsyncGridFSBucket
+from gridfs.errors import NoFile
 from pymongo.asynchronous.database import AsyncDatabase
 
 from nrmm_kernel.errors import AppError, NotFound, ValidationFailed
@@ -68,7 +69,10 @@ class UploadStore:
         doc = await self._files.find_one({"_id": upload_id})
         if doc is None:
             raise NotFound("文件不存在 (no such upload)", code="unknown_upload", field="upload_id")
-        stream = await self._bucket.open_download_stream(upload_id)
+        try:
+            stream = await self._bucket.open_download_stream(upload_id)
+        except NoFile:
+            raise NotFound("文件不存在 (no such upload)", code="unknown_upload", field="upload_id") from None
         return doc["metadata"], await stream.read()
 
     async def check(self, account_id: str, kind: UploadKind, ids: list[str], field: str) -> None:
