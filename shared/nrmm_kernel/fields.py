@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from fastapi import Query
 from pydantic import AfterValidator, BeforeValidator
 from pydantic_core import PydanticCustomError
 
 from .identity import mobile_problem, normalize_uscc, uscc_problem
 from .reference import DISTRICTS
+
+# paging: a page further than this is a 422, never a database error (a skip beyond 2^63-1 was a 500)
+MAX_SKIP = 100_000
+Skip = Annotated[int, Query(ge=0, le=MAX_SKIP, description=f"results to pass over, at most {MAX_SKIP}")]
 
 
 def _district(value: str) -> str:

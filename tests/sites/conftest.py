@@ -11,7 +11,7 @@ import pytest
 from nrmm_kernel.clock import today_in_chongqing
 from nrmm_kernel.reference import Role
 from tests.platform import Platform, eventually, start_platform
-from tests.registry.fixtures import credit_code, machine, registrant
+from tests.registry.fixtures import PDF, PNG, credit_code, machine, registrant
 
 ADMIN_USER, ADMIN_PASSWORD = "root-admin", "Admin-Passw0rd"
 SERVICES = ["notifications", "registry", "sites", "gateway"]
@@ -59,6 +59,14 @@ class Sites:
         text = " ".join(str(v) for v in outbox.json()[0]["params"].values())
         return re.search(r"\b(\d{6})\b", text).group(1)
 
+    def register_owner(self) -> tuple[str, str, dict]:
+        """A real owner account at the gateway: (account id, mobile, headers)."""
+        mobile = f"137{uuid.uuid4().int % 10**8:08d}"
+        made = self.gateway.post("/api/auth/owners", json={"mobile": mobile, "password": "Owner-Passw0rd",
+                                                           "sms_code": self.sms_code(mobile), "name": "车主"})
+        assert made.status_code == 201, made.text
+        return made.json()["account_id"], mobile, self.login(mobile, "Owner-Passw0rd")
+
     def register_site(self, district: str = "04", street: str = "解放碑街道", code: str | None = None,
                       mobile: str | None = None, **details) -> tuple[str, dict]:
         """Register a site through the gateway; returns its code and its admin's headers."""
@@ -79,22 +87,25 @@ class Sites:
         eventually(self.sites, f"/api/sites/sites/{code}", headers, lambda d: d["status"] == "in_construction")
         return code, headers
 
-    def issue_code(self, owner: str = "owner-gate", district: str = "04", stage: str = "4", **overrides) -> str:
-        """An owner applies, a reviewer approves: the registry issues a code."""
-        owner_headers = self.token(Role.OWNER, owner)
+    def application(self, owner_headers: dict, district: str = "04", stage: str = "4", **overrides) -> dict:
+        """An application's body, its documents and photos uploaded by the owner."""
         uploads = {}
         for kind in ("identity_proof", "machine_nameplate", "engine_nameplate", "environmental_label",
                      "conformity_certificate", "photo_front", "photo_back", "photo_left", "photo_right"):
-            content = b"%PDF-1.4\n" + b"0" * 32 if kind in ("identity_proof", "conformity_certificate") \
-                else b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+            content = PDF if kind in ("identity_proof", "conformity_certificate") else PNG
             uploaded = self.registry.post("/api/registry/uploads", headers=owner_headers, data={"kind": kind},
                                           files={"file": ("f", content, "application/octet-stream")})
             assert uploaded.status_code == 201, uploaded.text
             uploads[kind] = [uploaded.json()["upload_id"]]
         fuel = "electric" if stage == "D" else "diesel"
-        body = {"registrant": registrant(), "uploads": uploads,
+        return {"registrant": registrant(), "uploads": uploads,
                 "machine": machine(district=district, stage=stage, today=today_in_chongqing(), fuel=fuel,
                                    factory_serial=f"F-{uuid.uuid4().hex[:10]}", **overrides)}
+
+    def issue_code(self, owner: str = "owner-gate", district: str = "04", stage: str = "4", **overrides) -> str:
+        """An owner applies, a reviewer approves: the registry issues a code."""
+        owner_headers = self.token(Role.OWNER, owner)
+        body = self.application(owner_headers, district, stage, **overrides)
         applied = self.registry.post("/api/registry/applications", json=body, headers=owner_headers)
         assert applied.status_code == 201, applied.text
         approved = self.registry.post(f"/api/registry/applications/{applied.json()['machine_id']}/approval",
@@ -117,3 +128,20 @@ class Sites:
 def period() -> dict:
     today = today_in_chongqing().isoformat()
     return {"starts_on": today, "ends_on": "2027-06-30"}
+
+
+SERIAL_ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+
+def other_province_code(n: int, province: str = "A", stage: str = "4") -> str:
+    """A distinct well-formed code of another province for each n (rule C5 shape; rule C3: admitted on its shape)."""
+    chars = []
+    for _ in range(7):
+        n, digit = divmod(n, len(SERIAL_ALPHABET))
+        chars.append(SERIAL_ALPHABET[digit])
+    return f"{stage}-{province}{''.join(reversed(chars))}"
+
+
+def reported(stage: str = "4", machine_type: str = "excavator") -> dict:
+    """What a site reports with an entry (rule E2): working period, machine type, emission stage."""
+    return {"working_period": period(), "machine_type": machine_type, "emission_stage": stage}

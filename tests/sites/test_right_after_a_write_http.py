@@ -12,7 +12,7 @@ import pytest
 
 from nrmm_kernel.codes import qr_payload
 from nrmm_kernel.reference import Role
-from tests.sites.conftest import period
+from tests.sites.conftest import period, reported
 
 
 def position(response) -> dict:
@@ -26,6 +26,7 @@ def test_twenty_codes_work_the_instant_their_approval_answers(platform):
     site, _ = p.register_site(district="04")
     gate = p.token(Role.SITE_ADMIN, f"gate-{site}", site_id=site)
     reviewer = p.token(Role.REVIEWER, "rev-gate")
+    buyer_id, buyer_mobile, buyer = p.register_owner()  # the machines pass to one real owner account (rule C6)
     for n in range(20):
         owner_id = f"owner-now-{n}"
         owner = p.token(Role.OWNER, owner_id)
@@ -49,12 +50,15 @@ def test_twenty_codes_work_the_instant_their_approval_answers(platform):
         reissued = p.registry.post(f"/api/registry/machines/{code}/plate-reissue/completion", headers=reviewer)
         assert reissued.status_code == 200, (n, reissued.text)
         changed = p.registry.post(f"/api/registry/machines/{code}/owner-change", headers=owner,
-                                  json={"new_owner_account_id": f"{owner_id}-next", "registrant": registrant_next(),
-                                        "transferred_on": "2026-01-03"})
+                                  json={"new_owner_mobile": buyer_mobile, "transferred_on": "2026-01-03"})
         assert changed.status_code == 200, (n, changed.text)
-        mine = p.registry.get("/api/registry/machines", headers={**p.token(Role.OWNER, f"{owner_id}-next"),
-                                                                 **position(changed)})
-        assert [m["code"] for m in mine.json()] == [code], (n, mine.text[:300])
+        offered = p.registry.get("/api/registry/owner-changes", headers={**buyer, **position(changed)})
+        assert code in [o["code"] for o in offered.json()["incoming"]], (n, offered.text[:300])
+        accepted = p.registry.post(f"/api/registry/machines/{code}/owner-change/acceptance", headers=buyer,
+                                   json={"registrant": registrant_next()})
+        assert accepted.status_code == 200, (n, accepted.text)
+        mine = p.registry.get("/api/registry/machines", headers={**buyer, **position(accepted)})
+        assert code in [m["code"] for m in mine.json()], (n, mine.text[:300])
 
 
 def registrant_next() -> dict:
@@ -68,28 +72,11 @@ def test_an_owner_sees_the_application_they_just_sent(platform):
     owner = p.token(Role.OWNER, f"owner-{uuid.uuid4().hex[:6]}")
     sent = []
     for _ in range(5):
-        applied = p.registry.post("/api/registry/applications", headers=owner, json=application_body(p, owner))
+        applied = p.registry.post("/api/registry/applications", headers=owner, json=p.application(owner, district="05"))
         assert applied.status_code == 201, applied.text
         sent.append(applied.json()["machine_id"])
         listed = p.registry.get("/api/registry/applications", headers={**owner, **position(applied)})
         assert sorted(a["machine_id"] for a in listed.json()) == sorted(sent)
-
-
-def application_body(p, owner: dict) -> dict:
-    from nrmm_kernel.clock import today_in_chongqing
-    from tests.registry.fixtures import machine, registrant
-
-    uploads = {}
-    for kind in ("identity_proof", "machine_nameplate", "engine_nameplate", "environmental_label",
-                 "conformity_certificate", "photo_front", "photo_back", "photo_left", "photo_right"):
-        content = b"%PDF-1.4\n" + b"0" * 32 if kind in ("identity_proof", "conformity_certificate") \
-            else b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
-        uploaded = p.registry.post("/api/registry/uploads", headers=owner, data={"kind": kind},
-                                   files={"file": ("f", content, "application/octet-stream")})
-        uploads[kind] = [uploaded.json()["upload_id"]]
-    return {"registrant": registrant(), "uploads": uploads,
-            "machine": machine(district="05", stage="4", today=today_in_chongqing(),
-                               factory_serial=f"F-{uuid.uuid4().hex[:10]}")}
 
 
 def test_a_zone_is_listed_right_after_it_is_defined(platform):
@@ -152,7 +139,7 @@ def test_an_entry_racing_the_completion_never_leaves_a_machine_inside_a_complete
     def enter():
         start.wait()
         answers["entry"] = p.sites.post(f"/api/sites/sites/{site}/entries", headers=gate,
-                                        json={"code": race_machine, "working_period": period()})
+                                        json={"code": race_machine, **reported()})
 
     def complete():
         start.wait()

@@ -77,10 +77,11 @@ class PasswordReset(Body):
     new_password: str = Field(max_length=128)
 
 
-@router.post("/sms-codes", status_code=202, summary="Send an SMS verification code (expires, single use, "
-                                                    "1 per minute and 10 a day per number)")
+@router.post("/sms-codes", status_code=202, summary="Send an SMS verification code (expires, single use; "
+                                                    "1 per minute and 10 a day per number, 10 an hour per "
+                                                    "client address, a ceiling per hour for all)")
 async def sms_code(body: SmsRequest, request: Request):
-    await identity(request).send_sms_code(body.mobile, body.purpose)
+    await identity(request).send_sms_code(body.mobile, body.purpose, request.client.host if request.client else None)
     return {"sent": True, "expires_in": request.app.state.runtime.settings.sms_code_ttl_seconds}
 
 
@@ -96,6 +97,17 @@ async def create_site_admin(body: SiteAdminRegistration, request: Request,
                             who: Principal = Depends(require_role(Role.SERVICE))):
     account = await identity(request).create_site_admin(**body.model_dump())
     return public(account)
+
+
+class OwnerLookup(Body):
+    mobile: MobileNumber
+
+
+@router.post("/owner-lookup", summary="Internal: the registry finds the owner account registered with a mobile "
+                                      "(rule C6, owner change)")
+async def owner_lookup(body: OwnerLookup, request: Request, who: Principal = Depends(require_role(Role.SERVICE))):
+    account = await identity(request).owner_by_mobile(body.mobile)
+    return {"account_id": account.account_id, "role": account.role.value}
 
 
 @router.post("/staff", status_code=201, summary="Administrators: create a staff account")
