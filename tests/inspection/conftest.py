@@ -14,14 +14,13 @@ from nrmm_kernel.clock import today_in_chongqing
 from nrmm_kernel.reference import Role
 from tests.conftest import ROOT
 from tests.platform import Platform, _wait_ready, eventually, start_platform
-from tests.registry.fixtures import machine, registrant
-from tests.sites.conftest import ADMIN_PASSWORD, ADMIN_USER, Sites, period
+from tests.registry.fixtures import PDF, PNG
+from tests.sites.conftest import ADMIN_PASSWORD, ADMIN_USER, Sites, reported
 
 SERVICES = ["notifications", "registry", "sites", "inspection", "gateway"]
 ENV = {"NRMM_BOOTSTRAP_ADMIN_USERNAME": ADMIN_USER, "NRMM_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
        "NRMM_SMS_RESEND_SECONDS": "0", "NRMM_SCHEDULER_POLL_SECONDS": "0.3"}
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-PDF = b"%PDF-1.4\n" + b"0" * 64
+__all__ = ["PDF", "PNG"]
 
 
 @pytest.fixture(scope="module")
@@ -59,18 +58,8 @@ class Inspection(Sites):
                    factory_serial: str | None = None, **overrides) -> str:
         """An owner applies (with photos), a reviewer approves: the registry issues a code."""
         owner_headers = self.token(Role.OWNER, owner)
-        uploads = {}
-        for kind in ("identity_proof", "machine_nameplate", "engine_nameplate", "environmental_label",
-                     "conformity_certificate", "photo_front", "photo_back", "photo_left", "photo_right"):
-            content = PDF if kind in ("identity_proof", "conformity_certificate") else PNG
-            uploaded = self.registry.post("/api/registry/uploads", headers=owner_headers, data={"kind": kind},
-                                          files={"file": ("f", content, "application/octet-stream")})
-            assert uploaded.status_code == 201, uploaded.text
-            uploads[kind] = [uploaded.json()["upload_id"]]
-        body = {"registrant": registrant(), "uploads": uploads,
-                "machine": machine(district=district, stage=stage, today=today_in_chongqing(),
-                                   fuel="electric" if stage == "D" else "diesel",
-                                   factory_serial=factory_serial or serial(), **overrides)}
+        body = self.application(owner_headers, district, stage, **overrides)
+        body["machine"]["factory_serial"] = factory_serial or serial()
         applied = self.registry.post("/api/registry/applications", json=body, headers=owner_headers)
         assert applied.status_code == 201, applied.text
         approved = self.registry.post(f"/api/registry/applications/{applied.json()['machine_id']}/approval",
@@ -78,10 +67,10 @@ class Inspection(Sites):
         assert approved.status_code == 200, approved.text
         return approved.json()["code"]
 
-    def enter(self, site: str, admin: dict, code: str) -> str:
+    def enter(self, site: str, admin: dict, code: str, machine_type: str = "excavator") -> str:
         self.known_at_gate(site, admin, code)
         entered = self.sites.post(f"/api/sites/sites/{site}/entries", headers=admin,
-                                  json={"code": code, "working_period": period()})
+                                  json={"code": code, **reported(code[0], machine_type)})
         assert entered.status_code == 201, entered.text
         return entered.json()["stay_id"]
 
