@@ -11,7 +11,7 @@ from nrmm_kernel.identity import mask_id_number, mask_mobile
 from nrmm_kernel.projector import Projection, on
 from registry import contracts as reg
 from registry.contracts import IN_FORCE, Status, status_after
-from sites.domain import events as site
+from sites import contracts as site
 
 from ..domain.rules import serial_key
 
@@ -116,7 +116,7 @@ class Sites(Projection):
     """One document per site: where it is, who governs it, its company and its admin (rule E1)."""
 
     name = SITES
-    contract = site.registry  # sites.contracts, once the sites service publishes one
+    contract = site.events
 
     def doc_id(self, envelope) -> str:
         return envelope.streamid.removeprefix("site-")
@@ -146,7 +146,7 @@ class Stays(Projection):
     """One document per stay of a machine on a site: whether it is inside now (rule E2)."""
 
     name = STAYS
-    contract = site.registry  # sites.contracts, once the sites service publishes one
+    contract = site.events
 
     def doc_id(self, envelope) -> str:
         return envelope.data["stay_id"]
