@@ -56,7 +56,7 @@ class Deliveries:
     async def attempt(self, delivery_id: str) -> dict | None:
         """One attempt, if the delivery is due and nobody else holds it; the delivery as it then stands."""
         doc = await self.coll.find_one({"_id": delivery_id})
-        if doc is None or doc["status"] != "pending":
+        if doc is None or doc["status"] != "pending" or doc["next_attempt_at"] > self.now():
             return doc
         n = doc["attempts"] + 1
         try:
@@ -82,6 +82,8 @@ class Deliveries:
             raise
         except Exception as exc:  # noqa: BLE001 - whatever the provider's SDK raised: recorded, retried
             code = getattr(exc, "code", None) or type(exc).__name__
+            if "timeout" in f"{type(exc).__name__} {exc}".lower():  # the SDK's own read timeout
+                code = "provider_timeout"
             return await self._record(doc, n, str(code), f"{type(exc).__name__}: {exc}"[:300], permanent=False)
         return await self._update(doc, n, {"status": "sent", "sent_at": self.now(), "provider_id": provider_id,
                                            "error_code": None, "last_error": None}, "sent", None)
