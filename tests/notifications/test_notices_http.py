@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+
+from nrmm_kernel.clock import today_in_chongqing
 from nrmm_kernel.reference import Role
 from tests.notifications.conftest import new_mobile
 from tests.notifications.helpers import admin, inbox, issue_code, poll, registry_client
+from tests.registry.fixtures import machine, registrant
 
 
 def test_an_approval_tells_the_owner_to_collect_plate_and_card_once(platform, providers, notifications_db):
@@ -16,7 +20,8 @@ def test_an_approval_tells_the_owner_to_collect_plate_and_card_once(platform, pr
     # rule C4: the registrant is told to collect the code plate and the information card
     box = poll(lambda: inbox(http, owner), lambda b: b["total"] >= 1)
     [notice] = box["items"]
-    assert notice["template"] == "code_issued" and code in notice["text"] and "领取编码标牌和信息采集卡" in notice["text"]
+    assert notice["template"] == "code_issued" and code in notice["text"]
+    assert "领取编码标牌和信息采集卡" in notice["text"]
     assert notice["read"] is False
     sms = poll(lambda: providers.sms_to(mobile), lambda found: found)
     assert sms[0]["TemplateCode"] == "SMS_NRMM_CODE_ISSUED" and code in sms[0]["TemplateParam"]
@@ -46,9 +51,6 @@ def test_a_rejection_says_why_and_an_owner_change_tells_both_owners(platform, pr
     svc, http = registry_client(platform), platform.client("notifications")
     owner = svc.owner("owner-notice-2")
     mobile = new_mobile()
-    from tests.registry.fixtures import machine, registrant
-    from nrmm_kernel.clock import today_in_chongqing
-    import uuid
     body = {"registrant": registrant(mobile=mobile),
             "machine": machine(factory_serial=f"SY-{uuid.uuid4().hex[:10].upper()}", today=today_in_chongqing()),
             "uploads": svc.upload_all(owner)}

@@ -112,7 +112,7 @@ class Notices:
             if recipient["mobile"]:
                 message = Message(channel=ChannelKind.SMS, to=recipient["mobile"], template=tpl.name,
                                   params={k: v if isinstance(v, int) else str(v) for k, v in params.items()
-                                          if k in tpl.parameters})
+                                          if k in tpl.parameters or k in tpl.wechat_fields.values()})
                 await self.deliveries.enqueue(message, f"{notice_id}:sms", notice_id=notice_id)
         return new
 

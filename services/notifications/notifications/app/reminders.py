@@ -70,7 +70,8 @@ class Reminders:
                 context = await self.notices.machine_params(reminder.get("machine"))
                 spec = {"template": reminder["template"], "to": reminder["to"],
                         "params": {**reminder["params"], **extra}}
-                await self.notices.emit(spec, f"reminder:{reminder['_id']}", context, source=f"reminder:{reminder['_id']}")
+                key = f"reminder:{reminder['_id']}"
+                await self.notices.emit(spec, key, context, source=key)
                 fired += 1
             await self.coll.update_one({"_id": reminder["_id"]}, {"$set": {
                 "status": "sent" if extra is not None else "skipped", "sent_at": self.now()}})

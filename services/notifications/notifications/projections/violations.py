@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from inspection.domain import events as inspection
-
 from nrmm_kernel.projector import Projection, on
 
 from ..domain.notices import account, days_after, notice, reminder
@@ -51,7 +50,8 @@ class ViolationContext(Projection):
 
     @on(inspection.ViolationClosed, inspection.ViolationWithdrawn)
     def closed(self, doc, event, envelope) -> dict:
-        return {**(doc or {}), "open": False, "coded": (doc or {}).get("coded") or getattr(event, "reason", "") == "coded"}
+        coded = (doc or {}).get("coded") or getattr(event, "reason", "") == "coded"
+        return {**(doc or {}), "open": False, "coded": coded}
 
     async def ensure_indexes(self, collection) -> None:
         await collection.create_index("check_id")
