@@ -2,16 +2,60 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from nrmm_kernel import bus
 from nrmm_kernel.clock import today_in_chongqing
 from nrmm_kernel.reference import Role
+from tests.kafka_helpers import read_topic
 from tests.notifications.conftest import new_mobile
 from tests.notifications.helpers import admin, inbox, issue_code, poll, registry_client
 from tests.registry.fixtures import machine, registrant
 
 
-def test_an_approval_tells_the_owner_to_collect_plate_and_card_once(platform, providers, notifications_db):
+def republish_registry_topic(platform, infra) -> int:
+    """Every event of the registry's topic sent again; the topic's end offset, over its partitions."""
+    async def again() -> int:
+        envelopes = await read_topic(infra.kafka_bootstrap, platform.topic("registry"), at_least=1, timeout=5)
+        producer = bus.make_producer(infra.kafka_bootstrap)
+        await producer.start()
+        try:
+            for envelope in envelopes:
+                key, value, headers = bus.encode(envelope)
+                await producer.send_and_wait(platform.topic("registry"), value=value, key=key, headers=headers)
+            partitions = [TopicPartition(platform.topic("registry"), p)
+                          for p in await producer.partitions_for(platform.topic("registry"))]
+        finally:
+            await producer.stop()
+        consumer = AIOKafkaConsumer(bootstrap_servers=infra.kafka_bootstrap)
+        await consumer.start()
+        try:
+            return sum((await consumer.end_offsets(partitions)).values())  # the topic's end, duplicates included
+        finally:
+            await consumer.stop()
+
+    return asyncio.run(again())
+
+
+def consumed(infra, platform) -> int:
+    """Messages the notifications service's registry consumer group has committed, over all partitions."""
+    async def committed() -> int:
+        admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka_bootstrap)
+        await admin.start()
+        try:
+            offsets = await admin.list_consumer_group_offsets(f"{platform.namespace}.notifications.from-registry")
+            return sum(meta.offset for meta in offsets.values())
+        finally:
+            await admin.close()
+
+    return asyncio.run(committed())
+
+
+def test_an_approval_tells_the_owner_to_collect_plate_and_card_once(platform, providers, notifications_db, infra):
     svc, http = registry_client(platform), platform.client("notifications")
     owner_account, mobile = "owner-notice-1", new_mobile()
     owner = platform.token(Role.OWNER, owner_account)
@@ -40,11 +84,14 @@ def test_an_approval_tells_the_owner_to_collect_plate_and_card_once(platform, pr
     assert read.status_code == 200 and read.json()["read"] is True
     assert http.get("/api/notifications/inbox/unread-count", headers=owner).json() == {"unread": 0}
 
-    # the registry's events again (a consumer replay) change nothing: the notice and the message are keyed
-    assert notifications_db.notice_requests_registry.update_many({}, {"$set": {"done": False}}).matched_count >= 1
-    poll(lambda: notifications_db.notice_requests_registry.count_documents({"done": False}), lambda n: n == 0)
+    # the registry's events again, as a relay that died before its marks republishes them: nothing twice
+    end = republish_registry_topic(platform, infra)
+    poll(lambda: notifications_db.projection_positions.find_one(
+        {"_id": f"{platform.namespace}.notifications.from-registry"}), lambda doc: doc)
+    poll(lambda: consumed(infra, platform), lambda n: n >= end, seconds=30)  # the duplicates were all applied
+    poll(lambda: notifications_db.notice_requests_registry.count_documents({}), lambda n: n == 0)
     assert inbox(http, owner)["total"] == 1
-    assert len({r["OutId"] for r in providers.sms_to(mobile)}) == 1
+    assert len(providers.sms_to(mobile)) == 1  # and no second message
 
 
 def test_a_rejection_says_why_and_an_owner_change_tells_both_owners(platform, providers):

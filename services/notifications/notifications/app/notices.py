@@ -127,8 +127,9 @@ class Notices:
                     await self.emit(spec, request["event_id"], context, source=request["event_type"])
                 for spec in request.get("reminders", []):
                     await reminders.schedule({**spec, "machine": request.get("machine")}, request["event_id"])
-                # only the fan-out writes a request after the projector made it
-                await self.db[name].update_one({"_id": request["_id"]}, {"$set": {"done": True}})
+                # handled: gone (the collection stays small). A redelivered event makes it again, and handling it
+                # again makes nothing twice: every write above is keyed
+                await self.db[name].delete_one({"_id": request["_id"]})
                 handled += 1
         return handled
 
