@@ -28,18 +28,9 @@ from common import ROOT, endpoints, line  # noqa: E402
 sys.path.insert(0, str(ROOT))
 from tests.conftest import Infra  # noqa: E402
 from tests.platform import free_port, start_platform  # noqa: E402
-from tests.sites.conftest import ADMIN_PASSWORD, ADMIN_USER, SERVICES, Sites  # noqa: E402
+from tests.sites.conftest import ADMIN_PASSWORD, ADMIN_USER, SERVICES, Sites, other_province_code  # noqa: E402
 
-ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-
-
-def foreign_code(n: int) -> str:
-    """A distinct well-formed code of province A for each n (rule C5 shape)."""
-    chars = []
-    for _ in range(7):
-        n, digit = divmod(n, len(ALPHABET))
-        chars.append(ALPHABET[digit])
-    return f"4-A{''.join(reversed(chars))}"
+foreign_code = other_province_code  # a distinct well-formed code of province A for each n (rule C5 shape)
 
 
 def body(n: int) -> dict:

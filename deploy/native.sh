@@ -111,6 +111,9 @@ start_postgres() {
   as_postgres "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc \
     "SELECT 1 FROM pg_database WHERE datname='ferretdb'" | grep -q 1 \
     || as_postgres "$bin/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres ferretdb
+  # index-backed lookups: a GIN sibling for every index FerretDB makes (see the file)
+  as_postgres "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d ferretdb -q -v ON_ERROR_STOP=1 \
+    -f "$ROOT/deploy/postgres/gin-siblings.sql" >/dev/null
 }
 
 stop_postgres() {

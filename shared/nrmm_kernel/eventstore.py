@@ -45,6 +45,8 @@ from .positions import note_written
 GENESIS_HASH = "0" * 64
 PENDING = "pending"
 COLLECTION = "event_store"
+HEAD_HINT = "event_store_head"  # a recent position, saved every HINT_EVERY commits: where head_position starts
+HINT_EVERY = 64
 
 
 class CommitTooLarge(AppError):
@@ -101,6 +103,7 @@ class EventStore:
         self._insert_lock = asyncio.Lock()
         self._heads: dict[str, tuple[int, str]] = {}  # stream -> (last_version, hash) this process has seen
         self._heads_limit = 100_000
+        self.appended = asyncio.Event()  # set by every append in this process: wakes the relay at once
 
     @property
     def collection(self):
@@ -164,6 +167,9 @@ class EventStore:
                 self._remember(stream_id, doc["last_version"], doc["hash"])
                 EVENTS_APPENDED.labels(stream_id.split("-", 1)[0]).inc(len(events))
                 note_written(position)  # the request's answer says how far it wrote (read your writes)
+                self.appended.set()
+                if position % HINT_EVERY == 0:
+                    await self._save_head_hint(position)
                 return Commit.from_doc(doc)
         raise RuntimeError(f"could not allocate a position for {stream_id} after {self._max_retries} tries")
 
@@ -254,16 +260,34 @@ class EventStore:
         cursor = self._coll.find({"stream_id": stream_id}, sort=[("version", ASCENDING)])
         return [Commit.from_doc(d) async for d in cursor]
 
-    async def read_all(self, from_position: int = 1) -> AsyncIterator[Commit]:
-        """Every commit in commit order, starting at ``from_position``."""
-        # One cursor: FerretDB cannot push a range filter or a sort down, so paging would rescan.
-        cursor = self._coll.find({"_id": {"$gte": from_position}}, sort=[("_id", ASCENDING)], batch_size=500)
-        async for doc in cursor:
-            yield Commit.from_doc(doc)
+    async def read_all(self, from_position: int = 1, *, page: int = 64) -> AsyncIterator[Commit]:
+        """Every commit in commit order, starting at ``from_position``.
+
+        By pages of ``_id`` equality lookups (positions are gapless: the first missing one is the end), each served
+        by the ``_id`` index on MongoDB and FerretDB alike; a range or a sort over the whole store would be a scan
+        that FerretDB holds in memory."""
+        position = from_position
+        while True:
+            docs = await asyncio.gather(*(self._coll.find_one({"_id": p}) for p in range(position, position + page)))
+            for doc in docs:
+                if doc is None:
+                    return
+                yield Commit.from_doc(doc)
+            position += page
 
     async def head_position(self) -> int:
-        last = await self._coll.find_one({}, sort=[("_id", DESCENDING)], projection={"_id": 1})
-        return last["_id"] if last else 0
+        """The last position taken: from a saved hint, probed forward by ``_id`` existence (no sort)."""
+        hint = await self._db[HEAD_HINT].find_one({"_id": self._coll.name})
+        start = hint["position"] if hint else 0
+        if start == 0:
+            if not await self._exists(1):
+                return 0
+            start = 1
+        return await self._first_free_after(start) - 1
+
+    async def _save_head_hint(self, position: int) -> None:
+        # a hint, not a counter: any position that exists is a correct start for head_position's probe
+        await self._db[HEAD_HINT].replace_one({"_id": self._coll.name}, {"position": position}, upsert=True)
 
     # outbox ------------------------------------------------------------------------------
     async def unpublished(self, limit: int) -> list[Commit]:

@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import MessageSizeTooLargeError, RecordTooLargeError
 
 from . import bus
-from .aio import sleep_or_stop
+from .aio import wait_any
 from .eventstore import Commit, EventStore
 from .logging import get_logger
 from .metrics import RELAY_BACKLOG, RELAY_PARKED, RELAY_PUBLISHED
@@ -109,15 +109,18 @@ class OutboxRelay:
         backoff = Backoff()
         while not stop.is_set():
             try:
+                self.store.appended.clear()  # an append from here on wakes the idle wait below
                 sent = await self.publish_batch()
                 self.health.ok(lag=self.batch_size if sent >= self.batch_size else 0)
                 backoff.reset()
                 if sent == 0:
-                    await sleep_or_stop(stop, self.poll_seconds)
+                    # woken at once by an append in this process; the poll is for other writers
+                    await wait_any(stop, self.store.appended, seconds=self.poll_seconds)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - the database or the broker: tried again, forever
                 self.health.failed(exc)
                 log.warning("relay.error", topic=self.topic, error=f"{type(exc).__name__}: {exc}"[:300])
                 await backoff.wait(stop)
+
 

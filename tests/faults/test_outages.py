@@ -15,20 +15,14 @@ import pytest
 from nrmm_kernel.reference import Role
 from nrmm_kernel.runtime import mongo_client
 from tests.platform import free_port, start_platform
-from tests.sites.conftest import ADMIN_PASSWORD, ADMIN_USER, Sites, period
+from tests.sites.conftest import ADMIN_PASSWORD, ADMIN_USER, Sites, other_province_code, period
 
 pytestmark = pytest.mark.integration
 OUTAGE, CONVERGE = 30.0, 10.0
-ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-
 
 def foreign_code(n: int) -> str:
     """Distinct codes of another province (rule C3: admitted on their shape, no registry needed)."""
-    chars = []
-    for _ in range(7):
-        n, digit = divmod(n, len(ALPHABET))
-        chars.append(ALPHABET[digit])
-    return f"4-B{''.join(reversed(chars))}"
+    return other_province_code(n, province="B")
 
 
 class GateLoad:

@@ -103,3 +103,21 @@ async def test_repository_round_trip_with_expected_version(store):
     reloaded = await repo.load("42")
     assert reloaded.site == "S-2" and reloaded.version == 3
     assert await repo.load("nobody") is None
+
+
+async def test_the_head_is_found_from_a_saved_hint_by_probing_forward_and_without_one(db):
+    from nrmm_kernel.eventstore import HEAD_HINT, EventStore
+
+    writer = EventStore(db)
+    await writer.ensure_indexes()
+    assert await writer.head_position() == 0
+    for version in range(1, 151):
+        await writer.append("m-hint", version - 1, [wrap("m-hint", version, MachineMoved(site=f"s{version}"))])
+    hint = await db[HEAD_HINT].find_one({})
+    assert hint["position"] == 128  # saved every 64 commits
+    restarted = EventStore(db)  # a new process: finds the head, then appends after it
+    assert await restarted.head_position() == 150
+    await db[HEAD_HINT].delete_many({})
+    assert await restarted.head_position() == 150
+    commit = await restarted.append("m-other", 0, [wrap("m-other", 1, MachineMoved(site="x"))])
+    assert commit.position == 151

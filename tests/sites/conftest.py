@@ -79,9 +79,8 @@ class Sites:
         eventually(self.sites, f"/api/sites/sites/{code}", headers, lambda d: d["status"] == "in_construction")
         return code, headers
 
-    def issue_code(self, owner: str = "owner-gate", district: str = "04", stage: str = "4", **overrides) -> str:
-        """An owner applies, a reviewer approves: the registry issues a code."""
-        owner_headers = self.token(Role.OWNER, owner)
+    def application(self, owner_headers: dict, district: str = "04", stage: str = "4", **overrides) -> dict:
+        """An application's body, its documents and photos uploaded by the owner."""
         uploads = {}
         for kind in ("identity_proof", "machine_nameplate", "engine_nameplate", "environmental_label",
                      "conformity_certificate", "photo_front", "photo_back", "photo_left", "photo_right"):
@@ -92,9 +91,14 @@ class Sites:
             assert uploaded.status_code == 201, uploaded.text
             uploads[kind] = [uploaded.json()["upload_id"]]
         fuel = "electric" if stage == "D" else "diesel"
-        body = {"registrant": registrant(), "uploads": uploads,
+        return {"registrant": registrant(), "uploads": uploads,
                 "machine": machine(district=district, stage=stage, today=today_in_chongqing(), fuel=fuel,
                                    factory_serial=f"F-{uuid.uuid4().hex[:10]}", **overrides)}
+
+    def issue_code(self, owner: str = "owner-gate", district: str = "04", stage: str = "4", **overrides) -> str:
+        """An owner applies, a reviewer approves: the registry issues a code."""
+        owner_headers = self.token(Role.OWNER, owner)
+        body = self.application(owner_headers, district, stage, **overrides)
         applied = self.registry.post("/api/registry/applications", json=body, headers=owner_headers)
         assert applied.status_code == 201, applied.text
         approved = self.registry.post(f"/api/registry/applications/{applied.json()['machine_id']}/approval",
@@ -117,3 +121,15 @@ class Sites:
 def period() -> dict:
     today = today_in_chongqing().isoformat()
     return {"starts_on": today, "ends_on": "2027-06-30"}
+
+
+SERIAL_ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+
+def other_province_code(n: int, province: str = "A", stage: str = "4") -> str:
+    """A distinct well-formed code of another province for each n (rule C5 shape; rule C3: admitted on its shape)."""
+    chars = []
+    for _ in range(7):
+        n, digit = divmod(n, len(SERIAL_ALPHABET))
+        chars.append(SERIAL_ALPHABET[digit])
+    return f"{stage}-{province}{''.join(reversed(chars))}"

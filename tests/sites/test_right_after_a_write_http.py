@@ -68,28 +68,11 @@ def test_an_owner_sees_the_application_they_just_sent(platform):
     owner = p.token(Role.OWNER, f"owner-{uuid.uuid4().hex[:6]}")
     sent = []
     for _ in range(5):
-        applied = p.registry.post("/api/registry/applications", headers=owner, json=application_body(p, owner))
+        applied = p.registry.post("/api/registry/applications", headers=owner, json=p.application(owner, district="05"))
         assert applied.status_code == 201, applied.text
         sent.append(applied.json()["machine_id"])
         listed = p.registry.get("/api/registry/applications", headers={**owner, **position(applied)})
         assert sorted(a["machine_id"] for a in listed.json()) == sorted(sent)
-
-
-def application_body(p, owner: dict) -> dict:
-    from nrmm_kernel.clock import today_in_chongqing
-    from tests.registry.fixtures import machine, registrant
-
-    uploads = {}
-    for kind in ("identity_proof", "machine_nameplate", "engine_nameplate", "environmental_label",
-                 "conformity_certificate", "photo_front", "photo_back", "photo_left", "photo_right"):
-        content = b"%PDF-1.4\n" + b"0" * 32 if kind in ("identity_proof", "conformity_certificate") \
-            else b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
-        uploaded = p.registry.post("/api/registry/uploads", headers=owner, data={"kind": kind},
-                                   files={"file": ("f", content, "application/octet-stream")})
-        uploads[kind] = [uploaded.json()["upload_id"]]
-    return {"registrant": registrant(), "uploads": uploads,
-            "machine": machine(district="05", stage="4", today=today_in_chongqing(),
-                               factory_serial=f"F-{uuid.uuid4().hex[:10]}")}
 
 
 def test_a_zone_is_listed_right_after_it_is_defined(platform):

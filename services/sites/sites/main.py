@@ -20,6 +20,7 @@ from .app.commands import SitesCommands
 from .app.gate import GateCommands
 from .app.queries import SitesQueries
 from .app.registry_facts import RegistryFacts
+from .app.streams import WriteSide
 from .domain.events import registry
 from .projections import projections, registry_projections
 from .settings import Settings
@@ -36,11 +37,10 @@ async def wire(app: FastAPI) -> None:
     runtime = app.state.runtime
     settings: Settings = runtime.settings
     accounts = GatewayAccounts(settings.gateway_url, app.state.token_verifier)
-    app.state.sites_commands = SitesCommands(runtime.db, runtime.store, accounts)
-    await app.state.sites_commands.occupancy.ensure_indexes()
-    await app.state.sites_commands.zone_index.ensure_indexes()
-    app.state.gate_commands = GateCommands(runtime.db, runtime.store,
-                                           RegistryFacts(settings.registry_url, app.state.token_verifier),
+    write = WriteSide(runtime.db, runtime.store)
+    await write.ensure_indexes()
+    app.state.sites_commands = SitesCommands(write, accounts)
+    app.state.gate_commands = GateCommands(write, RegistryFacts(settings.registry_url, app.state.token_verifier),
                                            allow_two_sites=settings.allow_two_sites)
     app.state.sites_queries = SitesQueries(runtime.db)
 

@@ -3,36 +3,27 @@
 from __future__ import annotations
 
 import ulid
-from pymongo.asynchronous.database import AsyncDatabase
 
-from nrmm_kernel.aggregate import AggregateRepository
 from nrmm_kernel.auth import Principal
 from nrmm_kernel.envelope import Actor
 from nrmm_kernel.errors import ConcurrencyError, Conflict, NotFound
-from nrmm_kernel.eventstore import EventStore
 from nrmm_kernel.reference import Role
 
-from ..domain.events import registry
-from ..domain.gate import MachinePresence
 from ..domain.model import SiteDetails, SiteStatus
 from ..domain.site import Site, Zone
 from ..domain.zones import ZoneDefinition
 from . import access
 from .accounts import GatewayAccounts
-from .occupancy import SiteOccupancy
-from .zone_index import ZoneIndex
+from .streams import WriteSide
 
 
 class SitesCommands:
-    def __init__(self, db: AsyncDatabase, store: EventStore, accounts: GatewayAccounts):
-        self.db = db
-        self.store = store
+    def __init__(self, write: WriteSide, accounts: GatewayAccounts):
+        self.store = write.store
         self.accounts = accounts
-        self.sites = AggregateRepository(store, registry, Site, "site")
-        self.zones = AggregateRepository(store, registry, Zone, "zone")
-        self.presences = AggregateRepository(store, registry, MachinePresence, "presence")
-        self.occupancy = SiteOccupancy(db)
-        self.zone_index = ZoneIndex(db, self.zones)
+        self.sites, self.zones, self.presences = write.sites, write.zones, write.presences
+        self.occupancy, self.zone_index = write.occupancy, write.zone_index
+        self._site = write.site
 
     # sites (rule E1) -----------------------------------------------------------------------------
     async def register_site(self, *, site_code: str, details: SiteDetails, status: SiteStatus, password: str,
@@ -50,12 +41,6 @@ class SitesCommands:
         except ConcurrencyError:
             raise Conflict("场地编号已被注册 (site code already registered)", code="duplicate_site_code",
                            field="site_code") from None
-        return site
-
-    async def _site(self, site_code: str) -> Site:
-        site = await self.sites.load(site_code)
-        if site is None:
-            raise NotFound("场地不存在 (no such site)", field="site_code")
         return site
 
     @staticmethod

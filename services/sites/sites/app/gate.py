@@ -10,17 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import ulid
-from pymongo.asynchronous.database import AsyncDatabase
 
-from nrmm_kernel.aggregate import AggregateRepository
 from nrmm_kernel.auth import Principal
 from nrmm_kernel.clock import today_in_chongqing
 from nrmm_kernel.codes import EnvironmentalCode, MalformedCode, parse_code, parse_qr_payload
-from nrmm_kernel.errors import AppError, ConcurrencyError, Conflict, NotFound, ValidationFailed
-from nrmm_kernel.eventstore import EventStore
+from nrmm_kernel.errors import AppError, ConcurrencyError, Conflict, ValidationFailed
 from nrmm_kernel.idempotency import derived_id
 
-from ..domain.events import EntryRefused, MachineEntered, MachineFacts, registry
+from ..domain.events import EntryRefused, MachineEntered, MachineFacts
 from ..domain.gate import (
     REGISTRY_REASONS,
     ActiveZone,
@@ -33,13 +30,11 @@ from ..domain.gate import (
     registry_unreachable,
 )
 from ..domain.model import GateColour, SiteStatus, WorkingPeriod
-from ..domain.site import Site, Zone
 from ..domain.zones import SiteLocation
 from ..projections.codes import EXTERNAL_CODES, REGISTRY_CODES
 from . import access
-from .occupancy import SiteOccupancy
 from .registry_facts import RegistryFacts
-from .zone_index import ZoneIndex
+from .streams import WriteSide
 
 
 class EntryRefusedError(AppError):
@@ -105,24 +100,15 @@ def verdict_body(verdict: Verdict, code: str | None, **extra) -> dict:
 
 
 class GateCommands:
-    def __init__(self, db: AsyncDatabase, store: EventStore, registry_facts: RegistryFacts, *,
-                 allow_two_sites: bool = False, today=today_in_chongqing):
-        self.db = db
-        self.store = store
+    def __init__(self, write: WriteSide, registry_facts: RegistryFacts, *, allow_two_sites: bool = False,
+                 today=today_in_chongqing):
+        self.db = write.db
         self.registry_facts = registry_facts
         self.allow_two_sites = allow_two_sites
         self.today = today
-        self.sites = AggregateRepository(store, registry, Site, "site")
-        self.presences = AggregateRepository(store, registry, MachinePresence, "presence")
-        self.refusals = AggregateRepository(store, registry, GateRefusal, "refusal")
-        self.occupancy = SiteOccupancy(db)
-        self.zone_index = ZoneIndex(db, AggregateRepository(store, registry, Zone, "zone"))
-
-    async def _site(self, site_code: str) -> Site:
-        site = await self.sites.load(site_code)
-        if site is None:
-            raise NotFound("场地不存在 (no such site)", field="site_code")
-        return site
+        self.presences, self.refusals = write.presences, write.refusals
+        self.occupancy, self.zone_index = write.occupancy, write.zone_index
+        self._site = write.site
 
     async def _gate_site(self, who: Principal, site_code: str) -> SiteAtGate:
         access.require_site_admin_of(who, site_code)
