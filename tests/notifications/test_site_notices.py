@@ -9,7 +9,7 @@ import uuid
 
 from nrmm_kernel import bus
 from nrmm_kernel.reference import Role
-from sites.domain import events as sites
+from sites import contracts as sites
 from tests.notifications.conftest import new_mobile
 from tests.notifications.helpers import inbox, issue_code, poll, registry_client
 from tests.registry.fixtures import credit_code
@@ -21,7 +21,7 @@ def publish(platform, infra, stream: str, events: list) -> None:
         await producer.start()
         try:
             for version, event in enumerate(events, start=1):
-                key, value, headers = bus.encode(sites.registry.wrap(event, stream_id=stream, stream_version=version))
+                key, value, headers = bus.encode(sites.events.wrap(event, stream_id=stream, stream_version=version))
                 await producer.send_and_wait(platform.topic("sites"), value=value, key=key, headers=headers)
         finally:
             await producer.stop()

@@ -4,13 +4,7 @@ reminders), and the notices its events call for (one request document per event,
 from __future__ import annotations
 
 from nrmm_kernel.projector import Projection, on
-
-try:
-    from sites import contracts as sites
-except ImportError:  # the sites service has no contracts module yet: its events module is the contract
-    from sites.domain import events as sites
-
-    sites.events = sites.registry
+from sites import contracts as sites
 
 from ..domain.notices import days_after, notice, reminder
 
