@@ -36,7 +36,9 @@ async def send(message: Message, request: Request, who: Principal = Depends(requ
 
 @router.get("/outbox", summary="The city-level ecology administrator: messages kept by the development outbox channel, "
                                   "newest first")
-async def outbox(request: Request, to: str | None = None, channel: ChannelKind | None = None,
+async def outbox(request: Request, to: str | None = Query(None, max_length=64),
+                 channel: ChannelKind | None = None,
+                 template: str | None = Query(None, max_length=64, description="e.g. verification_code"),
                  limit: int = Query(20, ge=1, le=500), who: Principal = Depends(require_role(Role.ADMIN))):
     # the outbox holds live SMS codes: only the city-level ecology administrator who runs the platform reads it
     require_platform_admin(who)
@@ -45,6 +47,7 @@ async def outbox(request: Request, to: str | None = None, channel: ChannelKind |
         raise AppError("开发通道消息不可查看 (NRMM_OUTBOX_READABLE is off)", code="outbox_not_readable", status=404)
     if outbox_channel is None:
         raise AppError("消息未经开发通道发送 (the outbox channel is not in use)", code="outbox_not_in_use", status=404)
-    messages = await outbox_channel.read(to=to, channel=channel.value if channel else None, limit=limit)
+    messages = await outbox_channel.read(to=to, channel=channel.value if channel else None, limit=limit,
+                                         template=template)
     log.info("outbox.read", reader=who.account_id, to=to, messages=len(messages))  # who saw which codes
     return messages

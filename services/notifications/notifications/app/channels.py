@@ -55,8 +55,8 @@ class OutboxChannel:
             pass  # delivered before (at-least-once): kept once
         return dedup_key
 
-    async def read(self, *, to: str | None, channel: str | None, limit: int) -> list[dict]:
-        query = {k: v for k, v in (("to", to), ("channel", channel)) if v}
+    async def read(self, *, to: str | None, channel: str | None, limit: int, template: str | None = None) -> list[dict]:
+        query = {k: v for k, v in (("to", to), ("channel", channel), ("template", template)) if v}
         docs = await self._coll.find(query).sort("seq", DESCENDING).to_list(limit)
         return [{"message_id": d.pop("_id"), **{k: v for k, v in d.items() if k != "seq"}} for d in docs]
 
