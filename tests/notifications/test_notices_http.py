@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -116,3 +117,26 @@ def test_a_paged_inbox_is_newest_first_and_bad_paging_is_a_clear_4xx(platform):
     assert bad.status_code == 422 and bad.json()["field"] == "limit"
     service = platform.token(Role.SERVICE, "svc-x")
     assert http.get("/api/notifications/inbox", headers=service).status_code == 403
+
+
+def test_an_owner_change_tells_both_owners_and_a_cancellation_the_new_one(platform, providers):
+    svc, http = registry_client(platform), platform.client("notifications")
+    first, second, new_mobile_ = "owner-change-a", "owner-change-b", new_mobile()
+    _, code = issue_code(svc, svc.owner(first), new_mobile())
+    transfer = {"new_owner_account_id": second, "registrant": registrant("李四", mobile=new_mobile_),
+                "transferred_on": "2026-11-20"}
+    changed = svc.http.post(f"/api/registry/machines/{code}/owner-change", json=transfer, headers=svc.owner(first))
+    assert changed.status_code == 200, changed.text
+    cancelled = svc.http.post(f"/api/registry/machines/{code}/cancellation", headers=svc.owner(second),
+                              json={"reason": "scrapped", "occurred_on": "2026-11-25"})
+    assert cancelled.status_code == 200, cancelled.text
+
+    def templates(account: str) -> list[str]:
+        return [i["template"] for i in inbox(http, platform.token(Role.OWNER, account))["items"]]
+
+    # rule C6: both owners are told; rule C7: the cancellation goes to the owner at that moment, the new one
+    poll(lambda: templates(second), lambda t: sorted(t) == ["code_cancelled", "owner_changed_new"])
+    poll(lambda: templates(first), lambda t: sorted(t) == ["code_issued", "owner_changed_previous"])
+    cancel_sms = poll(lambda: [r for r in providers.sms_to(new_mobile_)
+                               if r["TemplateCode"] == "SMS_NRMM_CODE_CANCELLED"], lambda found: found)
+    assert json.loads(cancel_sms[0]["TemplateParam"])["reason"] == "机械报废"
