@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from prometheus_client import Counter
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -27,6 +28,8 @@ from .channels import Channels, DeliveryFailed
 DELIVERIES, ATTEMPTS = "deliveries", "delivery_attempts"
 MAX_RETRY_DELAY = 3600.0
 log = get_logger("notifications.deliveries")
+ATTEMPTED = Counter("nrmm_notifications_delivery_attempts_total", "Attempts to send a message to an outside channel",
+                    ["channel", "outcome"])  # outcome: sent, retry, dead
 
 
 class Deliveries:
@@ -85,11 +88,13 @@ class Deliveries:
             if "timeout" in f"{type(exc).__name__} {exc}".lower():  # the SDK's own read timeout
                 code = "provider_timeout"
             return await self._record(doc, n, str(code), f"{type(exc).__name__}: {exc}"[:300], permanent=False)
+        ATTEMPTED.labels(doc["channel"], "sent").inc()
         return await self._update(doc, n, {"status": "sent", "sent_at": self.now(), "provider_id": provider_id,
                                            "error_code": None, "last_error": None}, "sent", None)
 
     async def _record(self, doc: dict, n: int, code: str, error: str, *, permanent: bool) -> dict:
         dead = permanent or n >= doc["max_attempts"]
+        ATTEMPTED.labels(doc["channel"], "dead" if dead else "retry").inc()
         delay = min(self.settings.delivery_retry_seconds * 2 ** (n - 1), MAX_RETRY_DELAY)
         log.warning("delivery.failed", delivery=doc["_id"], attempt=n, code=code, dead=dead)
         return await self._update(doc, n, {"status": "dead" if dead else "pending", "error_code": code,

@@ -18,9 +18,17 @@ from ..domain.notices import account, days_after, machine_owner, notice, reminde
 
 PLATE_COLLECTION_DAYS = 10  # rule C8
 
-# events of the owner-change consent flow, where the registry publishes them
-OwnerChangeRequested = getattr(registry, "OwnerChangeRequested", None)
-OwnerChangeCancelled = getattr(registry, "OwnerChangeCancelled", None)
+
+
+def _published(name: str):
+    """An event type of the registry's contract by name, or None where the registry does not publish it."""
+    return getattr(registry, name, None) or next(
+        (cls for type_name, cls in registry.events.types.items() if type_name.endswith(f".{name}")), None)
+
+
+# events of the owner-change consent flow, where the registry publishes them (rule C6)
+OwnerChangeRequested = _published("OwnerChangeRequested")
+OwnerChangeCancelled = _published("OwnerChangeCancelled")
 
 CANCEL_REASONS = {"scrapped": "机械报废", "exported": "迁出或出口", "other": "其他原因"}
 OWNER_CHANGE_ENDED = {"withdrawn": "原所有者撤回", "declined": "新所有者拒绝接收", "expired": "超过确认期限"}
