@@ -35,7 +35,7 @@ def test_killed_while_sending_the_owner_still_gets_one_notice_and_one_message(in
 
         restarted = start_platform(infra, ["notifications"], provider_env(providers), joining=platform)
         http, owner = restarted.client("notifications"), platform.token(Role.OWNER, owner_account)
-        box = poll(lambda: inbox(http, owner), lambda b: b["total"] >= 1)
+        box = poll(lambda: inbox(http, owner), lambda b: b["items"])
         out_id = providers.sms_to(mobile)[0]["OutId"]
         sent = poll(lambda: http.get(f"/api/notifications/deliveries/{out_id}", headers=admin(platform)).json(),
                     lambda d: d["status"] == "sent")

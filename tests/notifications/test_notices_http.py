@@ -63,7 +63,7 @@ def test_an_approval_tells_the_owner_to_collect_plate_and_card_once(platform, pr
     _, code = issue_code(svc, svc.owner(owner_account), mobile)
 
     # rule C4: the registrant is told to collect the code plate and the information card
-    box = poll(lambda: inbox(http, owner), lambda b: b["total"] >= 1)
+    box = poll(lambda: inbox(http, owner), lambda b: b["items"])
     [notice] = box["items"]
     assert notice["template"] == "code_issued" and code in notice["text"]
     assert "领取编码标牌和信息采集卡" in notice["text"]
@@ -106,7 +106,7 @@ def test_a_rejection_says_why_and_an_owner_change_tells_both_owners(platform, pr
     rejected = svc.http.post(f"/api/registry/applications/{machine_id}/rejection", headers=svc.reviewer(),
                              json={"reasons": ["铭牌照片不清晰"]})
     assert rejected.status_code == 200, rejected.text
-    box = poll(lambda: inbox(http, owner), lambda b: b["total"] >= 1)
+    box = poll(lambda: inbox(http, owner), lambda b: b["items"])
     assert box["items"][0]["template"] == "application_rejected" and "铭牌照片不清晰" in box["items"][0]["text"]
 
 
