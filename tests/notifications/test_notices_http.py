@@ -121,8 +121,8 @@ def test_a_paged_inbox_is_newest_first_and_bad_paging_is_a_clear_4xx(platform):
 
 def test_an_owner_change_tells_both_owners_and_a_cancellation_the_new_one(platform, providers):
     svc, http = registry_client(platform), platform.client("notifications")
-    first, second, new_mobile_ = "owner-change-a", "owner-change-b", new_mobile()
-    _, code = issue_code(svc, svc.owner(first), new_mobile())
+    first, second, first_mobile, new_mobile_ = "owner-change-a", "owner-change-b", new_mobile(), new_mobile()
+    _, code = issue_code(svc, svc.owner(first), first_mobile)
     transfer = {"new_owner_account_id": second, "registrant": registrant("李四", mobile=new_mobile_),
                 "transferred_on": "2026-11-20"}
     changed = svc.http.post(f"/api/registry/machines/{code}/owner-change", json=transfer, headers=svc.owner(first))
@@ -140,3 +140,6 @@ def test_an_owner_change_tells_both_owners_and_a_cancellation_the_new_one(platfo
     cancel_sms = poll(lambda: [r for r in providers.sms_to(new_mobile_)
                                if r["TemplateCode"] == "SMS_NRMM_CODE_CANCELLED"], lambda found: found)
     assert json.loads(cancel_sms[0]["TemplateParam"])["reason"] == "机械报废"
+    # the previous owner's message goes to the mobile recorded while the machine was theirs
+    poll(lambda: [r["TemplateCode"] for r in providers.sms_to(first_mobile)],
+         lambda t: sorted(t) == ["SMS_NRMM_CODE_ISSUED", "SMS_NRMM_OWNER_CHANGED_PREVIOUS"])

@@ -112,9 +112,10 @@ class RegistryNotices(Projection):
 
     @on(registry.OwnerChanged)
     def owner_changed(self, doc, event: registry.OwnerChanged, envelope) -> dict:
-        # rule C6: both owners are told (the previous owner as of the version before the change)
+        # rule C6: both owners are told (the previous owner as of the version before the change, with the mobile
+        # recorded then)
         return {"notices": [
-            notice("owner_changed_previous", account(event.previous_owner_account_id),
+            notice("owner_changed_previous", machine_owner(envelope.streamid, envelope.streamversion - 1),
                    transferred_on=event.transferred_on),
             notice("owner_changed_new", account(event.new_owner_account_id, event.registrant.mobile),
                    transferred_on=event.transferred_on)]}
