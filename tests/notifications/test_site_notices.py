@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 
 from nrmm_kernel import bus
+from nrmm_kernel.clock import today_in_chongqing
 from nrmm_kernel.reference import Role
 from sites import contracts as sites
 from tests.notifications.conftest import new_mobile
@@ -38,12 +40,13 @@ def details(mobile: str, ends_on: str) -> dict:
 def test_site_registration_refusal_and_a_site_past_its_end_date(platform, providers, infra):
     http, svc = platform.client("notifications"), registry_client(platform)
     site, manager_mobile = f"NT-{uuid.uuid4().hex[:6].upper()}", new_mobile()
+    ended = today_in_chongqing() - timedelta(days=2)  # the reminder was due yesterday morning
     owner_account, owner_mobile = "owner-site-notice", new_mobile()
     _, code = issue_code(svc, svc.owner(owner_account), owner_mobile)
 
     facts = sites.MachineFacts(code=code, province="N", stage=code[0], registry_status="issued")
     publish(platform, infra, f"site-{site}", [sites.SiteRegistered(
-        site_code=site, details=details(manager_mobile, "2026-11-01"), status="in_construction",
+        site_code=site, details=details(manager_mobile, ended.isoformat()), status="in_construction",
         admin_account_id=f"acct-{site}")])
     publish(platform, infra, f"presence-{code[2:]}", [sites.MachineEntered(
         stay_id=f"stay-{site}", site_code=site, district="12", department="housing", machine=facts,

@@ -44,8 +44,10 @@ async def wire(app: FastAPI) -> None:
 
     app.state.channels = make_channels(settings, runtime.db)
     app.state.deliveries = deliveries = Deliveries(runtime.db, app.state.channels, settings, clock)
-    app.state.notices = notices = Notices(runtime.db, deliveries, clock)
-    app.state.reminders = reminders = Reminders(runtime.db, notices, clock)
+    app.state.notices = notices = Notices(runtime.db, deliveries, clock,
+                                          timedelta(hours=settings.notice_sms_max_age_hours))
+    app.state.reminders = reminders = Reminders(runtime.db, notices, clock,
+                                                timedelta(days=settings.reminder_max_lateness_days))
     await deliveries.ensure_indexes()
     await notices.ensure_indexes()
     await reminders.ensure_indexes()

@@ -29,6 +29,10 @@ class Settings(KernelSettings):
     delivery_poll_seconds: float = 0.5
     delivery_concurrency: int = 20
     reminder_poll_seconds: float = 5.0
+    # an event older than this makes an inbox notice but no SMS (a first start on a platform with history)
+    notice_sms_max_age_hours: float = 72.0
+    # a reminder due longer ago than this is skipped (a first start on old records), not sent
+    reminder_max_lateness_days: float = 30.0
     # tests: the service's clock runs this far ahead (reminders due "later" are due now)
     clock_offset_seconds: float = 0.0
 

@@ -28,9 +28,7 @@ def require_platform_admin(who: Principal) -> None:
 async def send(message: Message, request: Request, who: Principal = Depends(require_role(Role.SERVICE))):
     """Recorded, then tried at once; a provider that fails or hangs is recorded on the message and retried later:
     the caller gets 202 either way (``status`` says how the first attempt went)."""
-    deliveries = request.app.state.deliveries
-    delivery = await deliveries.enqueue(message, str(ulid.ULID()))
-    delivery = await deliveries.attempt(delivery["_id"]) or delivery
+    delivery = await request.app.state.deliveries.send_now(message, str(ulid.ULID()))
     return {"message_id": delivery["_id"], "status": delivery["status"], "error_code": delivery.get("error_code")}
 
 

@@ -46,15 +46,18 @@ class Deliveries:
 
     async def enqueue(self, message: Message, delivery_id: str, *, notice_id: str | None = None) -> dict:
         """Record a delivery once per id (a second enqueue of the same id finds the first)."""
-        doc = {"_id": delivery_id, **message.model_dump(mode="json"), "notice_id": notice_id, "status": "pending",
-               "attempts": 0, "max_attempts": self.settings.delivery_max_attempts, "next_attempt_at": self.now(),
-               "created_at": self.now(), "sent_at": None, "provider_id": None, "error_code": None, "last_error": None,
-               "history": []}
+        doc = self._new(message, delivery_id, notice_id)
         try:
             await self.coll.insert_one(doc)
             return doc
         except DuplicateKeyError:
             return await self.coll.find_one({"_id": delivery_id})
+
+    def _new(self, message: Message, delivery_id: str, notice_id: str | None) -> dict:
+        return {"_id": delivery_id, **message.model_dump(mode="json"), "notice_id": notice_id, "status": "pending",
+                "attempts": 0, "max_attempts": self.settings.delivery_max_attempts, "next_attempt_at": self.now(),
+                "created_at": self.now(), "sent_at": None, "provider_id": None, "error_code": None,
+                "last_error": None, "history": []}
 
     async def attempt(self, delivery_id: str) -> dict | None:
         """One attempt, if the delivery is due and nobody else holds it; the delivery as it then stands."""
@@ -71,43 +74,68 @@ class Deliveries:
                 return doc  # another sender is on it
             # its sender died while sending: the message may have left; the next attempt (same key) is made
             return await self._record(doc, n, "abandoned", "the sender stopped during the attempt", permanent=False)
+        return await self._try(doc, n)
+
+    async def send_now(self, message: Message, delivery_id: str) -> dict:
+        """A message a caller waits for (an SMS code): recorded and tried at once, in two writes (the record, the
+        outbox's or none), its outcome written after the answer. The runner leaves it alone for the lease: a
+        process that dies before the outcome is written leaves it to be sent again then, with the same key."""
+        doc = self._new(message, delivery_id, None)
+        doc["next_attempt_at"] = self.now() + timedelta(seconds=self.settings.delivery_lease_seconds)
+        await self.coll.insert_one(doc)
+        return await self._try(doc, 1, background=True)
+
+    async def _try(self, doc: dict, n: int, *, background: bool = False) -> dict:
+        delivery_id = doc["_id"]
         message = Message(channel=doc["channel"], to=doc["to"], template=doc["template"], params=doc["params"])
         try:
             channel = self.channels.for_kind(ChannelKind(doc["channel"]))
             provider_id = await asyncio.wait_for(channel.send(message, delivery_id),
                                                  self.settings.provider_timeout_seconds + 1)
         except DeliveryFailed as exc:
-            return await self._record(doc, n, exc.code, str(exc), permanent=exc.permanent)
+            return await self._record(doc, n, exc.code, str(exc), permanent=exc.permanent, background=background)
         except TimeoutError:
             return await self._record(doc, n, "provider_timeout", "the provider did not answer in time",
-                                      permanent=False)
+                                      permanent=False, background=background)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - whatever the provider's SDK raised: recorded, retried
             code = getattr(exc, "code", None) or type(exc).__name__
             if "timeout" in f"{type(exc).__name__} {exc}".lower():  # the SDK's own read timeout
                 code = "provider_timeout"
-            return await self._record(doc, n, str(code), f"{type(exc).__name__}: {exc}"[:300], permanent=False)
+            return await self._record(doc, n, str(code), f"{type(exc).__name__}: {exc}"[:300], permanent=False,
+                                      background=background)
         ATTEMPTED.labels(doc["channel"], "sent").inc()
         return await self._update(doc, n, {"status": "sent", "sent_at": self.now(), "provider_id": provider_id,
-                                           "error_code": None, "last_error": None}, "sent", None)
+                                           "error_code": None, "last_error": None}, "sent", None, background)
 
-    async def _record(self, doc: dict, n: int, code: str, error: str, *, permanent: bool) -> dict:
+    async def _record(self, doc: dict, n: int, code: str, error: str, *, permanent: bool,
+                      background: bool = False) -> dict:
         dead = permanent or n >= doc["max_attempts"]
         ATTEMPTED.labels(doc["channel"], "dead" if dead else "retry").inc()
         delay = min(self.settings.delivery_retry_seconds * 2 ** (n - 1), MAX_RETRY_DELAY)
         log.warning("delivery.failed", delivery=doc["_id"], attempt=n, code=code, dead=dead)
         return await self._update(doc, n, {"status": "dead" if dead else "pending", "error_code": code,
                                            "last_error": error[:500],
-                                           "next_attempt_at": self.now() + timedelta(seconds=delay)}, code, error)
+                                           "next_attempt_at": self.now() + timedelta(seconds=delay)}, code, error,
+                                 background)
 
-    async def _update(self, doc: dict, n: int, fields: dict, outcome: str, error: str | None) -> dict:
+    async def _update(self, doc: dict, n: int, fields: dict, outcome: str, error: str | None,
+                      background: bool = False) -> dict:
         entry = {"attempt": n, "at": self.now(), "outcome": outcome, "error": (error or None) and error[:200]}
         history = [*doc.get("history", []), entry][-20:]
         # only the holder of attempt n writes its outcome: an update that finds the attempts moved on does nothing
-        await self.coll.update_one({"_id": doc["_id"], "attempts": n - 1},
-                                   {"$set": {**fields, "attempts": n, "history": history}})
+        write = self.coll.update_one({"_id": doc["_id"], "attempts": n - 1},
+                                     {"$set": {**fields, "attempts": n, "history": history}})
+        if background:
+            self._keep(asyncio.create_task(write))
+        else:
+            await write
         return {**doc, **fields, "attempts": n, "history": history}
+
+    def _keep(self, task: asyncio.Task) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def redeliver(self, delivery_id: str) -> dict | None:
         """An administrator sends a dead letter again: as many attempts again as a new message gets."""
@@ -153,6 +181,4 @@ class Deliveries:
             finally:
                 self._inflight.discard(delivery_id)
 
-        task = asyncio.create_task(one())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._keep(asyncio.create_task(one()))

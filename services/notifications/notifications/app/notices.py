@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -35,8 +35,14 @@ def district_of(code: str | None) -> str:
 
 
 class Notices:
-    def __init__(self, db: AsyncDatabase, deliveries: Deliveries, clock: Callable[[], datetime]):
+    def __init__(self, db: AsyncDatabase, deliveries: Deliveries, clock: Callable[[], datetime],
+                 outside_max_age: timedelta = timedelta(hours=72)):
         self.db, self.coll, self.deliveries, self.now = db, db[NOTICES], deliveries, clock
+        self.outside_max_age = outside_max_age
+
+    def _recent(self, at: datetime | None) -> bool:
+        """An event older than this (a first start on a platform with history, a replay) is no news to send by SMS."""
+        return at is None or self.now() - at <= self.outside_max_age
 
     async def ensure_indexes(self) -> None:
         await self.coll.create_index([("account_id", 1), ("created_at", -1)])
@@ -81,8 +87,10 @@ class Notices:
         return {k: violation.get(k, "") for k in ("site_code", "machine", "detail", "due_on")}
 
     # one notice per recipient, one message per outside channel ----------------------------------------------------
-    async def emit(self, spec: dict, key: str, context: dict | None = None, source: str | None = None) -> int:
-        """Store ``spec`` (template, to, params) for each of its recipients; returns how many were new."""
+    async def emit(self, spec: dict, key: str, context: dict | None = None, source: str | None = None, *,
+                   outside: bool = True) -> int:
+        """Store ``spec`` (template, to, params) for each of its recipients; returns how many were new.
+        ``outside``: an SMS too where a mobile is known (not for old events: the inbox only)."""
         try:
             tpl = template(spec["template"])
         except UnknownTemplate:
@@ -109,7 +117,7 @@ class Notices:
                 new += 1
             except DuplicateKeyError:
                 pass  # made before: the message below is made once too
-            if recipient["mobile"]:
+            if recipient["mobile"] and outside:
                 message = Message(channel=ChannelKind.SMS, to=recipient["mobile"], template=tpl.name,
                                   params={k: v if isinstance(v, int) else str(v) for k, v in params.items()
                                           if k in tpl.parameters or k in tpl.wechat_fields.values()})
@@ -124,7 +132,8 @@ class Notices:
                 context = {**await self.machine_params(request.get("machine")),
                            **await self.violation_params(request.get("violation"))}
                 for spec in request.get("notices", []):
-                    await self.emit(spec, request["event_id"], context, source=request["event_type"])
+                    await self.emit(spec, request["event_id"], context, source=request["event_type"],
+                                    outside=self._recent(request.get("at")))
                 for spec in request.get("reminders", []):
                     await reminders.schedule({**spec, "machine": request.get("machine")}, request["event_id"])
                 # handled: gone (the collection stays small). A redelivered event makes it again, and handling it

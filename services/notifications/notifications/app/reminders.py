@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -24,8 +24,10 @@ log = get_logger("notifications.reminders")
 
 
 class Reminders:
-    def __init__(self, db: AsyncDatabase, notices: Notices, clock: Callable[[], datetime]):
+    def __init__(self, db: AsyncDatabase, notices: Notices, clock: Callable[[], datetime],
+                 max_lateness: timedelta = timedelta(days=30)):
         self.db, self.coll, self.notices, self.now = db, db[REMINDERS], notices, clock
+        self.max_lateness = max_lateness
 
     async def ensure_indexes(self) -> None:
         await self.coll.create_index([("status", 1), ("due_at", 1)])
@@ -66,6 +68,8 @@ class Reminders:
         for reminder in await self.coll.find({"status": "scheduled", "due_at": {"$lte": self.now()}}).limit(
                 200).to_list(200):
             extra = await self.still_due(reminder.get("condition"))
+            if self.now() - reminder["due_at"] > self.max_lateness:
+                extra = None  # due long before the service ran (first start on old records): no news any more
             if extra is not None:
                 context = await self.notices.machine_params(reminder.get("machine"))
                 spec = {"template": reminder["template"], "to": reminder["to"],
