@@ -34,7 +34,8 @@ foreign_code = other_province_code  # a distinct well-formed code of province A 
 
 
 def body(n: int) -> dict:
-    return {"code": foreign_code(n), "working_period": {"starts_on": "2026-11-28", "ends_on": "2027-06-30"}}
+    return {"code": foreign_code(n), "working_period": {"starts_on": "2026-11-28", "ends_on": "2027-06-30"},
+            "machine_type": "excavator", "emission_stage": "4"}  # rule E2
 
 
 async def closed_loop(url: str, headers: dict, start: int, count: int, concurrency: int) -> tuple[int, float]:

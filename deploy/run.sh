@@ -69,7 +69,7 @@ start_services() {
     local keep=()
     if [ "$s" != gateway ]; then keep=(-u NRMM_BOOTSTRAP_ADMIN_USERNAME -u NRMM_BOOTSTRAP_ADMIN_PASSWORD); fi
     NRMM_SERVICE_NAME="$s" nohup env "${keep[@]}" "$ROOT/.venv/bin/uvicorn" "$s.main:create_app" --factory \
-      --host 127.0.0.1 --port "$port" --no-access-log >>"$VAR/log/$s.log" 2>&1 &
+      --host 127.0.0.1 --port "$port" --no-access-log --no-proxy-headers >>"$VAR/log/$s.log" 2>&1 &
     echo $! > "$VAR/run/$s.pid"
   done
   for s in "${SERVICES[@]}"; do

@@ -73,6 +73,7 @@ def start_platform(infra, services: list[str], extra_env: dict[str, str] | None 
         **os.environ, "NRMM_KAFKA_BOOTSTRAP": infra.kafka_bootstrap, "NRMM_MONGODB_URL": infra.mongodb_url,
         "NRMM_NAMESPACE": platform.namespace, "NRMM_JWT_SECRET": platform.secret, "NRMM_RELAY_POLL_SECONDS": "0.05",
         "NRMM_LOG_LEVEL": "WARNING", "NRMM_OUTBOX_READABLE": "true",  # SMS codes read as a phone would
+        "NRMM_SMS_MAX_PER_ADDRESS": "10000",  # every test sends from 127.0.0.1
         # where each service finds the others
         **{f"NRMM_{s.upper()}_URL": url for s, url in {**(joining.urls if joining else {}), **platform.urls}.items()},
         **(extra_env or {}),
@@ -82,7 +83,7 @@ def start_platform(infra, services: list[str], extra_env: dict[str, str] | None 
             env = {**base_env, "NRMM_SERVICE_NAME": service}
             platform.processes[service] = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", f"{service}.main:create_app", "--factory", "--host", "127.0.0.1",
-                 "--port", str(ports[service]), "--no-access-log"], cwd=ROOT, env=env)
+                 "--port", str(ports[service]), "--no-access-log", "--no-proxy-headers"], cwd=ROOT, env=env)
         for service in services:
             _wait_ready(service, platform.urls[service], platform.processes[service])
     except BaseException:

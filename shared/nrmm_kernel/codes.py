@@ -5,7 +5,8 @@
 stage: "1" (China I and earlier), "2", "3", "4" (China II-IV), "D" (electric), "X" (undetermined).
 Serial alphabet: digits and the 24 capital letters without I and O. Chongqing's province character
 is "N" and its district characters come from the district table; other provinces' codes are valid
-here too (rule C3) and are checked for shape only.
+here too (rule C3): their province character is a letter of the national table (the serial alphabet's 24
+letters: provinces are numbered by letters, never by digits), the rest is checked for shape only.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from .reference import DISTRICTS
 STAGES = "1234DX"
 SERIAL_ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # rule C5: no I, no O
 CHONGQING = "N"
+# rule C5: the first serial character is the province, "in the order of provinces, autonomous regions and
+# municipalities": a letter (no I, no O). The regulation names only Chongqing's (N).
+PROVINCE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 SERIAL_LENGTH = 5
 
 _CHAR = "[0-9A-HJ-NP-Z]"
@@ -78,6 +82,8 @@ def parse_code(text: str) -> EnvironmentalCode:
             raise MalformedCode("stage", "排放阶段代码无效 (stage must be 1-4, D or X)")
         raise MalformedCode("format", "环保编码格式不正确 (expected e.g. 4-N01A7K2P)")
     code = EnvironmentalCode(*match.groups())
+    if code.province not in PROVINCE_LETTERS:  # rule C5: a digit is no province
+        raise MalformedCode("province", f"省份代码 {code.province} 无效，须为字母 (the province is a letter)")
     if code.is_chongqing and code.district not in DISTRICTS:
         raise MalformedCode("district", f"区县代码 {code.district} 不存在 (unknown Chongqing district)")
     return code

@@ -15,9 +15,11 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from .auth import TokenVerifier
 from .errors import AppError
+from .guard import RequestGuard
 from .logging import configure_logging, correlation, get_logger, new_correlation_id
 from .metrics import HTTP_LATENCY, RELAY_BACKLOG
 from .positions import MIN_POSITION_HEADER, POSITION_HEADER, collect_written, parse_min_positions
@@ -95,6 +97,7 @@ def create_service_app(
     app.state.token_verifier = TokenVerifier(
         settings.jwt_secret, issuer=settings.jwt_issuer, audience=settings.jwt_audience
     )
+    app.add_middleware(RequestGuard, max_bytes=settings.max_request_bytes)  # size and control characters
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=True,
                            allow_methods=["*"], allow_headers=["*"], expose_headers=[POSITION_HEADER])
@@ -126,6 +129,7 @@ def create_service_app(
                                 str(response.status_code)).observe(elapsed)
             log.info("http.request", status=response.status_code, ms=round(elapsed * 1000, 2))
         response.headers["X-Correlation-ID"] = cid
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")  # a response is what it says it is
         if written:
             response.headers[POSITION_HEADER] = f"{settings.service_name}:{max(written)}"
         return response
@@ -144,6 +148,9 @@ def create_service_app(
                 response.headers["Retry-After"] = "1"
             return response
         return None
+
+    # the client's address from X-Forwarded-For only when a configured proxy sent it (NRMM_TRUSTED_PROXIES)
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
 
     @app.get("/healthz", tags=["ops"], summary="Process is alive")
     async def healthz():

@@ -11,7 +11,7 @@ from fastapi import Header
 KEY_PATTERN = r"^[A-Za-z0-9_\-]{8,64}$"
 
 # a FastAPI parameter: ``idempotency_key: str | None = IDEMPOTENCY_KEY``
-IDEMPOTENCY_KEY = Header(None, alias="Idempotency-Key", pattern=KEY_PATTERN,
+IDEMPOTENCY_KEY = Header(None, alias="Idempotency-Key", pattern=KEY_PATTERN, max_length=64,
                          description="the client's id for this request (e.g. a UUID), the same when it is sent again")
 
 

@@ -18,6 +18,11 @@ DISTRICTS: dict[str, str] = {
 }
 
 
+# rule S1: the machine types a site reports at the gate (rule E2) and an owner registers (the registry's Category)
+MACHINE_TYPES: tuple[str, ...] = ("excavator", "crane", "bulldozer", "loader", "road_roller", "paver", "grader",
+                                  "piling", "forklift", "stacker", "tractor", "shuttle", "in_plant", "other")
+
+
 def is_district(code: str | None) -> bool:
     return code in DISTRICTS
 

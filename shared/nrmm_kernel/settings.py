@@ -27,6 +27,11 @@ class KernelSettings(BaseSettings):
     relay_batch_size: int = Field(default=500, ge=1)
     relay_poll_seconds: float = Field(default=0.2, gt=0)
     cors_origins: list[str] = []
+    # addresses (or networks, e.g. "10.0.0.0/8") of the proxies whose X-Forwarded-For is believed; none by default,
+    # so a client's address is the peer's. Services are started with uvicorn's --no-proxy-headers.
+    trusted_proxies: list[str] = []
+    # every service refuses larger requests (413 request_too_large) before reading them further
+    max_request_bytes: int = Field(default=12 * 1024 * 1024, ge=1024)
     # /readyz: a runner (relay, projector, scheduler) without a success for this long is stuck (503)
     runner_stuck_seconds: float = Field(default=60.0, gt=0)
     # the largest commit the event store takes (its events' JSON): well under the broker's max.message.bytes

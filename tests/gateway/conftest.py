@@ -13,7 +13,7 @@ import pytest
 from tests.platform import free_port, start_platform
 
 ADMIN_USER, ADMIN_PASSWORD = "root-admin", "Admin-Passw0rd"
-SMS_TTL_SECONDS = 2
+SMS_TTL_SECONDS = 6  # short, for the expiry test; long enough for a loaded CI machine to read the code
 SMS_DAILY_LIMIT = 4
 LOGIN_MAX_FAILURES = 3
 LOGIN_MAX_FAILURES_PER_ADDRESS = 30  # the tests all log in from 127.0.0.1
@@ -25,7 +25,9 @@ GATEWAY_ENV = {
     "NRMM_SMS_DAILY_LIMIT": str(SMS_DAILY_LIMIT), "NRMM_LOGIN_MAX_FAILURES": str(LOGIN_MAX_FAILURES),
     "NRMM_LOGIN_MAX_FAILURES_PER_ADDRESS": str(LOGIN_MAX_FAILURES_PER_ADDRESS),
     "NRMM_LOGIN_MAX_FAILURES_PER_USERNAME": str(LOGIN_MAX_FAILURES_PER_USERNAME),
-    "NRMM_MAX_REQUEST_BYTES": str(MAX_REQUEST_BYTES), "NRMM_CORS_ORIGINS": '["https://console.example.cn"]',
+    "NRMM_MAX_REQUEST_BYTES": str(MAX_REQUEST_BYTES),
+    "NRMM_CORS_ORIGINS": '["https://console.example.cn"]',
+    "NRMM_TRUSTED_PROXIES": '["127.0.0.1"]',  # the tests stand in for a proxy on this host (X-Forwarded-For)
 }
 
 

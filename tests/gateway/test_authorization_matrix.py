@@ -64,6 +64,7 @@ def endpoints() -> list[Endpoint]:
         ("sms code", "POST", "/api/auth/sms-codes", invalid, EVERYONE),
         ("register owner", "POST", "/api/auth/owners", invalid, EVERYONE),
         ("site admin account", "POST", "/api/auth/site-admins", invalid, {"service"}),
+        ("owner lookup", "POST", "/api/auth/owner-lookup", invalid, {"service"}),  # the registry (rule C6)
         ("staff account", "POST", "/api/auth/staff",
          {"json": {"username": "mx-reviewer_12", "password": "Matrix-Passw0rd", "role": "reviewer",
                    "department": "ecology", "district": "12"}}, {"admin", "admin_12"}),

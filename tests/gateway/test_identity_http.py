@@ -200,10 +200,10 @@ def test_sms_codes_expire_are_single_use_and_rate_limited(gateway):
 def test_staff_accounts_carry_department_and_district(gateway):
     g = gateway
     made = g.http.post("/api/auth/staff", headers=g.admin, json={
-        "username": "insp-yuzhong", "password": "Insp-Passw0rd", "role": "inspector", "department": "housing",
+        "username": "insp-yuzhong", "password": "Inspector-Passw0rd", "role": "inspector", "department": "housing",
         "district": "04", "name": "李检查"})
     assert made.status_code == 201, made.text
-    token = g.login("insp-yuzhong", "Insp-Passw0rd").json()["access_token"]
+    token = g.login("insp-yuzhong", "Inspector-Passw0rd").json()["access_token"]
     principal = g.platform.verifier.verify(token)
     assert principal.role is Role.INSPECTOR and principal.district == "04" and principal.department.value == "housing"
 
@@ -217,7 +217,7 @@ def test_staff_accounts_carry_department_and_district(gateway):
         "district": "05"})
     assert elsewhere.status_code == 403 and elsewhere.json()["code"] == "outside_jurisdiction"
     taken = g.http.post("/api/auth/staff", headers=g.admin, json={
-        "username": "insp-yuzhong", "password": "Insp-Passw0rd", "role": "inspector", "department": "housing",
+        "username": "insp-yuzhong", "password": "Inspector-Passw0rd", "role": "inspector", "department": "housing",
         "district": "04"})
     assert taken.status_code == 409 and taken.json()["code"] == "username_taken"
     inspector = {"Authorization": f"Bearer {token}"}

@@ -91,9 +91,9 @@ def create_admin(gateway, username: str, password: str) -> subprocess.CompletedP
 
 
 def test_an_operator_makes_an_administrator_from_the_command_line(gateway):
-    made = create_admin(gateway, "ops-admin", "Ops-Passw0rd")
+    made = create_admin(gateway, "ops-admin", "Operator-Passw0rd")
     assert made.returncode == 0 and "created" in made.stdout, made.stderr
-    admin = gateway.bearer("ops-admin", "Ops-Passw0rd")
+    admin = gateway.bearer("ops-admin", "Operator-Passw0rd")
     me = gateway.http.get("/api/auth/me", headers=admin).json()
     assert me["role"] == "admin" and me["district"] is None and me["department"] == "ecology"
     again = create_admin(gateway, "ops-admin", "Other-Passw0rd")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 import pytest
 
@@ -49,6 +51,41 @@ class RegistryClient:
 
     def eventually(self, path: str, headers: dict, until) -> httpx.Response:
         return eventually(self.http, path, headers, until)
+
+    def register_owner(self) -> tuple[str, str, dict]:
+        """A real owner account, made at the gateway with an SMS code read from the outbox: (account id, mobile,
+        the owner's token). Only for a registry started with ``with_accounts``."""
+        mobile = f"139{uuid.uuid4().int % 10**8:08d}"
+        asked = self.gateway.post("/api/auth/sms-codes", json={"mobile": mobile, "purpose": "register"})
+        assert asked.status_code == 202, asked.text
+        outbox = self.gateway.get("/api/notifications/outbox", params={"to": mobile}, headers=self.admin())
+        code = str(outbox.json()[0]["params"]["code"])
+        made = self.gateway.post("/api/auth/owners", json={"mobile": mobile, "password": "Owner-Passw0rd",
+                                                           "sms_code": code, "name": "车主"})
+        assert made.status_code == 201, made.text
+        account_id = made.json()["account_id"]
+        return account_id, mobile, self.owner(account_id)
+
+    def admin(self) -> dict:
+        token = self.gateway.post("/api/auth/token", data={"username": ADMIN_USER, "password": ADMIN_PASSWORD})
+        assert token.status_code == 200, token.text
+        return {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+
+ADMIN_USER, ADMIN_PASSWORD = "root-admin", "Admin-Passw0rd"
+
+
+def with_accounts(infra):
+    """The registry with the gateway (accounts) and notifications (the SMS outbox) beside it, for owner changes."""
+    platform = start_platform(infra, ["notifications", "gateway", "registry"], {
+        "NRMM_BOOTSTRAP_ADMIN_USERNAME": ADMIN_USER, "NRMM_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "NRMM_SMS_RESEND_SECONDS": "0"})
+    try:
+        client = RegistryClient(platform.urls["registry"], platform.namespace, platform.secret)
+        client.gateway = httpx.Client(base_url=platform.urls["gateway"], timeout=30)
+        yield client
+    finally:
+        platform.stop()
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date, timedelta
+
+from PIL import Image
+from pypdf import PdfWriter
+from pypdf.generic import DictionaryObject, NameObject, TextStringObject
 
 from nrmm_kernel.identity import id_card_check_char, uscc_check_char
 from registry.domain.model import UploadKind
@@ -44,6 +49,26 @@ def uploads(prefix: str = "u") -> dict[str, list[str]]:
     return {kind: [f"{prefix}-{kind}"] for kind in REQUIRED_KINDS}
 
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
-PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n" + b"0" * 64
+def image(fmt: str, size: tuple[int, int] = (16, 12)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, (30, 90, 200)).save(out, format=fmt)
+    return out.getvalue()
+
+
+def pdf(javascript: str | None = None, attachment: bytes | None = None) -> bytes:
+    writer = PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    if javascript:  # run when the document opens
+        action = DictionaryObject({NameObject("/S"): NameObject("/JavaScript"),
+                                   NameObject("/JS"): TextStringObject(javascript)})
+        writer._root_object[NameObject("/OpenAction")] = writer._add_object(action)
+    if attachment is not None:
+        writer.add_attachment("a.txt", attachment)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+PNG = image("PNG")
+JPEG = image("JPEG")
+PDF = pdf()

@@ -45,9 +45,14 @@ def endpoints(world: dict) -> list[Endpoint]:
          | DISTRICT_12_QUEUE),
         ("plate", "GET", f"/api/registry/machines/{code}/plate.pdf", {}, {"owner"} | DISTRICT_12_REVIEW),
         ("card", "GET", f"/api/registry/machines/{code}/card.pdf", {}, {"owner"} | DISTRICT_12_REVIEW),
+        # (the owner's request stops at its future date, before the gateway is asked about the mobile)
         ("owner change", "POST", f"/api/registry/machines/{code}/owner-change",
-         {"json": {"new_owner_account_id": "mx-owner-a", "registrant": registrant(), "transferred_on": future}},
-         {"owner"} | DISTRICT_12_REVIEW),
+         {"json": {"new_owner_mobile": "13912345678", "transferred_on": future}}, {"owner"}),
+        # any owner may try: only the one a change names accepts or declines it (409 here: none pending)
+        ("accept owner change", "POST", f"/api/registry/machines/{code}/owner-change/acceptance",
+         {"json": {"registrant": registrant()}}, OWNERS),
+        ("withdraw owner change", "POST", f"/api/registry/machines/{code}/owner-change/cancellation", {}, OWNERS),
+        ("pending owner changes", "GET", "/api/registry/owner-changes", {}, OWNERS),
         ("cancel", "POST", f"/api/registry/machines/{code}/cancellation",
          {"json": {"reason": "scrapped", "occurred_on": future}}, {"owner"} | DISTRICT_12_REVIEW),
         ("report damaged plate", "POST", f"/api/registry/machines/{code}/plate-reissue",

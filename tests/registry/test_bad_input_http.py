@@ -123,8 +123,7 @@ def test_touching_another_owners_machine(registry_service, infra):
         svc.http.post(f"/api/registry/machines/{code}/cancellation", headers=other,
                       json={"reason": "scrapped", "occurred_on": "2026-11-01"}),
         svc.http.post(f"/api/registry/machines/{code}/owner-change", headers=other,
-                      json={"new_owner_account_id": "owner-other", "registrant": registrant(),
-                            "transferred_on": "2026-11-01"}),
+                      json={"new_owner_mobile": "13912345678", "transferred_on": "2026-11-01"}),
         svc.http.post(f"/api/registry/machines/{code}/plate-reissue", headers=other,
                       json={"damaged_on": "2026-11-01", "reason": "x"}),
     ]

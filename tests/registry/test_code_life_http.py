@@ -5,10 +5,12 @@ import re
 import uuid
 
 import httpx
+import pytest
 
 from nrmm_kernel.reference import Department, Role
 from registry.domain.rules import today_in_chongqing
 from tests.kafka_helpers import read_topic
+from tests.registry.conftest import with_accounts
 from tests.registry.fixtures import machine, registrant
 
 CODE_RE = re.compile(r"^[1-4DX]-N(0[1-9]|[1-3][0-9]|4[01])[0-9A-HJ-NP-Z]{5}$")
@@ -26,9 +28,15 @@ def apply(svc, owner: dict, **machine_overrides) -> dict:
     return {**response.json(), "machine": body["machine"]}
 
 
+@pytest.fixture(scope="module")
+def registry_service(infra):
+    yield from with_accounts(infra)  # a transfer needs a real new owner account
+
+
 def test_apply_review_issue_print_transfer_cancel(registry_service, infra):
     svc = registry_service
-    owner, new_owner = svc.owner("owner-a"), svc.owner("owner-b")
+    owner = svc.owner("owner-a")
+    new_owner_id, new_owner_mobile, new_owner = svc.register_owner()
     reviewer = svc.reviewer("reviewer-yuzhong", district="04")
 
     submitted = apply(svc, owner, district="04", acquired_days_ago=45)
@@ -57,11 +65,14 @@ def test_apply_review_issue_print_transfer_cancel(registry_service, infra):
     _assert_page_size(card.content, 88, 60)
     _assert_qr(card.content, svc, owner, code)
 
-    transfer = {"new_owner_account_id": "owner-b", "registrant": registrant("李四"), "transferred_on": "2026-11-20"}
+    transfer = {"new_owner_mobile": new_owner_mobile, "transferred_on": "2026-11-20"}
     changed = svc.http.post(f"/api/registry/machines/{code}/owner-change", json=transfer, headers=owner)
     assert changed.status_code == 200, changed.text
+    accepted = svc.http.post(f"/api/registry/machines/{code}/owner-change/acceptance", headers=new_owner,
+                             json={"registrant": registrant("李四")})
+    assert accepted.status_code == 200, accepted.text
     seen_by_new = svc.eventually(f"/api/registry/machines/{code}", new_owner,
-                                 lambda d: d["owner_account_id"] == "owner-b").json()
+                                 lambda d: d["owner_account_id"] == new_owner_id).json()
     # the new owner sees the machine, not the previous owner's account, documents or who acted before
     assert "previous_owners" not in seen_by_new and "uploads" not in seen_by_new
     assert seen_by_new["registrant"]["name"] == "李四"
@@ -75,18 +86,19 @@ def test_apply_review_issue_print_transfer_cancel(registry_service, infra):
                               json={"reason": "scrapped", "occurred_on": "2026-11-25"})
     assert cancelled.status_code == 200, cancelled.text
     final = svc.eventually(f"/api/registry/machines/{code}", new_owner, lambda d: d["status"] == "cancelled").json()
-    assert [h["event"] for h in final["history"]] == ["CodeRequested", "CodeIssued", "OwnerChanged", "CodeCancelled"]
+    assert [h["event"] for h in final["history"]] == ["CodeRequested", "CodeIssued", "OwnerChangeRequested",
+                                                      "OwnerChanged", "CodeCancelled"]
     gate = svc.token(Role.SITE_ADMIN, "gate-1")
     verdict = svc.http.get("/api/registry/verify", params={"code": code}, headers=gate).json()
     assert verdict["valid"] is False and verdict["reason"] == "cancelled"
     no_plate = svc.http.get(f"/api/registry/machines/{code}/plate.pdf", headers=new_owner)
     assert no_plate.status_code == 409 and no_plate.json()["code"] == "code_not_in_force"
 
-    on_topic = asyncio.run(read_topic(infra.kafka_bootstrap, svc.topic, at_least=4))
+    on_topic = asyncio.run(read_topic(infra.kafka_bootstrap, svc.topic, at_least=5))
     mine_on_topic = [e for e in on_topic if e.streamid == f"machine-{machine_id}"]
-    assert [e.event_name for e in mine_on_topic][:4] == ["CodeRequested", "CodeIssued", "OwnerChanged",
-                                                         "CodeCancelled"]
-    assert [e.streamversion for e in mine_on_topic][:4] == [1, 2, 3, 4]
+    assert [e.event_name for e in mine_on_topic][:5] == ["CodeRequested", "CodeIssued", "OwnerChangeRequested",
+                                                         "OwnerChanged", "CodeCancelled"]
+    assert [e.streamversion for e in mine_on_topic][:5] == [1, 2, 3, 4, 5]
 
 
 def _assert_page_size(pdf: bytes, width_mm: float, height_mm: float) -> None:

@@ -1,10 +1,14 @@
 """Plate reissue, stage correction with re-review, and who may read uploads, over HTTP."""
 
+import asyncio
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from nrmm_kernel.clock import today_in_chongqing
+from nrmm_kernel.envelope import utcnow
 from nrmm_kernel.reference import Role
+from nrmm_kernel.runtime import mongo_client
 from tests.registry.fixtures import PDF, machine, registrant
 from tests.registry.test_code_life_http import apply
 
@@ -148,3 +152,32 @@ def test_an_application_sent_again_gets_its_first_answer_not_a_conflict_with_its
     assert stolen.status_code == 409 and stolen.json()["code"] == "machine_already_registered", stolen.text
     mine = svc.eventually("/api/registry/applications", owner, lambda rows: len(rows) >= 1).json()
     assert [r["machine_id"] for r in mine] == [first.json()["machine_id"]]
+
+
+def test_a_corrected_brand_never_frees_the_machine_for_a_second_code(registry_service, infra):  # rule C1
+    svc = registry_service
+    owner, other = svc.owner("owner-rebrand"), svc.owner("owner-rebrand-2")
+    machine_id, code, sent = issue(svc, owner, district="06")
+    corrected = svc.http.post(f"/api/registry/machines/{code}/corrections", headers=owner,
+                              json={"machine": {**sent, "brand": "徐工"}})
+    assert corrected.status_code == 200 and corrected.json()["status"] == "correction_review", corrected.text
+    approved = svc.http.post(f"/api/registry/applications/{machine_id}/approval", json={},
+                             headers=svc.reviewer(district="06"))
+    assert approved.status_code == 200 and approved.json()["code"] == code, approved.text
+    # long after the correction (its claims made an hour ago: no application can still be in flight, issue 13)
+    # the original brand and serial are still this record's, and so is the corrected one
+    asyncio.run(age_claims(infra, svc.database, hours=1))
+    for brand in (sent["brand"], "徐工"):
+        again = svc.http.post("/api/registry/applications", headers=other, json={
+            "registrant": registrant(), "machine": {**sent, "brand": brand}, "uploads": svc.upload_all(other)})
+        assert again.status_code == 409 and again.json()["code"] == "machine_already_registered", again.text
+
+
+async def age_claims(infra, database: str, hours: int) -> None:
+    """As if the machine's identity claims were made ``hours`` ago."""
+    client = mongo_client(infra.mongodb_url)
+    try:
+        await client[database]["machine_identities"].update_many(
+            {}, {"$set": {"claimed_at": utcnow() - timedelta(hours=hours)}})
+    finally:
+        await client.close()

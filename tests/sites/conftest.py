@@ -11,7 +11,7 @@ import pytest
 from nrmm_kernel.clock import today_in_chongqing
 from nrmm_kernel.reference import Role
 from tests.platform import Platform, eventually, start_platform
-from tests.registry.fixtures import credit_code, machine, registrant
+from tests.registry.fixtures import PDF, PNG, credit_code, machine, registrant
 
 ADMIN_USER, ADMIN_PASSWORD = "root-admin", "Admin-Passw0rd"
 SERVICES = ["notifications", "registry", "sites", "gateway"]
@@ -60,6 +60,14 @@ class Sites:
         text = " ".join(str(v) for v in outbox.json()[0]["params"].values())
         return re.search(r"\b(\d{6})\b", text).group(1)
 
+    def register_owner(self) -> tuple[str, str, dict]:
+        """A real owner account at the gateway: (account id, mobile, headers)."""
+        mobile = f"137{uuid.uuid4().int % 10**8:08d}"
+        made = self.gateway.post("/api/auth/owners", json={"mobile": mobile, "password": "Owner-Passw0rd",
+                                                           "sms_code": self.sms_code(mobile), "name": "车主"})
+        assert made.status_code == 201, made.text
+        return made.json()["account_id"], mobile, self.login(mobile, "Owner-Passw0rd")
+
     def register_site(self, district: str = "04", street: str = "解放碑街道", code: str | None = None,
                       mobile: str | None = None, **details) -> tuple[str, dict]:
         """Register a site through the gateway; returns its code and its admin's headers."""
@@ -85,8 +93,7 @@ class Sites:
         uploads = {}
         for kind in ("identity_proof", "machine_nameplate", "engine_nameplate", "environmental_label",
                      "conformity_certificate", "photo_front", "photo_back", "photo_left", "photo_right"):
-            content = b"%PDF-1.4\n" + b"0" * 32 if kind in ("identity_proof", "conformity_certificate") \
-                else b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+            content = PDF if kind in ("identity_proof", "conformity_certificate") else PNG
             uploaded = self.registry.post("/api/registry/uploads", headers=owner_headers, data={"kind": kind},
                                           files={"file": ("f", content, "application/octet-stream")})
             assert uploaded.status_code == 201, uploaded.text
@@ -134,3 +141,8 @@ def other_province_code(n: int, province: str = "A", stage: str = "4") -> str:
         n, digit = divmod(n, len(SERIAL_ALPHABET))
         chars.append(SERIAL_ALPHABET[digit])
     return f"{stage}-{province}{''.join(reversed(chars))}"
+
+
+def reported(stage: str = "4", machine_type: str = "excavator") -> dict:
+    """What a site reports with an entry (rule E2): working period, machine type, emission stage."""
+    return {"working_period": period(), "machine_type": machine_type, "emission_stage": stage}

@@ -7,7 +7,7 @@ import pytest
 from nrmm_kernel.reference import Department, Role
 from tests.authz import BASE_CALLERS, Endpoint, token_headers, uncovered, wrong_cells
 from tests.platform import eventually
-from tests.sites.conftest import period
+from tests.sites.conftest import reported
 
 INSIDE = "3-C77B3C4D"  # another province's code: admitted by shape (rule C3)
 CALLERS = {**BASE_CALLERS, "transport_viewer_12": (Role.DEPARTMENT_VIEWER, "mx-view-tra", "12", Department.TRANSPORT),
@@ -34,7 +34,7 @@ def world(platform) -> dict:
     site, admin = platform.register_site(district="12", street="鱼洞街道")
     other, _ = platform.register_site(district="12", street="鱼洞街道")
     assert platform.sites.post(f"/api/sites/sites/{site}/entries", headers=admin,
-                               json={"code": INSIDE, "working_period": period()}).status_code == 201
+                               json={"code": INSIDE, **reported()}).status_code == 201
     eventually(platform.sites, f"/api/sites/sites/{site}/roster", admin, lambda rows: rows)
     ecology = platform.token(Role.REVIEWER, "eco", district="12")
     zone = platform.sites.post("/api/sites/zones", headers=ecology, json={
@@ -53,7 +53,7 @@ def callers(platform, world) -> dict[str, dict]:
 
 def endpoints(world: dict) -> list[Endpoint]:
     site, zone = world["site"], world["zone"]
-    entry = {"code": INSIDE, "working_period": period()}
+    entry = {"code": INSIDE, **reported()}
     table = [
         ("register a site", "POST", "/api/sites/registrations", {"json": {"site_code": "x"}}, set(CALLERS)),
         ("search sites", "GET", "/api/sites/sites?district=12", {}, SEARCH),

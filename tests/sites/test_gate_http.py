@@ -7,12 +7,12 @@ import uuid
 import pytest
 
 from nrmm_kernel.clock import today_in_chongqing
-from nrmm_kernel.codes import qr_payload
+from nrmm_kernel.codes import SERIAL_ALPHABET, qr_payload
 from nrmm_kernel.reference import Department, Role
 from tests.kafka_helpers import read_topic
 from tests.platform import eventually
 from tests.registry.fixtures import credit_code, registrant
-from tests.sites.conftest import period
+from tests.sites.conftest import reported
 
 
 def test_issued_code_enters_and_leaves_a_registered_site(platform, infra):
@@ -23,8 +23,7 @@ def test_issued_code_enters_and_leaves_a_registered_site(platform, infra):
     assert facts["admitted"] and facts["colour"] == "blue" and facts["machine"]["category"] == "excavator"
 
     entered = p.sites.post(f"/api/sites/sites/{site}/entries", headers=admin,
-                           json={"qr": qr_payload(code), "working_period": period(), "machine_type": "excavator",
-                                 "emission_stage": "4"})
+                           json={"qr": qr_payload(code), **reported(stage="4", machine_type="excavator")})
     assert entered.status_code == 201, entered.text
     stay = entered.json()["stay_id"]
     assert entered.json()["colour"] == "blue" and "准许进场" in entered.json()["message"]
@@ -33,7 +32,7 @@ def test_issued_code_enters_and_leaves_a_registered_site(platform, infra):
     assert roster[0]["code"] == code and roster[0]["working_period"]["ends_on"] == "2027-06-30"
 
     again = p.sites.post(f"/api/sites/sites/{site}/entries", headers=admin,
-                         json={"code": code, "working_period": period()})
+                         json={"code": code, **reported()})
     assert again.status_code == 409 and again.json()["code"] == "already_inside"
 
     left = p.sites.post(f"/api/sites/sites/{site}/exits", headers=admin, json={"qr": qr_payload(code)})
@@ -66,14 +65,14 @@ def test_a_restricted_zone_keeps_a_china_one_machine_out_and_other_sites_admit_i
     p.known_at_gate(zoned, zoned_admin, old, until=lambda d: d["reason"] == "high_emission_in_zone")
 
     refused = p.sites.post(f"/api/sites/sites/{zoned}/entries", headers=zoned_admin,
-                           json={"code": old, "working_period": period()})
+                           json={"code": old, **reported()})
     assert refused.status_code == 409
     body = refused.json()
     assert body["code"] == "high_emission_in_zone" and body["colour"] == "red" and "南岸区禁用区" in body["message"]
     assert body["zones"][0]["version"] == 1 and body["machine_code"] == old
 
     admitted = p.sites.post(f"/api/sites/sites/{free}/entries", headers=free_admin,
-                            json={"code": old, "working_period": period()})
+                            json={"code": old, **reported()})
     assert admitted.status_code == 201 and admitted.json()["colour"] == "yellow"
 
     # a district office manages only its own district's zones; other departments none
@@ -103,23 +102,46 @@ def test_cancelled_malformed_and_other_province_codes_at_the_gate(platform):
     assert cancel.status_code == 200
     p.known_at_gate(site, admin, code, until=lambda d: d["reason"] == "code_cancelled")
     cancelled = p.sites.post(f"/api/sites/sites/{site}/entries", headers=admin,
-                             json={"code": code, "working_period": period()})
+                             json={"code": code, **reported()})
     assert cancelled.status_code == 409 and cancelled.json()["code"] == "code_cancelled"
 
     foreign = p.sites.post(f"/api/sites/sites/{site}/entries", headers=admin,
-                           json={"code": "3-A12B3C4D", "working_period": period()})
+                           json={"code": "3-A12B3C4D", **reported()})
     assert foreign.status_code == 201, foreign.text
     assert foreign.json()["machine"]["province"] == "A" and foreign.json()["machine"]["stage"] == "3"
     roster = eventually(p.sites, f"/api/sites/sites/{site}/roster", admin, lambda rows: rows).json()
     assert roster[0]["other_province"] is True
 
-    for bad in ({"code": "4-N42ABCDE"}, {"code": "4-NO1ABCDE"}, {"qr": "https://example.com/x"}):
+    # (3-00123456: another province's code whose province character is a digit, no province: issue 13)
+    for bad in ({"code": "4-N42ABCDE"}, {"code": "4-NO1ABCDE"}, {"qr": "https://example.com/x"},
+                {"code": "3-00123456"}):
         malformed = p.sites.post(f"/api/sites/sites/{site}/entries", headers=admin,
-                                 json={**bad, "working_period": period()})
+                                 json={**bad, **reported()})
         assert malformed.status_code == 422 and malformed.json()["code"] == "malformed_code", malformed.text
         assert malformed.json()["field"] == "code"
-    reasons = eventually(p.sites, f"/api/sites/sites/{site}/refusals", admin, lambda rows: len(rows) == 4).json()
-    assert sorted(r["reason"] for r in reasons) == ["code_cancelled"] + ["malformed_code"] * 3
+    reasons = eventually(p.sites, f"/api/sites/sites/{site}/refusals", admin, lambda rows: len(rows) == 5).json()
+    assert sorted(r["reason"] for r in reasons) == ["code_cancelled"] + ["malformed_code"] * 4
+
+
+@pytest.mark.parametrize("missing", ["machine_type", "emission_stage", "working_period"])
+def test_an_entry_states_type_stage_and_working_period(platform, missing):  # rule E2
+    p = platform
+    site, admin = p.register_site(district="04")
+    serial = "".join(SERIAL_ALPHABET[b % len(SERIAL_ALPHABET)] for b in uuid.uuid4().bytes[:7])
+    body = {"code": f"3-A{serial}", **reported(stage="3")}  # a machine of its own for each case
+    del body[missing]
+    refused = p.sites.post(f"/api/sites/sites/{site}/entries", headers=admin, json=body)
+    assert refused.status_code == 422 and refused.json()["field"] == missing, refused.text
+    batch = p.sites.post(f"/api/sites/sites/{site}/entries/batch", headers=admin, json={"machines": [body]})
+    assert batch.status_code == 422 and batch.json()["field"] == f"machines.0.{missing}", batch.text
+    wrong = p.sites.post(f"/api/sites/sites/{site}/entries", headers=admin,
+                         json={**body, **reported(stage="3", machine_type="spaceship")})
+    assert wrong.status_code == 422 and wrong.json()["field"] == "machine_type"
+    admitted = p.sites.post(f"/api/sites/sites/{site}/entries", headers=admin, json={**body, **reported(stage="3")})
+    assert admitted.status_code == 201, admitted.text  # the first entry of the machine: nothing refused was kept
+    roster = eventually(p.sites, f"/api/sites/sites/{site}/roster", admin, lambda rows: rows).json()
+    assert (roster[0]["reported_category"], roster[0]["reported_stage"]) == ("excavator", "3")
+    assert p.sites.get(f"/api/sites/sites/{site}/refusals", headers=admin).json() == []
 
 
 def test_a_site_admin_reads_and_writes_only_their_site(platform):
@@ -130,7 +152,7 @@ def test_a_site_admin_reads_and_writes_only_their_site(platform):
         ("GET", f"/api/sites/sites/{theirs}", None),
         ("GET", f"/api/sites/sites/{theirs}/roster", None),
         ("GET", f"/api/sites/sites/{theirs}/movements", None),
-        ("POST", f"/api/sites/sites/{theirs}/entries", {"code": "3-A12B3C4D", "working_period": period()}),
+        ("POST", f"/api/sites/sites/{theirs}/entries", {"code": "3-A12B3C4D", **reported()}),
         ("POST", f"/api/sites/sites/{theirs}/exits", {"code": "3-A12B3C4D"}),
         ("POST", f"/api/sites/sites/{theirs}/status", {"status": "suspended"}),
     ]:
@@ -144,9 +166,9 @@ def test_completing_a_site_with_machines_inside_is_refused_with_their_list(platf
     p = platform
     site, admin = p.register_site(district="13", street="凤城街道")
     inside = p.sites.post(f"/api/sites/sites/{site}/entries/batch", headers=admin, json={"machines": [
-        {"code": "3-A22B3C4D", "working_period": period()},
-        {"code": "4-B22B3C4D", "working_period": period()},
-        {"code": "bad", "working_period": period()},
+        {"code": "3-A22B3C4D", **reported()},
+        {"code": "4-B22B3C4D", **reported()},
+        {"code": "bad", **reported()},
     ]})
     assert inside.status_code == 200, inside.text
     assert inside.json()["admitted"] == 2 and inside.json()["refused"] == 1
@@ -160,7 +182,7 @@ def test_completing_a_site_with_machines_inside_is_refused_with_their_list(platf
     assert done.status_code == 200, done.text
     # at once, not when the projection catches up: the gate reads the site's own stream
     closed = p.sites.post(f"/api/sites/sites/{site}/entries", headers=admin,
-                          json={"code": "3-A22B3C4D", "working_period": period()})
+                          json={"code": "3-A22B3C4D", **reported()})
     assert closed.status_code == 409 and closed.json()["code"] == "site_not_active"
     eventually(p.sites, f"/api/sites/sites/{site}", admin, lambda d: d["status"] == "completed")
 
@@ -171,9 +193,9 @@ def test_a_machine_scanned_in_while_inside_another_site_is_an_anomaly_for_inspec
     second, second_admin = p.register_site(district="14", street="几江街道")
     code = "2-C12B3C4D"
     assert p.sites.post(f"/api/sites/sites/{first}/entries", headers=first_admin,
-                        json={"code": code, "working_period": period()}).status_code == 201
+                        json={"code": code, **reported()}).status_code == 201
     refused = p.sites.post(f"/api/sites/sites/{second}/entries", headers=second_admin,
-                           json={"code": code, "working_period": period()})
+                           json={"code": code, **reported()})
     assert refused.status_code == 409 and refused.json()["code"] == "on_another_site"
     assert refused.json()["inside_elsewhere"] == [first]
     inspector = p.token(Role.INSPECTOR, "insp-14", district="14")
@@ -189,14 +211,14 @@ def test_a_machine_keeps_its_place_when_its_code_changes_stage(platform):  # rul
     second, second_admin = p.register_site(district="14", street="几江街道")
     old, corrected = "2-C55B3C4D", "3-C55B3C4D"
     assert p.sites.post(f"/api/sites/sites/{first}/entries", headers=first_admin,
-                        json={"code": old, "working_period": period()}).status_code == 201
+                        json={"code": old, **reported()}).status_code == 201
     refused = p.sites.post(f"/api/sites/sites/{second}/entries", headers=second_admin,
-                           json={"code": corrected, "working_period": period()})
+                           json={"code": corrected, **reported()})
     assert refused.status_code == 409 and refused.json()["inside_elsewhere"] == [first], refused.text
     left = p.sites.post(f"/api/sites/sites/{first}/exits", headers=first_admin, json={"code": corrected})
     assert left.status_code == 201, left.text
     assert p.sites.post(f"/api/sites/sites/{second}/entries", headers=second_admin,
-                        json={"code": corrected, "working_period": period()}).status_code == 201
+                        json={"code": corrected, **reported()}).status_code == 201
     auditor = p.token(Role.AUDITOR, "aud-14", district="14")
     stays = eventually(p.sites, f"/api/sites/machines/{corrected}/stays", auditor, lambda rows: len(rows) == 2)
     assert [(s["site_code"], s["code"]) for s in stays.json()] == [(second, corrected), (first, old)]
@@ -318,20 +340,29 @@ def test_a_new_owner_sees_the_machines_site_history_from_the_change_on(platform)
     p.known_at_gate(site, admin, code)
     for _ in range(2):
         assert p.sites.post(f"/api/sites/sites/{site}/entries", headers=admin,
-                            json={"code": code, "working_period": period()}).status_code == 201
+                            json={"code": code, **reported()}).status_code == 201
         assert p.sites.post(f"/api/sites/sites/{site}/exits", headers=admin, json={"code": code}).status_code == 201
     before = p.token(Role.OWNER, "owner-before")
     eventually(p.sites, f"/api/sites/machines/{code}/stays", before, lambda rows: len(rows) == 2
                and all(r.get("exited_at") for r in rows))
-    changed = p.registry.post(f"/api/registry/machines/{code}/owner-change", headers=before, json={
-        "new_owner_account_id": "owner-after", "registrant": registrant(name="李四"),
-        "transferred_on": today_in_chongqing().isoformat()})
+    today = today_in_chongqing().isoformat()
+    # a site admin's mobile names no owner (rule C6: machines pass to owner accounts only)
+    site_admin_mobile = p.gateway.get("/api/auth/me", headers=admin).json()["mobile"]
+    staff = p.registry.post(f"/api/registry/machines/{code}/owner-change", headers=before,
+                            json={"new_owner_mobile": site_admin_mobile, "transferred_on": today})
+    assert staff.status_code == 422 and staff.json()["code"] == "new_owner_not_found", staff.text
+    _, mobile, after = p.register_owner()
+    changed = p.registry.post(f"/api/registry/machines/{code}/owner-change", headers=before,
+                              json={"new_owner_mobile": mobile, "transferred_on": today})
     assert changed.status_code == 200, changed.text
-    after = p.token(Role.OWNER, "owner-after")
+    assert p.sites.get(f"/api/sites/machines/{code}/stays", headers=after).status_code == 403  # not yet theirs
+    accepted = p.registry.post(f"/api/registry/machines/{code}/owner-change/acceptance", headers=after,
+                               json={"registrant": registrant(name="李四")})
+    assert accepted.status_code == 200, accepted.text
     eventually(p.sites, f"/api/sites/machines/{code}/stays", after, lambda rows: rows == [])
     assert p.sites.get(f"/api/sites/machines/{code}/stays", headers=before).status_code == 403
     assert p.sites.post(f"/api/sites/sites/{site}/entries", headers=admin,
-                        json={"code": code, "working_period": period()}).status_code == 201
+                        json={"code": code, **reported()}).status_code == 201
     eventually(p.sites, f"/api/sites/machines/{code}/stays", after, lambda rows: len(rows) == 1)
 
 
@@ -341,24 +372,24 @@ def test_an_entry_sent_again_gets_its_first_answer_and_nothing_is_recorded_twice
     code = "3-C18B3C4D"
     key = {**admin, "Idempotency-Key": str(uuid.uuid4())}
     first = p.sites.post(f"/api/sites/sites/{site}/entries", headers=key, json={"code": code,
-                                                                             "working_period": period()})
+                                                                             **reported()})
     again = p.sites.post(f"/api/sites/sites/{site}/entries", headers=key, json={"code": code,
-                                                                             "working_period": period()})
+                                                                             **reported()})
     assert first.status_code == again.status_code == 201, again.text
     assert again.json()["stay_id"] == first.json()["stay_id"] and again.json()["replayed"]
     assert again.json()["colour"] == first.json()["colour"]
     # a new request (no key, or another key) is a new entry: refused, the machine is inside
     assert p.sites.post(f"/api/sites/sites/{site}/entries", headers=admin,
-                        json={"code": code, "working_period": period()}).json()["code"] == "already_inside"
+                        json={"code": code, **reported()}).json()["code"] == "already_inside"
     # a refusal sent again is the same refusal, recorded once
     refused_key = {**admin, "Idempotency-Key": str(uuid.uuid4())}
     bodies = [p.sites.post(f"/api/sites/sites/{site}/entries", headers=refused_key,
-                           json={"code": "4-N18ZZZZZ", "working_period": period()}) for _ in range(2)]
+                           json={"code": "4-N18ZZZZZ", **reported()}) for _ in range(2)]
     assert [b.status_code for b in bodies] == [409, 409] and bodies[1].json()["code"] == "unknown_code"
     # a batch sent again: the same verdicts, the same stays
     batch_key = {**admin, "Idempotency-Key": str(uuid.uuid4())}
-    batch = {"machines": [{"code": "2-C18B3C4E", "working_period": period()},
-                          {"code": "4-N18ZZZZY", "working_period": period()}]}
+    batch = {"machines": [{"code": "2-C18B3C4E", **reported()},
+                          {"code": "4-N18ZZZZY", **reported()}]}
     runs = [p.sites.post(f"/api/sites/sites/{site}/entries/batch", headers=batch_key, json=batch).json()
             for _ in range(2)]
     assert runs[0]["batch_id"] == runs[1]["batch_id"] and runs[1]["admitted"] == 1 and runs[1]["refused"] == 1
@@ -369,15 +400,15 @@ def test_an_entry_sent_again_gets_its_first_answer_and_nothing_is_recorded_twice
     assert sorted(r["reason"] for r in refusals) == ["already_inside", "unknown_code", "unknown_code"]
     # the same key with another machine, or with a scan corrected after a typo, is another request
     reused = p.sites.post(f"/api/sites/sites/{site}/entries", headers=key,
-                          json={"code": "3-C18B3C4F", "working_period": period()})
+                          json={"code": "3-C18B3C4F", **reported()})
     assert reused.status_code == 201 and reused.json()["stay_id"] != first.json()["stay_id"], reused.text
     typo_key = {**admin, "Idempotency-Key": str(uuid.uuid4())}
     for _ in range(2):
         typo = p.sites.post(f"/api/sites/sites/{site}/entries", headers=typo_key,
-                            json={"code": "3-C18B3C", "working_period": period()})
+                            json={"code": "3-C18B3C", **reported()})
         assert typo.status_code == 422 and typo.json()["code"] == "malformed_code"
     corrected = p.sites.post(f"/api/sites/sites/{site}/entries", headers=typo_key,
-                             json={"code": "3-C18B3C40", "working_period": period()})
+                             json={"code": "3-C18B3C40", **reported()})
     assert corrected.status_code == 201, corrected.text
     roster = eventually(p.sites, f"/api/sites/sites/{site}/roster", admin, lambda rows: len(rows) == 4).json()
     assert sorted(r["code"] for r in roster) == sorted(["2-C18B3C4E", code, "3-C18B3C40", "3-C18B3C4F"])
@@ -385,5 +416,30 @@ def test_an_entry_sent_again_gets_its_first_answer_and_nothing_is_recorded_twice
     assert sorted(r["reason"] for r in refusals) == ["already_inside", "malformed_code", "unknown_code",
                                                      "unknown_code"]
     bad_key = p.sites.post(f"/api/sites/sites/{site}/entries", headers={**admin, "Idempotency-Key": "x y"},
-                           json={"code": code, "working_period": period()})
+                           json={"code": code, **reported()})
     assert bad_key.status_code == 422 and bad_key.json()["field"] == "Idempotency-Key", bad_key.text
+
+
+def test_hostile_paging_and_control_characters_are_422s_before_anything_is_written(platform):  # issue 13 point 4
+    p = platform
+    site, admin = p.register_site(district="04")
+    reviewer = p.token(Role.REVIEWER, "rev-skip", district="04")
+    for path, headers in (("/api/sites/sites", reviewer), (f"/api/sites/sites/{site}/movements", admin)):
+        beyond = p.sites.get(path, params={"skip": str(2**63)}, headers=headers)
+        assert beyond.status_code == 422 and beyond.json()["field"] == "skip", beyond.text
+    nul = p.sites.get("/api/sites/sites", params={"district": "04\x00"}, headers=reviewer)
+    assert (nul.status_code, nul.json()["code"], nul.json()["field"]) == (422, "control_character", "district")
+    entry = p.sites.post(f"/api/sites/sites/{site}/entries", headers=admin,
+                         json={"code": "3-A12B3C4G\x00", **reported()})
+    assert entry.status_code == 422 and entry.json()["field"] == "code", entry.text
+    # a registration with a NUL makes no site-admin account: the same site code registers afterwards
+    mobile = f"139{uuid.uuid4().int % 10**8:08d}"
+    code = f"S-{uuid.uuid4().hex[:8].upper()}"
+    body = {"site_code": code, "password": "Site-Passw0rd\x00", "sms_code": p.sms_code(mobile), "details": {
+        "name": "工地", "company": {"name": "中建某局", "credit_code": credit_code()}, "district": "04",
+        "category": "building", "address": {"street": "解放碑街道", "detail": "1 号"}, "starts_on": "2026-01-01",
+        "ends_on": "2027-12-31", "manager": {"name": "王五", "mobile": mobile}}}
+    refused = p.sites.post("/api/sites/registrations", json=body)
+    assert refused.status_code == 422 and refused.json()["field"] == "password", refused.text
+    assert p.gateway.post("/api/auth/token", data={"username": code, "password": "Site-Passw0rd"}).status_code == 401
+    assert p.sites.get(f"/api/sites/sites/{site}/refusals", headers=admin).json() == []  # nothing recorded

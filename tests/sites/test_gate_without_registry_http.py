@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.platform import free_port, start_platform
-from tests.sites.conftest import ADMIN_PASSWORD, ADMIN_USER, Sites, period
+from tests.sites.conftest import ADMIN_PASSWORD, ADMIN_USER, Sites, reported
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +24,7 @@ def test_a_code_the_gate_cannot_check_is_refused_as_unverifiable_and_recorded_so
     p = platform_without_registry
     site, admin = p.register_site(district="04")
     refused = p.sites.post(f"/api/sites/sites/{site}/entries", headers=admin,
-                           json={"code": "4-N04ABCDE", "working_period": period()})
+                           json={"code": "4-N04ABCDE", **reported()})
     assert refused.status_code == 409, refused.text
     assert refused.json()["code"] == "registry_unreachable" and "核实" in refused.json()["message"]
     recorded = p.sites.get(f"/api/sites/sites/{site}/refusals",
@@ -32,5 +32,5 @@ def test_a_code_the_gate_cannot_check_is_refused_as_unverifiable_and_recorded_so
     assert [r["reason"] for r in recorded.json()] == ["registry_unreachable"]
     # another province's code needs no registry (rule C3): admitted on its shape
     admitted = p.sites.post(f"/api/sites/sites/{site}/entries", headers=admin,
-                            json={"code": "4-A01B3C4D", "working_period": period()})
+                            json={"code": "4-A01B3C4D", **reported()})
     assert admitted.status_code == 201, admitted.text

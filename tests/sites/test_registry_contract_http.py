@@ -16,7 +16,7 @@ from nrmm_kernel.reference import Role
 from nrmm_kernel.runtime import mongo_client
 from registry.contracts import MachineInfoCorrected, events
 from tests.conftest import ROOT
-from tests.sites.conftest import period
+from tests.sites.conftest import reported
 
 
 async def _append_v1_correction(infra, namespace: str, machine_id: str, corrected: dict) -> int:
@@ -79,5 +79,5 @@ def test_a_v1_event_is_upcast_by_the_registry_and_by_the_gate_live_and_after_a_r
     assert decisions(gate) == live  # the copy replayed from the topic, v1 event included, decides the same
 
     entered = p.sites.post(f"/api/sites/sites/{site}/entries", headers=gate,
-                           json={"code": new_code, "working_period": period()})
+                           json={"code": new_code, **reported()})
     assert entered.status_code == 201 and entered.json()["machine"]["stage"] == "3", entered.text

@@ -12,7 +12,7 @@ import pytest
 
 from nrmm_kernel.codes import qr_payload
 from nrmm_kernel.reference import Role
-from tests.sites.conftest import period
+from tests.sites.conftest import period, reported
 
 
 def position(response) -> dict:
@@ -26,6 +26,7 @@ def test_twenty_codes_work_the_instant_their_approval_answers(platform):
     site, _ = p.register_site(district="04")
     gate = p.token(Role.SITE_ADMIN, f"gate-{site}", site_id=site)
     reviewer = p.token(Role.REVIEWER, "rev-gate")
+    buyer_id, buyer_mobile, buyer = p.register_owner()  # the machines pass to one real owner account (rule C6)
     for n in range(20):
         owner_id = f"owner-now-{n}"
         owner = p.token(Role.OWNER, owner_id)
@@ -49,12 +50,15 @@ def test_twenty_codes_work_the_instant_their_approval_answers(platform):
         reissued = p.registry.post(f"/api/registry/machines/{code}/plate-reissue/completion", headers=reviewer)
         assert reissued.status_code == 200, (n, reissued.text)
         changed = p.registry.post(f"/api/registry/machines/{code}/owner-change", headers=owner,
-                                  json={"new_owner_account_id": f"{owner_id}-next", "registrant": registrant_next(),
-                                        "transferred_on": "2026-01-03"})
+                                  json={"new_owner_mobile": buyer_mobile, "transferred_on": "2026-01-03"})
         assert changed.status_code == 200, (n, changed.text)
-        mine = p.registry.get("/api/registry/machines", headers={**p.token(Role.OWNER, f"{owner_id}-next"),
-                                                                 **position(changed)})
-        assert [m["code"] for m in mine.json()] == [code], (n, mine.text[:300])
+        offered = p.registry.get("/api/registry/owner-changes", headers={**buyer, **position(changed)})
+        assert code in [o["code"] for o in offered.json()["incoming"]], (n, offered.text[:300])
+        accepted = p.registry.post(f"/api/registry/machines/{code}/owner-change/acceptance", headers=buyer,
+                                   json={"registrant": registrant_next()})
+        assert accepted.status_code == 200, (n, accepted.text)
+        mine = p.registry.get("/api/registry/machines", headers={**buyer, **position(accepted)})
+        assert code in [m["code"] for m in mine.json()], (n, mine.text[:300])
 
 
 def registrant_next() -> dict:
@@ -135,7 +139,7 @@ def test_an_entry_racing_the_completion_never_leaves_a_machine_inside_a_complete
     def enter():
         start.wait()
         answers["entry"] = p.sites.post(f"/api/sites/sites/{site}/entries", headers=gate,
-                                        json={"code": race_machine, "working_period": period()})
+                                        json={"code": race_machine, **reported()})
 
     def complete():
         start.wait()

@@ -37,6 +37,8 @@ def test_parse_valid_codes(text, stage, province, district):
     ("4-N42A7K2P", "district"),
     ("4-N00A7K2P", "district"),
     ("", "format"),
+    ("3-00123456", "province"),  # issue 13: a digit is no province
+    ("3-91234567", "province"),
 ])
 def test_malformed_codes_say_why(text, reason):
     with pytest.raises(MalformedCode) as refused:
@@ -52,3 +54,10 @@ def test_composed_chongqing_codes_match_the_published_shape():
     for bad in [("5", "07", "AB12Z"), ("2", "42", "AB12Z"), ("2", "07", "AB12O"), ("2", "07", "AB12")]:
         with pytest.raises(ValueError):
             compose_chongqing(*bad)
+
+
+def test_the_gate_reports_the_machine_types_the_registry_registers():  # rules S1, E2
+    from nrmm_kernel.reference import MACHINE_TYPES
+    from registry.domain.model import Category
+
+    assert list(MACHINE_TYPES) == [c.value for c in Category]

@@ -188,3 +188,38 @@ def test_one_client_is_an_ipv4_address_or_an_ipv6_slash_64():
         == "2001:db8:1:2::/64"
     assert rules.client_network("::ffff:203.0.113.7") == "203.0.113.7"
     assert rules.client_network("not-an-address") == rules.client_network(None) == "unknown"
+
+
+# issue 13, points 1 and 6 ------------------------------------------------------------------------------------------
+
+def test_sms_sends_per_address_or_overall_are_limited_in_a_sliding_hour():
+    now = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    sent = [now - timedelta(minutes=m) for m in (1, 2, 59)]
+    rules.check_sms_volume(sent, now, limit=4, scope="address")
+    with pytest.raises(rules.TooManyRequests) as refused:
+        rules.check_sms_volume(sent, now, limit=3, scope="address")
+    assert refused.value.code == "sms_rate_limited" and refused.value.details["scope"] == "address"
+    assert refused.value.details["retry_after"] == 61  # when the send of 59 minutes ago leaves the hour
+    rules.check_sms_volume([now - timedelta(minutes=61)] * 5, now, limit=3, scope="overall")
+
+
+@pytest.mark.parametrize("password", ["password1", "Password1", "qwerty123", "letmein1", "1qaz2wsx"])
+def test_common_passwords_are_refused_for_everyone(password):
+    with pytest.raises(ValidationFailed) as refused:
+        rules.check_password(password)
+    assert refused.value.code == "common_password" and refused.value.field == "password"
+
+
+@pytest.mark.parametrize("password", ["Passw0rd-1", "Qw3rty!234", "Site-Passw0rd"])
+def test_staff_passwords_must_be_longer_and_hard_to_guess(password):
+    rules.check_password(password)  # good enough for an owner's own account
+    with pytest.raises(ValidationFailed) as refused:
+        rules.check_password(password, staff=True)
+    assert refused.value.code == "weak_password"
+    rules.check_password("tR7#kLm2-vQ9x", staff=True)
+
+
+def test_a_staff_password_made_of_the_username_is_weak():
+    rules.check_password("Reviewer-Yubei-2026", staff=True)
+    with pytest.raises(ValidationFailed):
+        rules.check_password("reviewer-yubei-2026", staff=True, user_inputs=("reviewer-yubei-2026",))

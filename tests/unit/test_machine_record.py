@@ -11,10 +11,12 @@ from registry.domain.events import (
     CodeRejected,
     CodeRequested,
     MachineInfoCorrected,
+    OwnerChangeCancelled,
     OwnerChanged,
+    OwnerChangeRequested,
     PlateReissued,
 )
-from registry.domain.machine import MachineRecord, Status, missing_uploads
+from registry.domain.machine import MachineRecord, Status, machine_key, missing_uploads
 from registry.domain.model import MachineInfo, Registrant
 from tests.registry.fixtures import TODAY, machine, registrant, uploads
 
@@ -108,16 +110,75 @@ def test_approval_code_must_match_the_machine():
         record.approve(reviewer_account_id="r", code="4-N02ABCDE", today=TODAY)  # wrong district
 
 
-def test_owner_change_moves_the_record_and_flags_a_late_report():
+def test_owner_change_takes_effect_when_the_new_owner_accepts():  # rule C6
     record = issued()
-    record.require_owner("owner-1")
-    record.change_owner(new_owner_account_id="owner-2", registrant=Registrant(**registrant("李四")),
-                        transferred_on=TODAY - timedelta(days=31), today=TODAY)
+    record.request_owner_change(new_owner_account_id="owner-2", transferred_on=TODAY - timedelta(days=5), today=TODAY)
+    assert isinstance(record.pending[-1], OwnerChangeRequested)
+    assert record.pending[-1].expires_on == TODAY + timedelta(days=30)
+    record.require_owner("owner-1")  # nothing moved yet
+    with pytest.raises(Forbidden) as refused:
+        record.accept_owner_change(account_id="owner-3", registrant=Registrant(**registrant("王五")), today=TODAY)
+    assert refused.value.code == "not_new_owner"
+    record.accept_owner_change(account_id="owner-2", registrant=Registrant(**registrant("李四")),
+                               today=TODAY + timedelta(days=3))
     event = record.pending[-1]
-    assert isinstance(event, OwnerChanged) and event.late and event.previous_owner_account_id == "owner-1"
+    assert isinstance(event, OwnerChanged) and event.previous_owner_account_id == "owner-1"
+    assert event.reported_on == TODAY and event.accepted_on == TODAY + timedelta(days=3) and not event.late
     record.require_owner("owner-2")
     with pytest.raises(Forbidden):
         record.require_owner("owner-1")  # the old owner loses access (rule C6)
+    assert record.pending_owner_change is None
+
+
+def test_the_late_flag_counts_from_the_transfer_to_the_old_owners_report_not_the_acceptance():  # rule C6
+    record = issued()
+    record.request_owner_change(new_owner_account_id="owner-2", transferred_on=TODAY - timedelta(days=20), today=TODAY)
+    assert record.pending[-1].late is False
+    record.accept_owner_change(account_id="owner-2", registrant=Registrant(**registrant("李四")),
+                               today=TODAY + timedelta(days=25))  # 45 days after the transfer
+    assert record.pending[-1].late is False
+    late = issued()
+    late.request_owner_change(new_owner_account_id="owner-2", transferred_on=TODAY - timedelta(days=31), today=TODAY)
+    assert late.pending[-1].late is True
+
+
+def test_a_pending_owner_change_is_withdrawn_declined_or_lapses_after_30_days():
+    record = issued()
+    record.request_owner_change(new_owner_account_id="owner-2", transferred_on=TODAY, today=TODAY)
+    with pytest.raises(Conflict) as refused:  # one at a time
+        record.request_owner_change(new_owner_account_id="owner-3", transferred_on=TODAY, today=TODAY)
+    assert refused.value.code == "owner_change_pending"
+    with pytest.raises(Forbidden):
+        record.withdraw_owner_change(account_id="owner-3", today=TODAY)
+    record.withdraw_owner_change(account_id="owner-1", today=TODAY)
+    assert isinstance(record.pending[-1], OwnerChangeCancelled) and record.pending[-1].reason == "withdrawn"
+    record.request_owner_change(new_owner_account_id="owner-2", transferred_on=TODAY, today=TODAY)
+    record.withdraw_owner_change(account_id="owner-2", today=TODAY)
+    assert record.pending[-1].reason == "declined"
+    with pytest.raises(Conflict) as refused:
+        record.accept_owner_change(account_id="owner-2", registrant=Registrant(**registrant()), today=TODAY)
+    assert refused.value.code == "no_owner_change_pending"
+
+    record.request_owner_change(new_owner_account_id="owner-2", transferred_on=TODAY, today=TODAY)
+    later = TODAY + timedelta(days=31)
+    with pytest.raises(Conflict) as refused:
+        record.accept_owner_change(account_id="owner-2", registrant=Registrant(**registrant()), today=later)
+    assert refused.value.code == "owner_change_expired"
+    record.request_owner_change(new_owner_account_id="owner-3", transferred_on=TODAY, today=later)  # lapsed: replaced
+    assert [type(e) for e in record.pending[-2:]] == [OwnerChangeCancelled, OwnerChangeRequested]
+    assert record.pending[-2].reason == "expired" and record.pending_owner_change.new_owner_account_id == "owner-3"
+
+
+def test_an_owner_change_needs_a_code_in_force_another_owner_and_no_future_date():
+    with pytest.raises(Conflict):
+        applied().request_owner_change(new_owner_account_id="owner-2", transferred_on=TODAY, today=TODAY)
+    with pytest.raises(ValidationFailed) as refused:
+        issued().request_owner_change(new_owner_account_id="owner-1", transferred_on=TODAY, today=TODAY)
+    assert (refused.value.code, refused.value.field) == ("same_owner", "new_owner_mobile")
+    with pytest.raises(ValidationFailed) as refused:
+        issued().request_owner_change(new_owner_account_id="owner-2", transferred_on=TODAY + timedelta(days=1),
+                                      today=TODAY)
+    assert refused.value.code == "date_in_future"
 
 
 def test_cancellation_ends_the_code():
@@ -165,18 +226,31 @@ def test_a_rejected_correction_keeps_the_code_in_force():
 
 def test_other_corrections_apply_at_once_but_never_the_district():
     record = issued()
-    record.correct(machine=MachineInfo(**machine(brand="徐工")), today=TODAY)
-    assert record.pending[-1].changed_fields == ["brand"] and not record.pending[-1].requires_review
-    assert record.machine.brand == "徐工" and record.status is Status.ISSUED
+    record.correct(machine=MachineInfo(**machine(pollution_control_device="DOC")), today=TODAY)
+    assert record.pending[-1].changed_fields == ["pollution_control_device"] and not record.pending[-1].requires_review
+    assert record.machine.pollution_control_device == "DOC" and record.status is Status.ISSUED
     with pytest.raises(ValidationFailed) as refused:
         record.correct(machine=MachineInfo(**machine(district="02")), today=TODAY)
     assert refused.value.code == "district_fixed"
     with pytest.raises(ValidationFailed):
-        record.correct(machine=MachineInfo(**machine(brand="徐工")), today=TODAY)  # nothing changed
+        record.correct(machine=MachineInfo(**machine(pollution_control_device="DOC")), today=TODAY)  # no change
+
+
+def test_a_corrected_brand_or_serial_keeps_the_old_identity_held():  # rule C1, issue 13 point 2
+    record = issued()
+    original = machine_key(record.machine)
+    record.correct(machine=MachineInfo(**machine(brand="徐工")), today=TODAY)
+    assert record.status is Status.CORRECTION_REVIEW  # brand, model and serial are re-reviewed
+    record.approve(reviewer_account_id="rev-1", code=record.code_for_approval(), today=TODAY)
+    assert machine_key(record.machine) != original
+    assert record.identity_keys == {original, machine_key(record.machine)}  # the old machine stays this record's
+    record.cancel(reason="scrapped", occurred_on=TODAY, today=TODAY)
+    assert record.identity_keys == {machine_key(record.machine)}  # (a cancelled record's claims are released)
 
 
 def test_correcting_what_identifies_the_machine_goes_to_a_reviewer_and_keeps_the_code():
-    for change in ({"factory_serial": "SY215C-9999"}, {"rated_power_kw": 200.0}, {"category": "loader"},
+    for change in ({"factory_serial": "SY215C-9999"}, {"brand": "徐工"}, {"model": "SY235C"},
+                   {"rated_power_kw": 200.0}, {"category": "loader"},
                    {"engine": {"maker": "康明斯", "model": "QSB7", "serial": "E-000001"}}):
         record = issued()
         record.correct(machine=MachineInfo(**machine(**change)), today=TODAY)

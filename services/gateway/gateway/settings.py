@@ -10,7 +10,6 @@ class Settings(KernelSettings):
     sites_url: str = "http://127.0.0.1:8002"
     inspection_url: str = "http://127.0.0.1:8003"
     notifications_url: str = "http://127.0.0.1:8004"
-    max_request_bytes: int = Field(default=12 * 1024 * 1024, ge=1024)
     access_token_minutes: int = Field(default=15, ge=1, le=120)
     refresh_token_days: int = Field(default=14, ge=1, le=90)
     login_max_failures: int = Field(default=5, ge=1)
@@ -23,6 +22,9 @@ class Settings(KernelSettings):
     sms_resend_seconds: int = Field(default=60, ge=0)
     sms_daily_limit: int = Field(default=10, ge=1)
     sms_max_attempts: int = Field(default=5, ge=1)
+    # SMS sends from one client address (IPv6: a /64), and from everyone together, per hour (SMS pumping)
+    sms_max_per_address: int = Field(default=10, ge=1)
+    sms_max_per_hour: int = Field(default=1000, ge=1)
     # the first administrator, made at start-up when absent (or: python -m gateway.main create-admin)
     bootstrap_admin_username: str | None = None
     bootstrap_admin_password: str | None = None

@@ -16,6 +16,7 @@ from nrmm_kernel.runtime import ServiceRuntime
 
 from .api import routers
 from .app.commands import RegistryCommands
+from .app.owners import OwnerDirectory
 from .app.queries import RegistryQueries
 from .domain.events import registry
 from .projections import projections
@@ -30,7 +31,8 @@ def build_runtime(settings: Settings | None = None) -> ServiceRuntime:
 
 async def wire(app: FastAPI) -> None:
     runtime = app.state.runtime
-    app.state.registry_commands = RegistryCommands(runtime.db, runtime.store)
+    owners = OwnerDirectory(runtime.settings.gateway_url, app.state.token_verifier)
+    app.state.registry_commands = RegistryCommands(runtime.db, runtime.store, owners=owners)
     await app.state.registry_commands.identities.ensure_indexes()
     app.state.registry_queries = RegistryQueries(runtime.db)
 

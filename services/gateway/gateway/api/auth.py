@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -57,7 +57,7 @@ class StaffAccount(Body):
     department: Department | None = None
     district: DistrictCode | None = Field(default=None, description="null: city level; a supervision engineer: "
                                                                     "their site's district")
-    site_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9\-]{2,39}$",
+    site_id: str | None = Field(default=None, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9\-]{2,39}$",
                                 description="supervision engineers only: the site they supervise (rule E6)")
     name: str | None = Field(default=None, max_length=50)
 
@@ -77,10 +77,11 @@ class PasswordReset(Body):
     new_password: str = Field(max_length=128)
 
 
-@router.post("/sms-codes", status_code=202, summary="Send an SMS verification code (expires, single use, "
-                                                    "1 per minute and 10 a day per number)")
+@router.post("/sms-codes", status_code=202, summary="Send an SMS verification code (expires, single use; "
+                                                    "1 per minute and 10 a day per number, 10 an hour per "
+                                                    "client address, a ceiling per hour for all)")
 async def sms_code(body: SmsRequest, request: Request):
-    await identity(request).send_sms_code(body.mobile, body.purpose)
+    await identity(request).send_sms_code(body.mobile, body.purpose, request.client.host if request.client else None)
     return {"sent": True, "expires_in": request.app.state.runtime.settings.sms_code_ttl_seconds}
 
 
@@ -98,6 +99,17 @@ async def create_site_admin(body: SiteAdminRegistration, request: Request,
     return public(account)
 
 
+class OwnerLookup(Body):
+    mobile: MobileNumber
+
+
+@router.post("/owner-lookup", summary="Internal: the registry finds the owner account registered with a mobile "
+                                      "(rule C6, owner change)")
+async def owner_lookup(body: OwnerLookup, request: Request, who: Principal = Depends(require_role(Role.SERVICE))):
+    account = await identity(request).owner_by_mobile(body.mobile)
+    return {"account_id": account.account_id, "role": account.role.value}
+
+
 @router.post("/staff", status_code=201, summary="Administrators: create a staff account")
 async def create_staff(body: StaffAccount, request: Request, who: Principal = Depends(require_role(Role.ADMIN))):
     fields = body.model_dump()
@@ -111,8 +123,20 @@ async def create_staff(body: StaffAccount, request: Request, who: Principal = De
     return public(account)
 
 
+class PasswordForm(OAuth2PasswordRequestForm):
+    """OAuth2's password form, every field bounded."""
+
+    def __init__(self, *, grant_type: Annotated[str | None, Form(pattern="^password$", max_length=8)] = None,
+                 username: Annotated[str, Form(max_length=64)], password: Annotated[str, Form(max_length=128)],
+                 scope: Annotated[str, Form(max_length=200)] = "",
+                 client_id: Annotated[str | None, Form(max_length=64)] = None,
+                 client_secret: Annotated[str | None, Form(max_length=128)] = None):
+        super().__init__(grant_type=grant_type, username=username, password=password, scope=scope,
+                         client_id=client_id, client_secret=client_secret)
+
+
 @router.post("/token", summary="OAuth2 password flow: access token (JWT) and refresh token")
-async def token(request: Request, form: OAuth2PasswordRequestForm = Depends()):
+async def token(request: Request, form: PasswordForm = Depends()):
     return await identity(request).login(form.username, form.password,
                                          request.client.host if request.client else None)
 

@@ -45,6 +45,7 @@ from ..domain.accounts import Account
 from ..settings import Settings
 from .messages import DeliveryUncertain, NotificationsClient
 from .numbered import NumberedAttempts
+from .sms_limits import SmsSendLimits
 
 log = get_logger("identity")
 ACCOUNTS = "accounts"
@@ -91,6 +92,7 @@ class Identity:
         self.sends = NumberedAttempts(db[SMS_SENDS], rules.TooManyRequests(
             "请稍后再获取验证码", code="sms_rate_limited", field="mobile", details={"retry_after": 1}))
         self.tries = NumberedAttempts(db[SMS_TRIES])  # per SMS code
+        self.send_limits = SmsSendLimits(self.sends, settings)
         self._dummy_hash: str | None = None
 
     async def ensure_indexes(self) -> None:
@@ -132,7 +134,7 @@ class Identity:
     async def _create(self, *, username: str, password: str, role: Role, created_by: str | None,
                       department: Department | None = None, district: str | None = None, site_id: str | None = None,
                       mobile: str | None = None, name: str | None = None) -> Account:
-        rules.check_password(password)
+        rules.check_password(password, staff=role in rules.STAFF_ACCOUNT_ROLES, user_inputs=(username, name or ""))
         account = Account(account_id=str(ulid.ULID()), username=username, role=role,
                           password_hash=await self._hash(password), credential_stamp=secrets.token_hex(8),
                           created_at=self.now(), created_by=created_by, department=department, district=district,
@@ -200,6 +202,15 @@ class Identity:
             return False
         return True
 
+    async def owner_by_mobile(self, mobile: str) -> Account:
+        """The owner account registered with this mobile (its username). Staff, site admins, disabled and unknown
+        accounts are all "no owner": the registry hands machines over to owners only (rule C6)."""
+        account = await self._find(username=mobile, role=Role.OWNER.value)
+        if account is None or account.disabled:
+            raise NotFound("该手机号未注册车主账户 (no owner account with this mobile)", code="owner_not_found",
+                           field="mobile")
+        return account
+
     async def account(self, account_id: str) -> Account:
         account = await self._find(_id=account_id)
         if account is None or account.disabled:
@@ -207,16 +218,10 @@ class Identity:
         return account
 
     # SMS codes -----------------------------------------------------------------------------------
-    async def send_sms_code(self, mobile: str, purpose: str) -> None:
+    async def send_sms_code(self, mobile: str, purpose: str, address: str | None = None) -> None:
+        """``address``: the client's (believed from X-Forwarded-For only from NRMM_TRUSTED_PROXIES)."""
         now = self.now()
-        send = await self.sends.take(mobile, now, since=now - timedelta(days=1))
-        try:
-            rules.check_sms_rate(rules.sms_sends_that_count(send.earlier), now,
-                                 resend_seconds=self.settings.sms_resend_seconds,
-                                 daily_limit=self.settings.sms_daily_limit)
-        except AppError:
-            await self.sends.mark(send, "refused")
-            raise
+        send = await self.send_limits.take(mobile, address, now)
         code, code_id = rules.new_sms_code(), str(ulid.ULID())
         await self.db[SMS_CODES].delete_many({"mobile": mobile, "expires_at": {"$lt": now}})  # housekeeping
         await self.db[SMS_CODES].insert_one({
@@ -228,14 +233,14 @@ class Identity:
             await self.notifications.send_sms(mobile, "verification_code", {"code": code, "minutes": minutes})
         except DeliveryUncertain:
             # it may have reached the phone: the code stays usable, and the send counts against the limits
-            await self.sends.mark(send, "uncertain")
+            await self.send_limits.mark(send, "uncertain")
             raise
         except AppError:
             # a code nobody received is no code, and does not count against the number's limits
             await self.db[SMS_CODES].delete_one({"_id": code_id})
-            await self.sends.mark(send, "failed")
+            await self.send_limits.mark(send, "failed")
             raise
-        await self.sends.mark(send, "sent")
+        await self.send_limits.mark(send, "sent")
         log.info("sms_code.sent", purpose=purpose, code_id=code_id)
 
     async def consume_sms_code(self, mobile: str, purpose: str, code: str) -> None:
@@ -257,7 +262,7 @@ class Identity:
 
     # login and tokens ----------------------------------------------------------------------------
     async def login(self, username: str, password: str, address: str | None = None) -> dict:
-        """``address``: the client's (uvicorn takes it from X-Forwarded-For only when a trusted proxy sent it)."""
+        """``address``: the client's (taken from X-Forwarded-For only when a proxy of NRMM_TRUSTED_PROXIES sent it)."""
         if len(username) > MAX_USERNAME or not username.isprintable():  # nobody has such a name; not worth a record
             raise Unauthenticated("用户名或密码错误 (invalid credentials)", code="invalid_credentials")
         now = self.now()
@@ -365,7 +370,8 @@ class Identity:
         account = await self.account(who.account_id)
         if not await self._verify(account, old_password):
             raise ValidationFailed("原密码错误", code="invalid_credentials", field="old_password")
-        rules.check_password(new_password, field="new_password")
+        rules.check_password(new_password, field="new_password", staff=account.role in rules.STAFF_ACCOUNT_ROLES,
+                             user_inputs=(account.username,))
         await self._set_password(account.account_id, new_password)
 
     async def reset_password(self, mobile: str, sms_code: str, new_password: str) -> None:

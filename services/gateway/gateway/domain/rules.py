@@ -10,6 +10,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from zxcvbn import zxcvbn
+
 from nrmm_kernel.auth import Principal
 from nrmm_kernel.errors import AppError, Forbidden, ValidationFailed
 from nrmm_kernel.identity import mobile_problem
@@ -20,12 +22,25 @@ STAFF_ACCOUNT_ROLES = frozenset({Role.REVIEWER, Role.INSPECTOR, Role.DEPARTMENT_
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{2,39}$")
 
 
-def check_password(password: str, field: str = "password") -> None:
-    """At least 8 characters with letters and digits; not all one kind."""
+STAFF_MIN_LENGTH = 10
+STAFF_MIN_SCORE = 3  # zxcvbn: 0 too guessable (a common password) .. 4 very unguessable
+
+
+def check_password(password: str, field: str = "password", *, staff: bool = False,
+                   user_inputs: tuple[str, ...] = ()) -> None:
+    """At least 8 characters with letters and digits; not all one kind; not a common password (zxcvbn's
+    dictionaries of leaked passwords, words and names). Staff, who read and decide for a whole district: at least
+    10 characters, and hard to guess (zxcvbn score 3 of 4, the username counted as known)."""
     if len(password) < 8 or len(password) > 128:
         raise ValidationFailed("密码长度须为 8-128 位", code="weak_password", field=field)
     if not (re.search(r"[A-Za-z]", password) and re.search(r"[0-9]", password)):
         raise ValidationFailed("密码须同时包含字母和数字", code="weak_password", field=field)
+    score = zxcvbn(password, user_inputs=[u for u in user_inputs if u])["score"]
+    if score == 0:
+        raise ValidationFailed("密码过于常见，请换一个 (a common password)", code="common_password", field=field)
+    if staff and (len(password) < STAFF_MIN_LENGTH or score < STAFF_MIN_SCORE):
+        raise ValidationFailed(f"工作人员密码须至少 {STAFF_MIN_LENGTH} 位且不易猜测 (too weak for a staff account)",
+                               code="weak_password", field=field)
 
 
 def check_username(username: str) -> str:
@@ -102,6 +117,17 @@ def check_sms_rate(sent_at: list[datetime], now: datetime, *, resend_seconds: in
         wait = int((last + timedelta(seconds=resend_seconds) - now).total_seconds()) + 1
         raise TooManyRequests(f"请 {wait} 秒后再获取验证码", code="sms_rate_limited", field="mobile",
                               details={"retry_after": wait})
+
+
+def check_sms_volume(sent_at: list[datetime], now: datetime, *, limit: int, scope: str,
+                     window: timedelta = timedelta(hours=1)) -> None:
+    """``sent_at``: sends in the window from one client address (``scope`` "address") or from everyone
+    ("overall"). On top of the per-number limits: one address cannot pump SMS to many numbers."""
+    recent = sorted(t for t in sent_at if now - t < window)
+    if len(recent) >= limit:
+        wait = max(1, int((recent[-limit] + window - now).total_seconds()) + 1)
+        raise TooManyRequests("验证码发送过于频繁，请稍后再试", code="sms_rate_limited", field=None,
+                              details={"retry_after": wait, "scope": scope})
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from nrmm_kernel.auth import Principal, require_role
 from nrmm_kernel.errors import AppError, Forbidden
+from nrmm_kernel.fields import TextFilter
 from nrmm_kernel.logging import get_logger
 from nrmm_kernel.reference import Department, Role
 
@@ -34,8 +35,7 @@ async def send(message: Message, request: Request, who: Principal = Depends(requ
 
 @router.get("/outbox", summary="The city-level ecology administrator: messages kept by the development outbox channel, "
                                   "newest first")
-async def outbox(request: Request, to: str | None = Query(None, max_length=64),
-                 channel: ChannelKind | None = None,
+async def outbox(request: Request, to: TextFilter = None, channel: ChannelKind | None = None,
                  template: str | None = Query(None, max_length=64, description="e.g. verification_code"),
                  limit: int = Query(20, ge=1, le=500), who: Principal = Depends(require_role(Role.ADMIN))):
     # the outbox holds live SMS codes: only the city-level ecology administrator who runs the platform reads it

@@ -22,6 +22,7 @@ from ..domain.templates import MissingParameter, UnknownTemplate, template
 from .deliveries import Deliveries
 
 NOTICES = "notices"
+MAX_PARAM = 500  # a message parameter's bound (Message.params: Sentence)
 MACHINES, SITES = "notice_machines", "notice_sites"  # context read models (projections/)
 REQUESTS = ("notice_requests_registry", "notice_requests_sites", "notice_requests_inspection")
 log = get_logger("notifications.notices")
@@ -119,7 +120,8 @@ class Notices:
                 pass  # made before: the message below is made once too
             if recipient["mobile"] and outside:
                 message = Message(channel=ChannelKind.SMS, to=recipient["mobile"], template=tpl.name,
-                                  params={k: v if isinstance(v, int) else str(v) for k, v in params.items()
+                                  params={k: v if isinstance(v, int) else str(v)[:MAX_PARAM]
+                                          for k, v in params.items()
                                           if k in tpl.parameters or k in tpl.wechat_fields.values()})
                 await self.deliveries.enqueue(message, f"{notice_id}:sms", notice_id=notice_id)
         return new

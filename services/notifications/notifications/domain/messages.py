@@ -7,6 +7,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from nrmm_kernel.fields import Sentence
 from nrmm_kernel.identity import mobile_problem
 
 
@@ -21,7 +22,7 @@ class Message(BaseModel):
     channel: ChannelKind
     to: str = Field(min_length=1, max_length=64, description="a mobile number (sms) or an openid (wechat)")
     template: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_.]+$")
-    params: dict[str, str | int] = Field(default={}, max_length=20)
+    params: dict[str, Sentence | int] = Field(default={}, max_length=20)
 
     @field_validator("to")
     @classmethod

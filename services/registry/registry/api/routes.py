@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from nrmm_kernel.auth import Principal, require_role
 from nrmm_kernel.codes import STAGE_NAMES, MalformedCode, parse_code
 from nrmm_kernel.errors import Conflict, Forbidden, ValidationFailed
+from nrmm_kernel.fields import CodeFilter, DistrictFilter, MobileNumber, Sentence, ShortText, Skip, TextFilter
 from nrmm_kernel.idempotency import IDEMPOTENCY_KEY
 from nrmm_kernel.reference import DISTRICTS, Role
 
@@ -53,7 +54,8 @@ class Body(BaseModel):
 class ApplicationBody(Body):
     registrant: Registrant
     machine: MachineInfo
-    uploads: dict[UploadKind, list[str]] = Field(
+    uploads: dict[UploadKind, Annotated[list[ShortText], Field(max_length=20)]] = Field(
+        max_length=len(UploadKind),
         description="upload ids by kind; required: identity_proof, machine_nameplate, engine_nameplate, "
                     "environmental_label, conformity_certificate, photo_front, photo_back, photo_left, photo_right")
 
@@ -66,13 +68,16 @@ class Decision(Body):
 
 
 class Rejection(Decision):
-    reasons: list[str] = Field(min_length=1, max_length=20)
+    reasons: list[Sentence] = Field(min_length=1, max_length=20)
 
 
 class OwnerChange(Body):
-    new_owner_account_id: str = Field(min_length=1, max_length=64)
-    registrant: Registrant
-    transferred_on: date
+    new_owner_mobile: MobileNumber = Field(description="the mobile the new owner's owner account is registered with")
+    transferred_on: date = Field(description="when the machine changed hands; rule C6 counts 30 days from it")
+
+
+class OwnerChangeAcceptance(Body):
+    registrant: Registrant = Field(description="the new owner, as the record will name them")
 
 
 class Cancellation(Body):
@@ -96,8 +101,12 @@ class ExternalDeclaration(Body):
 
 
 def summary(record: MachineRecord) -> dict:
+    pending = record.pending_owner_change
     return {"machine_id": record.id, "status": record.status, "code": record.code, "version": record.version,
-            "owner_account_id": record.owner_account_id, "late": record.late}
+            "owner_account_id": record.owner_account_id, "late": record.late,
+            "owner_change": None if pending is None else {
+                "new_owner_account_id": pending.new_owner_account_id, "transferred_on": pending.transferred_on,
+                "reported_on": pending.reported_on, "late": pending.late, "expires_on": pending.expires_on}}
 
 
 # uploads ----------------------------------------------------------------------------------------
@@ -118,7 +127,17 @@ async def read_upload(upload_id: str, request: Request,
                                                               projection={"district": 1})
     if not may_read_upload(meta, referenced, who):
         raise Forbidden("无权查看该文件 (not allowed to read this upload)", code="upload_not_allowed")
-    return Response(content=data, media_type=meta["content_type"])
+    return Response(content=data, media_type=meta["content_type"], headers=upload_headers(upload_id, meta))
+
+
+def upload_headers(upload_id: str, meta: dict) -> dict:
+    """Served as what it was decoded as, never sniffed into a page, and nothing in it runs (issue 13 point 5)."""
+    pdf = meta["content_type"] == "application/pdf"
+    name = f"{upload_id}.{'pdf' if pdf else meta['content_type'].split('/')[1].replace('jpeg', 'jpg')}"
+    return {"X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; img-src 'self'; sandbox",
+            "Content-Disposition": f'{"attachment" if pdf else "inline"}; filename="{name}"',
+            "Cache-Control": "private, no-store"}
 
 
 # applications -----------------------------------------------------------------------------------
@@ -138,8 +157,8 @@ async def amend(machine_id: str, body: ApplicationBody, request: Request,
 
 @router.get("/applications", summary="Owner: my applications. Reviewers, auditors: the review queue, filtered")
 async def list_applications(request: Request, who: Principal = Depends(require_role(Role.OWNER, *QUEUE_ROLES)),
-                            district: str | None = None, status: str | None = None, late: bool | None = None,
-                            limit: int = Query(100, ge=1, le=500), skip: int = Query(0, ge=0)):
+                            district: DistrictFilter = None, status: TextFilter = None, late: bool | None = None,
+                            limit: int = Query(100, ge=1, le=500), skip: Skip = 0):
     if who.role is Role.OWNER:
         return await queries(request).mine(who)
     return await queries(request).search(who, district=district, status=status, late=late, limit=limit, skip=skip)
@@ -167,8 +186,8 @@ async def reject(machine_id: str, body: Rejection, request: Request,
 # machines ---------------------------------------------------------------------------------------
 @router.get("/machines", summary="Owner: my machines. Staff: search by district, category, stage, status")
 async def list_machines(request: Request, who: Principal = Depends(require_role(Role.OWNER, *SEARCH_ROLES)),
-                        district: str | None = None, category: str | None = None, stage: str | None = None,
-                        status: str | None = None, limit: int = Query(100, ge=1, le=500), skip: int = Query(0, ge=0)):
+                        district: DistrictFilter = None, category: TextFilter = None, stage: TextFilter = None,
+                        status: TextFilter = None, limit: int = Query(100, ge=1, le=500), skip: Skip = 0):
     if who.role is Role.OWNER:
         return await queries(request).mine(who, issued_only=True)
     return await queries(request).search(who, district=district, category=category, stage=stage, status=status,
@@ -219,11 +238,29 @@ async def card(code: str, request: Request,
     return Response(render_card(data), media_type="application/pdf")
 
 
-@router.post("/machines/{code}/owner-change", summary="Record a change of owner (rule C6)")
+@router.post("/machines/{code}/owner-change", summary="Owner: report a change of owner (rule C6); it takes "
+                                                       "effect when the new owner accepts, within 30 days")
 async def owner_change(code: str, body: OwnerChange, request: Request,
-                       who: Principal = Depends(require_role(Role.OWNER, *REVIEWERS))):
-    return summary(await commands(request).change_owner(who, code, body.new_owner_account_id, body.registrant,
-                                                        body.transferred_on))
+                       who: Principal = Depends(require_role(Role.OWNER))):
+    return summary(await commands(request).request_owner_change(who, code, body.new_owner_mobile,
+                                                                body.transferred_on))
+
+
+@router.post("/machines/{code}/owner-change/acceptance", summary="The new owner accepts the machine (rule C6)")
+async def owner_change_accepted(code: str, body: OwnerChangeAcceptance, request: Request,
+                                who: Principal = Depends(require_role(Role.OWNER))):
+    return summary(await commands(request).accept_owner_change(who, code, body.registrant))
+
+
+@router.post("/machines/{code}/owner-change/cancellation", summary="The owner withdraws a pending owner change, "
+                                                                    "or the new owner declines it")
+async def owner_change_withdrawn(code: str, request: Request, who: Principal = Depends(require_role(Role.OWNER))):
+    return summary(await commands(request).withdraw_owner_change(who, code))
+
+
+@router.get("/owner-changes", summary="Owner: pending owner changes, offered to me or by me")
+async def owner_changes(request: Request, who: Principal = Depends(require_role(Role.OWNER))):
+    return await queries(request).owner_changes(who)
 
 
 @router.post("/machines/{code}/cancellation", summary="Cancel the code, e.g. machine scrapped (rule C7)")
@@ -257,7 +294,7 @@ async def declare_external(body: ExternalDeclaration, request: Request,
 
 
 @router.get("/verify", summary="Scanner check: code or QR payload -> valid, status, stage, category, province")
-async def verify(request: Request, code: str | None = None, qr: str | None = None,
+async def verify(request: Request, code: CodeFilter = None, qr: str | None = Query(None, max_length=400),
                  who: Principal = Depends(require_role(Role.SITE_ADMIN, Role.OWNER, *STAFF))):
     return await commands(request).current.verify(code=code, qr=qr)
 

@@ -22,6 +22,7 @@ from ..domain.model import MachineInfo, Registrant
 from .code_index import CodeIndex
 from .current import CurrentRecords
 from .identities import MachineIdentities
+from .owners import OwnerDirectory
 from .queries import require_registry_department
 from .serials import SerialAllocator
 from .uploads import UploadStore
@@ -33,7 +34,7 @@ REVIEW_ROLES = frozenset({Role.REVIEWER, Role.ADMIN})
 
 class RegistryCommands:
     def __init__(self, db: AsyncDatabase, store: EventStore, serials: SerialAllocator | None = None,
-                 today=rules.today_in_chongqing):
+                 today=rules.today_in_chongqing, owners: OwnerDirectory | None = None):
         self.db = db
         self.store = store
         self.records = AggregateRepository(store, registry, MachineRecord, "machine")
@@ -43,6 +44,7 @@ class RegistryCommands:
         self.uploads = UploadStore(db)
         self.identities = MachineIdentities(db, self.records.load)
         self.today = today
+        self.owners = owners  # the gateway's word on whose a mobile is (owner change)
 
     # loading -----------------------------------------------------------------------------
     async def load(self, machine_id: str) -> MachineRecord:
@@ -137,12 +139,24 @@ class RegistryCommands:
             raise ConcurrencyError(f"machine-{record.id}", expected_version, record.version)
 
     # lifecycle ---------------------------------------------------------------------------
-    async def change_owner(self, who: Principal, code: str, new_owner_account_id: str, registrant: Registrant,
-                           transferred_on: date) -> MachineRecord:
+    async def request_owner_change(self, who: Principal, code: str, new_owner_mobile: str,
+                                   transferred_on: date) -> MachineRecord:
+        """Rule C6: the owner names the new owner by their account's mobile; nothing moves until they accept."""
         record = await self.load_by_code(code)
-        self._require_owner_or_reviewer(who, record)
-        record.change_owner(new_owner_account_id=new_owner_account_id, registrant=registrant,
-                            transferred_on=transferred_on, today=self.today())
+        record.require_owner(who.account_id)
+        record.check_owner_change(transferred_on=transferred_on, today=self.today())  # before asking the gateway
+        new_owner = await self.owners.owner_account(new_owner_mobile)
+        record.request_owner_change(new_owner_account_id=new_owner, transferred_on=transferred_on, today=self.today())
+        return await self._save(record, who)
+
+    async def accept_owner_change(self, who: Principal, code: str, registrant: Registrant) -> MachineRecord:
+        record = await self.load_by_code(code)
+        record.accept_owner_change(account_id=who.account_id, registrant=registrant, today=self.today())
+        return await self._save(record, who)
+
+    async def withdraw_owner_change(self, who: Principal, code: str) -> MachineRecord:
+        record = await self.load_by_code(code)
+        record.withdraw_owner_change(account_id=who.account_id, today=self.today())
         return await self._save(record, who)
 
     async def cancel(self, who: Principal, code: str, reason: str, occurred_on: date,

@@ -11,7 +11,6 @@ flight can be (an amendment claims before it appends).
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 from pymongo import ASCENDING, DESCENDING
@@ -21,19 +20,12 @@ from pymongo.errors import DuplicateKeyError
 from nrmm_kernel.envelope import utcnow
 from nrmm_kernel.errors import Conflict
 
-from ..domain.machine import MachineRecord, Status
+from ..domain.machine import MachineRecord, Status, machine_key
 from ..domain.model import MachineInfo
 
 COLLECTION = "machine_identities"
 # an application in flight writes its claim just before its first event; younger claims are never taken over
 ORPHAN_AFTER = timedelta(seconds=60)
-
-
-def machine_key(machine: MachineInfo) -> str:
-    def norm(text: str) -> str:
-        return re.sub(r"[\s\-_/.]+", "", text).upper()
-
-    return f"{norm(machine.brand)}|{norm(machine.factory_serial)}"
 
 
 class MachineIdentities:
@@ -70,9 +62,8 @@ class MachineIdentities:
         holder: MachineRecord | None = await self._load(held["machine_id"])
         if holder is not None and holder.status is Status.CANCELLED:
             return True  # final: a cancelled record changes no more
-        if holder is not None and key in {machine_key(m) for m in (holder.machine, holder.pending_machine)
-                                          if m is not None}:
-            return False
+        if holder is not None and key in holder.identity_keys:
+            return False  # its machine, a correction pending, or one it held with a code (rule C1)
         # not written yet, or its change to this machine not yet appended: give an application in flight its time
         claimed_at = held["claimed_at"]
         if claimed_at.tzinfo is None:

@@ -6,6 +6,7 @@ from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from nrmm_kernel.auth import Principal
+from nrmm_kernel.clock import today_in_chongqing
 from nrmm_kernel.codes import MalformedCode, parse_code
 from nrmm_kernel.errors import Forbidden, NotFound, ValidationFailed
 from nrmm_kernel.identity import mask_id_number, mask_mobile
@@ -29,6 +30,7 @@ UPLOAD_READERS = frozenset({Role.REVIEWER, Role.ADMIN, Role.AUDITOR, Role.INSPEC
 PRIVATE_UPLOADS = frozenset({"identity_proof"})
 GATE_FIELDS = ("code", "status", "stage", "category", "district")
 GATE_MACHINE_FIELDS = ("brand", "model", "rated_power_kw", "fuel", "emission_stage")
+INCOMING_MACHINE_FIELDS = ("category", "brand", "model", "factory_serial", "emission_stage", "district")
 
 
 def _public(doc: dict) -> dict:
@@ -132,6 +134,19 @@ class RegistryQueries:
             query["code"] = {"$exists": True}
         docs = await self.machines.find(query).sort("updated_at", DESCENDING).to_list(500)
         return [owner_view(d, who) for d in docs]
+
+    async def owner_changes(self, who: Principal) -> dict:
+        """Pending owner changes (rule C6): those offered to this owner, with what they need to recognise the machine
+        (nothing of the present owner), and those this owner offered. Lapsed ones are left out."""
+        today = today_in_chongqing().isoformat()
+        offered = await self.machines.find({"owner_change.new_owner_account_id": who.account_id}).to_list(500)
+        incoming = [{"code": d.get("code"), "status": d.get("status"), **d["owner_change"],
+                     "machine": {k: (d.get("machine") or {}).get(k) for k in INCOMING_MACHINE_FIELDS}}
+                    for d in offered if d["owner_change"]["expires_on"] >= today]
+        mine = await self.machines.find({"owner_account_id": who.account_id}).to_list(500)
+        outgoing = [{"code": d.get("code"), **d["owner_change"]} for d in mine
+                    if d.get("owner_change") and d["owner_change"]["expires_on"] >= today]
+        return {"incoming": incoming, "outgoing": outgoing}
 
     async def search(self, who: Principal, *, district: str | None = None, status: str | None = None,
                      late: bool | None = None, category: str | None = None, stage: str | None = None,

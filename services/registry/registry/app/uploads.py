@@ -1,11 +1,12 @@
 """Uploaded documents and photos (rule C4), stored in the database with GridFS.
 
-Type is decided by content (magic bytes), never by the name or the declared type; size and count are
-limited; only the owner and staff within their jurisdiction may read them.
+Type is decided by content, the whole file decoded (app/filetypes.py), never by the name or the declared type;
+size and count are limited; only the owner and staff within their jurisdiction may read them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 
 import ulid
@@ -17,21 +18,14 @@ from pymongo.asynchronous.database import AsyncDatabase
 from nrmm_kernel.errors import AppError, NotFound, ValidationFailed
 
 from ..domain.model import UploadKind
+from .filetypes import check_file, sniff
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_UPLOADS_PER_OWNER = 500
 MAX_PER_KIND = 6
 BUCKET = "uploads"
 
-MAGIC = (
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"%PDF-", "application/pdf"),
-)
-
-
-def sniff(head: bytes) -> str | None:
-    return next((mime for magic, mime in MAGIC if head.startswith(magic)), None)
+EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}
 
 
 class TooLarge(AppError):
@@ -50,13 +44,10 @@ class UploadStore:
             raise TooLarge("文件超过 10 MB (file larger than 10 MB)", field="file")
         if not data:
             raise ValidationFailed("文件为空 (empty file)", code="empty_file", field="file")
-        content_type = sniff(data[:8])
-        if content_type is None:
-            raise ValidationFailed("仅支持 JPEG、PNG 或 PDF 文件 (only JPEG, PNG or PDF)", code="unsupported_file_type",
-                                   field="file")
-        if kind.value.startswith("photo_") and not content_type.startswith("image/"):
+        if kind.value.startswith("photo_") and sniff(data[:8]) == "application/pdf":
             raise ValidationFailed("照片须为 JPEG 或 PNG 图片 (a photo must be an image)", code="photo_must_be_image",
                                    field="file")
+        content_type = await asyncio.to_thread(check_file, data)  # issue 13 point 5: decoded whole, off the loop
         if await self._files.count_documents({"metadata.owner_account_id": owner_account_id}) >= MAX_UPLOADS_PER_OWNER:
             raise AppError("上传文件数量已达上限 (upload limit reached)", code="upload_limit", status=429, field="file")
         upload_id = str(ulid.ULID())
@@ -67,7 +58,9 @@ class UploadStore:
             "size": len(data),
             "sha256": hashlib.sha256(data).hexdigest(),
         }
-        await self._bucket.upload_from_stream_with_id(upload_id, upload.filename or kind.value, data, metadata=metadata)
+        # the client's file name is not kept: it is theirs to make up, and would be served back
+        filename = f"{upload_id}.{EXTENSIONS[content_type]}"
+        await self._bucket.upload_from_stream_with_id(upload_id, filename, data, metadata=metadata)
         return {"upload_id": upload_id, **{k: metadata[k] for k in ("kind", "content_type", "size", "sha256")}}
 
     async def describe(self, upload_id: str) -> dict | None:

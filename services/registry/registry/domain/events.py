@@ -65,15 +65,38 @@ class CodeIssued(DomainEvent):
 
 
 @registry.register
+class OwnerChangeRequested(DomainEvent):
+    """The owner reported that the machine changed hands (rule C6), naming the new owner by the mobile their owner
+    account is registered with. Nothing moves until the new owner accepts, before ``expires_on``."""
+
+    new_owner_account_id: str
+    transferred_on: date
+    reported_on: date  # rule C6's 30 days count from the transfer to this report
+    late: bool
+    expires_on: date
+
+
+@registry.register
+class OwnerChangeCancelled(DomainEvent):
+    """A pending owner change ended without effect: withdrawn by the owner, declined by the new owner, or expired
+    (recorded when the next change is requested)."""
+
+    new_owner_account_id: str
+    reason: str  # withdrawn | declined | expired
+
+
+@registry.register
 class OwnerChanged(DomainEvent):
-    """The machine changed hands (rule C6): the record moves to the new owner's account."""
+    """The machine changed hands (rule C6): the new owner accepted, and the record moves to their account. The
+    completion of an OwnerChangeRequested (earlier records: recorded directly)."""
 
     previous_owner_account_id: str
     new_owner_account_id: str
-    registrant: Registrant
+    registrant: Registrant  # the new owner's, given at acceptance
     transferred_on: date
-    reported_on: date
+    reported_on: date  # when the previous owner reported the change
     late: bool  # reported more than 30 days after the transfer
+    accepted_on: date | None = None
 
 
 @registry.register

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from nrmm_kernel.aggregate import Aggregate
@@ -17,18 +18,30 @@ from .events import (
     CodeRequested,
     MachineInfoCorrected,
     OwnerChanged,
+    OwnerChangeRequested,
     PlateReissued,
     PlateReissueRequested,
 )
 from .model import REQUIRED_UPLOADS, MachineInfo, Registrant, UploadKind
+from .ownership import OwnerChanges
 from .status import IN_FORCE, Status, status_after
 
 __all__ = ["MachineRecord", "Status"]
 
 CANCEL_REASONS = ("scrapped", "exported", "other")
 
-# A correction of what identifies the machine or decides its code is checked by a reviewer first.
-REVIEWED_FIELDS = frozenset({"emission_stage", "category", "factory_serial", "engine", "rated_power_kw", "fuel"})
+# A correction of what identifies the machine (brand, model, factory serial: rule C1, one machine one code) or
+# decides its code is checked by a reviewer first.
+REVIEWED_FIELDS = frozenset({"emission_stage", "category", "brand", "model", "factory_serial", "engine",
+                             "rated_power_kw", "fuel"})
+
+
+def machine_key(machine: MachineInfo) -> str:
+    """What identifies one factory machine across records (rule C1): its brand and factory serial, normalised."""
+    def norm(text: str) -> str:
+        return re.sub(r"[\s\-_/.]+", "", text).upper()
+
+    return f"{norm(machine.brand)}|{norm(machine.factory_serial)}"
 
 
 def check_dates(machine: MachineInfo, today: date) -> None:
@@ -53,7 +66,7 @@ def check_uploads(uploads: dict[str, list[str]]) -> None:
                                details={"missing": missing})
 
 
-class MachineRecord(Aggregate):
+class MachineRecord(OwnerChanges, Aggregate):
     def __init__(self, aggregate_id: str):
         super().__init__(aggregate_id)
         self.status: Status | None = None
@@ -69,11 +82,22 @@ class MachineRecord(Aggregate):
         self.reissue_count = 0
         self.late = False  # applied more than 30 days after acquisition (rule C2)
         self.first_submitted_on: date | None = None
+        # every machine identity this record has held with a code: a corrected brand or serial does not free the
+        # old one for another record (rule C1, issue 13)
+        self.issued_keys: set[str] = set()
+        self.pending_owner_change: OwnerChangeRequested | None = None
 
     # guards ------------------------------------------------------------------------------
     def require_owner(self, account_id: str) -> None:
         if self.owner_account_id != account_id:
             raise Forbidden("这不是您的机械 (not your machine)", code="not_owner")
+
+    @property
+    def identity_keys(self) -> set[str]:
+        """The machine identities this record holds: its machine's, a pending correction's, and every one it held
+        with a code in force."""
+        current = {machine_key(m) for m in (self.machine, self.pending_machine) if m is not None}
+        return current | (self.issued_keys if self.status is not Status.CANCELLED else set())
 
     @property
     def district(self) -> str | None:
@@ -144,19 +168,6 @@ class MachineRecord(Aggregate):
         self.record(CodeRejected(reviewer_account_id=reviewer_account_id, reasons=reasons,
                                  of_correction=self.status is Status.CORRECTION_REVIEW))
 
-    def change_owner(self, *, new_owner_account_id: str, registrant: Registrant, transferred_on: date,
-                     today: date) -> None:
-        self._require_issued("变更所有者")
-        if new_owner_account_id == self.owner_account_id:
-            raise ValidationFailed("新所有者与原所有者相同", code="same_owner", field="new_owner_account_id")
-        if transferred_on > today:
-            raise ValidationFailed("转让日期不能晚于今天", code="date_in_future", field="transferred_on")
-        self.record(OwnerChanged(
-            previous_owner_account_id=self.owner_account_id, new_owner_account_id=new_owner_account_id,
-            registrant=registrant, transferred_on=transferred_on, reported_on=today,
-            late=rules.is_late(transferred_on, today, rules.OWNER_CHANGE_WITHIN_DAYS),  # rule C6
-        ))
-
     def cancel(self, *, reason: str, occurred_on: date, today: date, note: str | None = None) -> None:
         self._require_issued("注销")
         if reason not in CANCEL_REASONS:
@@ -224,9 +235,11 @@ class MachineRecord(Aggregate):
             self.codes.append(e.code)
         if self.pending_machine is not None:
             self.machine, self.pending_machine = self.pending_machine, None
+        self.issued_keys.add(machine_key(self.machine))
 
     def on_OwnerChanged(self, e: OwnerChanged) -> None:
         self.owner_account_id, self.registrant = e.new_owner_account_id, e.registrant
+        self.pending_owner_change = None
 
     def on_CodeCancelled(self, e: CodeCancelled) -> None:
         pass  # the status is all that changes
@@ -242,3 +255,4 @@ class MachineRecord(Aggregate):
             self.pending_machine = e.machine
         else:
             self.machine = e.machine
+            self.issued_keys.add(machine_key(e.machine))

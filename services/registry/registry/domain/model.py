@@ -125,7 +125,7 @@ class MachineInfo(BaseModel):
     engine: Engine
     rated_power_kw: float = Field(gt=0, le=5000)
     fuel: Fuel
-    emission_stage: str = Field(description="1, 2, 3, 4, D (electric) or X (undetermined); rule C5")
+    emission_stage: str = Field(max_length=2, description="1, 2, 3, 4, D (electric) or X (undetermined); rule C5")
     pollution_control_device: str | None = Field(default=None, max_length=200)
     district: DistrictCode = Field(description="district of use, 01-41 (rule C5 table)")
 

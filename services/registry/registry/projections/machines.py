@@ -16,7 +16,9 @@ from ..domain.events import (
     CodeRequested,
     ExternalMachineDeclared,
     MachineInfoCorrected,
+    OwnerChangeCancelled,
     OwnerChanged,
+    OwnerChangeRequested,
     PlateReissued,
     PlateReissueRequested,
     registry,
@@ -76,11 +78,26 @@ class MachineRecords(Projection):
         doc["_history_extra"] = {"code": e.code, "previous_code": e.previous_code}
         return doc
 
+    @on(OwnerChangeRequested)
+    def owner_change_requested(self, doc, e: OwnerChangeRequested, envelope: EventEnvelope):
+        # rule C6: pending until the new owner accepts
+        doc["owner_change"] = e.model_dump(mode="json", include={"new_owner_account_id", "transferred_on",
+                                                                  "reported_on", "late", "expires_on"})
+        doc["_history_extra"] = {"transferred_on": e.transferred_on.isoformat(), "late": e.late,
+                                 "expires_on": e.expires_on.isoformat()}
+        return doc
+
+    @on(OwnerChangeCancelled)
+    def owner_change_cancelled(self, doc, e: OwnerChangeCancelled, envelope: EventEnvelope):
+        doc["owner_change"] = None
+        doc["_history_extra"] = {"reason": e.reason}
+        return doc
+
     @on(OwnerChanged)
     def owner_changed(self, doc, e: OwnerChanged, envelope: EventEnvelope):
         doc["previous_owners"] = [*doc["previous_owners"], doc["owner_account_id"]]
         doc.update(owner_account_id=e.new_owner_account_id, registrant=e.registrant.model_dump(mode="json"),
-                   owner_change_late=e.late, owner_since_version=envelope.streamversion)
+                   owner_change_late=e.late, owner_since_version=envelope.streamversion, owner_change=None)
         doc["_history_extra"] = {"transferred_on": e.transferred_on.isoformat(), "late": e.late}
         return doc
 
@@ -130,6 +147,7 @@ class MachineRecords(Projection):
 
     async def ensure_indexes(self, collection) -> None:
         await collection.create_index([("owner_account_id", ASCENDING)])
+        await collection.create_index([("owner_change.new_owner_account_id", ASCENDING)])
         await collection.create_index([("code", ASCENDING)])
         await collection.create_index([("codes", ASCENDING)])
         await collection.create_index([("district", ASCENDING), ("status", ASCENDING)])

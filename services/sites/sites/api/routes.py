@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
@@ -12,8 +13,9 @@ from pydantic_core import PydanticCustomError
 from nrmm_kernel.auth import Principal, require_role
 from nrmm_kernel.codes import STAGES
 from nrmm_kernel.errors import ValidationFailed
+from nrmm_kernel.fields import CodeFilter, DistrictFilter, Skip, TextFilter
 from nrmm_kernel.idempotency import IDEMPOTENCY_KEY
-from nrmm_kernel.reference import Role
+from nrmm_kernel.reference import MACHINE_TYPES, Role
 
 from ..app.access import SITE_READERS, ZONE_MANAGERS
 from ..app.commands import SitesCommands
@@ -38,12 +40,15 @@ def queries(request: Request) -> SitesQueries:
     return request.app.state.sites_queries
 
 
+MachineType = Literal[MACHINE_TYPES]  # rule S1
+
+
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class Registration(Body):
-    site_code: str = Field(description="the site's own code, e.g. its construction permit number")
+    site_code: str = Field(max_length=40, description="the site's own code, e.g. its construction permit number")
     details: SiteDetails
     status: SiteStatus = SiteStatus.IN_CONSTRUCTION
     password: str = Field(min_length=1, max_length=128, description="the site admin's password")
@@ -76,16 +81,19 @@ class Scan(Body):
 
 
 class Entry(Scan):
+    """Rule E2: the site reports the machine's type, emission stage and working period with its entry (the scan
+    prefills type and stage from the registry; the guard confirms them)."""
+
     working_period: WorkingPeriod
-    machine_type: str | None = Field(default=None, max_length=30, description="confirmed machine category")
-    emission_stage: str | None = Field(default=None, description="confirmed stage: 1, 2, 3, 4, D or X")
+    machine_type: MachineType = Field(description="machine type (rule S1), prefilled from the scan")
+    emission_stage: str = Field(max_length=2, description="emission stage 1, 2, 3, 4, D or X, prefilled from the scan")
 
     @field_validator("emission_stage")
     @classmethod
-    def _stage(cls, value: str | None) -> str | None:
-        if value is not None and value.strip().upper() not in STAGES:
-            raise ValueError("stage must be 1, 2, 3, 4, D or X")
-        return value.strip().upper() if value else value
+    def _stage(cls, value: str) -> str:
+        if value.strip().upper() not in STAGES:
+            raise PydanticCustomError("invalid_stage", "排放阶段须为 1、2、3、4、D 或 X")
+        return value.strip().upper()
 
     def report(self) -> EntryReport:
         return EntryReport(scanned=self.scanned, working_period=self.working_period,
@@ -132,8 +140,8 @@ async def register(body: Registration, request: Request):
 
 @router.get("/sites", summary="Sites by district, department and status (a site admin: their own)")
 async def list_sites(request: Request, who: Principal = Depends(require_role(*STAFF_AND_GATES)),
-                     district: str | None = None, department: str | None = None, status: SiteStatus | None = None,
-                     limit: int = Query(100, ge=1, le=500), skip: int = Query(0, ge=0)):
+                     district: DistrictFilter = None, department: TextFilter = None, status: SiteStatus | None = None,
+                     limit: int = Query(100, ge=1, le=500), skip: Skip = 0):
     return await queries(request).search(who, district=district, department=department,
                                          status=status.value if status else None, limit=limit, skip=skip)
 
@@ -196,7 +204,8 @@ async def roster(site_code: str, request: Request, who: Principal = Depends(requ
 @router.get("/sites/{site_code}/movements", summary="The site's entries and exits, by date and by machine")
 async def movements(site_code: str, request: Request, who: Principal = Depends(require_role(*STAFF_AND_GATES)),
                     date_from: date | None = Query(None, alias="from"), date_to: date | None = Query(None, alias="to"),
-                    code: str | None = None, limit: int = Query(200, ge=1, le=1000), skip: int = Query(0, ge=0)):
+                    code: CodeFilter = None, limit: int = Query(200, ge=1, le=1000),
+                    skip: Skip = 0):
     return await queries(request).movements(who, path_code(site_code), date_from=date_from, date_to=date_to,
                                             code=code, limit=limit, skip=skip)
 
@@ -215,14 +224,14 @@ async def machine_stays(code: str, request: Request,
 
 
 @router.get("/anomalies", summary="Inspectors: machines scanned in at one site while inside another")
-async def anomalies(request: Request, district: str | None = None, limit: int = Query(200, ge=1, le=1000),
+async def anomalies(request: Request, district: DistrictFilter = None, limit: int = Query(200, ge=1, le=1000),
                     who: Principal = Depends(require_role(Role.INSPECTOR, Role.REVIEWER, Role.ADMIN, Role.AUDITOR))):
     return await queries(request).anomalies(who, district, limit)
 
 
 # restricted zones (rule E4) -----------------------------------------------------------------------
 @router.get("/zones", summary="Restricted zones (禁用区)")
-async def list_zones(request: Request, district: str | None = None, include_inactive: bool = False,
+async def list_zones(request: Request, district: DistrictFilter = None, include_inactive: bool = False,
                      who: Principal = Depends(require_role(*STAFF_AND_GATES))):
     return await queries(request).zones(who, district, include_inactive)
 

@@ -10,16 +10,19 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from functools import lru_cache
+from typing import Annotated
 
 import shapely
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 from shapely.geometry import Point, shape
 
 from nrmm_kernel.codes import STAGES
-from nrmm_kernel.fields import DistrictCode
+from nrmm_kernel.fields import DistrictCode, ShortText
 
 DEFAULT_HIGH_EMISSION_STAGES = ("1", "X")
+GEOMETRY_BYTES = 100_000  # a district's polygons: well under a commit's limit
+StreetName = Annotated[str, StringConstraints(max_length=50)]
 
 
 class ZoneKind(StrEnum):
@@ -38,9 +41,18 @@ class ZoneDefinition(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     district: DistrictCode
     kind: ZoneKind
-    streets: list[str] = Field(default=[], max_length=500)
-    geometry: dict | None = Field(default=None, description="GeoJSON Polygon or MultiPolygon (kind polygons)")
-    high_emission_stages: list[str] = Field(default=list(DEFAULT_HIGH_EMISSION_STAGES), min_length=1)
+    streets: list[StreetName] = Field(default=[], max_length=500)
+    geometry: dict | None = Field(default=None, description="GeoJSON Polygon or MultiPolygon (kind polygons), "
+                                  f"at most {GEOMETRY_BYTES // 1000} KB")
+    high_emission_stages: list[ShortText] = Field(default=list(DEFAULT_HIGH_EMISSION_STAGES), min_length=1,
+                                                   max_length=6)
+
+    @field_validator("geometry")
+    @classmethod
+    def _geometry_size(cls, value: dict | None) -> dict | None:
+        if value is not None and len(json.dumps(value, separators=(",", ":"))) > GEOMETRY_BYTES:
+            raise PydanticCustomError("geometry_too_large", f"区域边界数据过大 (at most {GEOMETRY_BYTES // 1000} KB)")
+        return value
 
     @field_validator("high_emission_stages")
     @classmethod
