@@ -1,15 +1,10 @@
-"""Pure: the owner-change consent flow's notices (rule C6), where the registry publishes its events (skipped
-before)."""
+"""Pure: the owner-change consent flow's notices (rule C6)."""
 
 from __future__ import annotations
-
-import pytest
 
 from notifications.domain.templates import template
 from notifications.projections.registry import OwnerChangeCancelled, OwnerChangeRequested, RegistryNotices
 from registry import contracts as registry
-
-pytestmark = pytest.mark.skipif(OwnerChangeRequested is None, reason="the registry publishes no consent flow yet")
 
 
 def wrap(event, version: int):

@@ -1,22 +1,18 @@
-"""Pure: the notices and reminders of the inspection service's violation events (run once its contract publishes
-them; skipped before)."""
+"""Pure: the notices and reminders of the inspection service's violation events."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-
-import pytest
 
 from notifications.domain.templates import template
 from notifications.projections.inspection import inspection_projections
 from nrmm_kernel.clock import SHANGHAI
 
 found = inspection_projections()
-pytestmark = pytest.mark.skipif(not found, reason="the inspection contract publishes no violation events yet")
 
 
 def events():
-    from inspection.domain import events as ev
+    from inspection import contracts as ev
 
     return ev
 

@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from pydantic_core import PydanticCustomError
 
 from nrmm_kernel.clock import today_in_chongqing
-from nrmm_kernel.fields import CreditCode, MobileNumber
+from nrmm_kernel.fields import CreditCode, MobileNumber, ShortText
 
 from ..domain.rules import CATEGORIES, Measure, PlateState
 from ..domain.smoke import K_MAX_READING, RINGELMANN_MAX
@@ -65,7 +65,7 @@ class Observed(Body):
     model: str | None = Field(default=None, max_length=100)
     factory_serial: str | None = Field(default=None, max_length=64)
     engine_serial: str | None = Field(default=None, max_length=64)
-    emission_stage: str | None = Field(default=None, pattern=r"^[1-4DX]$")
+    emission_stage: str | None = Field(default=None, max_length=1, pattern=r"^[1-4DX]$")
 
 
 class OperatorIn(Body):
@@ -81,7 +81,7 @@ class UncodedMachine(Body):
     brand: str = Field(min_length=1, max_length=100)
     model: str = Field(min_length=1, max_length=100)
     factory_serial: str = Field(min_length=1, max_length=64)
-    emission_stage: str | None = Field(default=None, pattern=r"^[1-4DX]$")
+    emission_stage: str | None = Field(default=None, max_length=1, pattern=r"^[1-4DX]$")
     operator: OperatorIn
 
 
@@ -93,7 +93,7 @@ class CheckIn(Body):
     plate: PlateState | None = None
     card_carried: bool | None = None
     observed: Observed | None = None
-    photos: list[str] = Field(default=[], max_length=12, description="evidence_photo upload ids")
+    photos: list[ShortText] = Field(default=[], max_length=12, description="evidence_photo upload ids")
     smoke: SmokeReading | None = None
     in_restricted_zone: bool = Field(default=False, description="the inspector finds the site in a restricted zone")
 
@@ -124,7 +124,7 @@ class ScanIn(Body):
 class RectificationIn(Body):
     measure: Measure
     note: str | None = Field(default=None, max_length=1000)
-    evidence: list[str] = Field(default=[], max_length=12, description="rectification_evidence upload ids")
+    evidence: list[ShortText] = Field(default=[], max_length=12, description="rectification_evidence upload ids")
 
 
 class ReviewIn(Body):
@@ -144,7 +144,7 @@ class WithdrawalIn(Body):
 
 class ManagementRulesIn(Body):
     title: str = Field(min_length=1, max_length=200)
-    documents: list[str] = Field(min_length=1, max_length=12, description="management_rules upload ids")
+    documents: list[ShortText] = Field(min_length=1, max_length=12, description="management_rules upload ids")
 
 
 class ProjectOwnerIn(Body):
@@ -158,7 +158,7 @@ class ContractIn(Body):
     kind: Literal["construction", "supervision"]
     counterparty: str = Field(min_length=1, max_length=100, description="the construction or supervision company")
     clauses: str = Field(min_length=1, max_length=4000, description="the NRMM-duty clauses, as written")
-    documents: list[str] = Field(min_length=1, max_length=12, description="contract upload ids")
+    documents: list[ShortText] = Field(min_length=1, max_length=12, description="contract upload ids")
 
 
 class FuelReceiptIn(Body):

@@ -20,15 +20,9 @@ PLATE_COLLECTION_DAYS = 10  # rule C8
 
 
 
-def _published(name: str):
-    """An event type of the registry's contract by name, or None where the registry does not publish it."""
-    return getattr(registry, name, None) or next(
-        (cls for type_name, cls in registry.events.types.items() if type_name.endswith(f".{name}")), None)
-
-
-# events of the owner-change consent flow, where the registry publishes them (rule C6)
-OwnerChangeRequested = _published("OwnerChangeRequested")
-OwnerChangeCancelled = _published("OwnerChangeCancelled")
+# events of the owner-change consent flow (rule C6)
+OwnerChangeRequested = registry.OwnerChangeRequested
+OwnerChangeCancelled = registry.OwnerChangeCancelled
 
 CANCEL_REASONS = {"scrapped": "机械报废", "exported": "迁出或出口", "other": "其他原因"}
 OWNER_CHANGE_ENDED = {"withdrawn": "原所有者撤回", "declined": "新所有者拒绝接收", "expired": "超过确认期限"}
@@ -137,13 +131,13 @@ class RegistryNotices(Projection):
         return {"notices": [notice("plate_reissue_ready", owner, reissue_count=event.reissue_count)],
                 "reminders": [later]}
 
-    @on(*[t for t in (OwnerChangeRequested,) if t is not None])
+    @on(OwnerChangeRequested)
     def change_requested(self, doc, event, envelope) -> dict:
         # rule C6: the new owner must accept before the record moves
         return {"notices": [notice("owner_change_requested", account(event.new_owner_account_id),
                                    expires_on=event.expires_on)]}
 
-    @on(*[t for t in (OwnerChangeCancelled,) if t is not None])
+    @on(OwnerChangeCancelled)
     def change_cancelled(self, doc, event, envelope) -> dict:
         reason = OWNER_CHANGE_ENDED.get(event.reason, event.reason)
         return {"notices": [notice("owner_change_cancelled", self._owner(envelope), reason=reason),

@@ -1,4 +1,4 @@
-"""Violations from the inspection service (imported only when its contract publishes them, projections/inspection.py):
+"""Violations from the inspection service (its contract, ``inspection.contracts``):
 each violation's state (``notice_violations``, read by reminders' conditions and the fan-out) and the notices:
 opened, due in 3 days, overdue (to the owner or the recorded operator, and the site), and an uncoded machine's
 deadline (rule C2)."""
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from inspection.domain import events as inspection
+from inspection import contracts as inspection
 from nrmm_kernel.projector import Projection, on
 
 from ..domain.notices import account, days_after, notice, reminder
@@ -33,7 +33,7 @@ def machine_words(machine) -> str:
 
 class ViolationContext(Projection):
     name = "notice_violations"
-    contract = inspection.registry
+    contract = inspection.events
 
     def doc_id(self, envelope) -> str:
         return envelope.data["violation_id"]
@@ -59,7 +59,7 @@ class ViolationContext(Projection):
 
 class ViolationNotices(Projection):
     name = "notice_requests_inspection"
-    contract = inspection.registry
+    contract = inspection.events
 
     def doc_id(self, envelope) -> str:
         return envelope.id
