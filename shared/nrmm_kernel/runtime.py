@@ -99,11 +99,13 @@ class ServiceRuntime:
                                    health=runner.health)
         log.info("runtime.started", database=s.database_name, topic=s.topic)
 
-    def supervise(self, name: str, body, *, health: Health | None = None, needs_broker: bool = True) -> Health:
+    def supervise(self, name: str, body, *, health: Health | None = None, needs_broker: bool | None = None) -> Health:
         """Run ``body(stop)`` in the background for the process's life: restarted whenever it fails or ends, and
-        reported by /readyz under ``name``."""
-        health = health or Health(name, needs_broker=needs_broker)
+        reported by /readyz under ``name`` (``needs_broker``: whether a broker outage explains its quiet)."""
+        health = health or Health(name)
         health.name = name
+        if needs_broker is not None:
+            health.needs_broker = needs_broker
         health.task = asyncio.create_task(supervise(health, body, self._stop), name=name)
         self.health[name] = health
         self._tasks.append(health.task)

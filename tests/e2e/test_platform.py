@@ -15,7 +15,7 @@ def test_run_command_starts_every_service_and_each_answers_readyz(infra, tmp_pat
     namespace = f"e2e{uuid.uuid4().hex[:6]}"
     env = {**os.environ, "NRMM_KAFKA_BOOTSTRAP": infra.kafka_bootstrap, "NRMM_MONGODB_URL": infra.mongodb_url,
            "NRMM_PORT_BASE": "18100", "NRMM_VAR_DIR": str(tmp_path), "NRMM_NAMESPACE": namespace,
-           "NRMM_BOOTSTRAP_ADMIN_USERNAME": "e2e-admin", "NRMM_BOOTSTRAP_ADMIN_PASSWORD": "E2e-Passw0rd"}
+           "NRMM_BOOTSTRAP_ADMIN_USERNAME": "e2e-admin", "NRMM_BOOTSTRAP_ADMIN_PASSWORD": "E2e-Admin-Passw0rd"}
     script = str(ROOT / "deploy" / "run.sh")
     try:
         subprocess.run([script, "start"], env=env, check=True, timeout=180)
@@ -33,7 +33,7 @@ def test_run_command_starts_every_service_and_each_answers_readyz(infra, tmp_pat
             assert answer.status_code in (401, 404) and answer.json()["code"], (service, answer.text)
         # the first administrator, from the environment run.sh was started with, signs in at the gateway
         token = httpx.post("http://127.0.0.1:18100/api/auth/token", timeout=10,
-                           data={"username": "e2e-admin", "password": "E2e-Passw0rd"})
+                           data={"username": "e2e-admin", "password": "E2e-Admin-Passw0rd"})
         assert token.status_code == 200, token.text
         admin = {"Authorization": f"Bearer {token.json()['access_token']}"}
         outbox = httpx.get("http://127.0.0.1:18100/api/notifications/outbox", headers=admin, timeout=10)

@@ -97,7 +97,8 @@ class Gateway:
 
     def read_sms(self, mobile: str) -> str:
         """The newest message to this number in the development outbox, read as a phone would."""
-        outbox = self.http.get("/api/notifications/outbox", params={"to": mobile}, headers=self.admin)
+        outbox = self.http.get("/api/notifications/outbox", params={"to": mobile, "template": "verification_code"},
+                               headers=self.admin)
         assert outbox.status_code == 200, outbox.text
         return re.fullmatch(r"\d{6}", str(outbox.json()[0]["params"]["code"])).group(0)
 

@@ -80,6 +80,14 @@ def endpoints() -> list[Endpoint]:
         ("me", "GET", "/api/auth/me", {}, SIGNED_IN),
         ("send message", "POST", "/api/notifications/messages", invalid, {"service"}),
         ("read outbox", "GET", "/api/notifications/outbox?limit=1", {}, {"admin"}),  # SMS codes: city ecology
+        # every account its own inbox (services have none); deliveries: the city ecology administrator
+        ("inbox", "GET", "/api/notifications/inbox?limit=1", {}, PEOPLE),
+        ("unread count", "GET", "/api/notifications/inbox/unread-count", {}, PEOPLE),
+        ("mark read", "POST", "/api/notifications/inbox/no-such-notice/read", {}, PEOPLE),
+        ("mark all read", "POST", "/api/notifications/inbox/read-all", {}, PEOPLE),
+        ("deliveries", "GET", "/api/notifications/deliveries?limit=1", {}, {"admin"}),
+        ("one delivery", "GET", "/api/notifications/deliveries/no-such-delivery", {}, {"admin"}),
+        ("redelivery", "POST", "/api/notifications/deliveries/no-such-delivery/redelivery", {}, {"admin"}),
     ]
     return [Endpoint(name, method, path, frozenset(allowed), kwargs) for name, method, path, kwargs, allowed in table]
 

@@ -54,7 +54,8 @@ class Sites:
         """Ask for a code and read it from the development outbox, as the phone would."""
         asked = self.gateway.post("/api/auth/sms-codes", json={"mobile": mobile, "purpose": "register"})
         assert asked.status_code == 202, asked.text
-        outbox = self.gateway.get("/api/notifications/outbox", params={"to": mobile}, headers=self.admin)
+        outbox = self.gateway.get("/api/notifications/outbox", params={"to": mobile, "template": "verification_code"},
+                                  headers=self.admin)
         assert outbox.status_code == 200, outbox.text
         text = " ".join(str(v) for v in outbox.json()[0]["params"].values())
         return re.search(r"\b(\d{6})\b", text).group(1)

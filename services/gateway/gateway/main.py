@@ -71,9 +71,13 @@ async def wire(app: FastAPI) -> None:
     app.state.identity = make_identity(runtime.db, settings, app.state.token_verifier)
     await app.state.identity.ensure_indexes()
     if settings.bootstrap_admin_username and settings.bootstrap_admin_password:
-        if await app.state.identity.bootstrap_admin(settings.bootstrap_admin_username,
-                                                    settings.bootstrap_admin_password):
-            log.info("bootstrap.admin_created", username=settings.bootstrap_admin_username)
+        try:
+            if await app.state.identity.bootstrap_admin(settings.bootstrap_admin_username,
+                                                        settings.bootstrap_admin_password):
+                log.info("bootstrap.admin_created", username=settings.bootstrap_admin_username)
+        except AppError as refused:  # a weak password, say: the gateway serves on, without that administrator
+            log.error("bootstrap.admin_refused", username=settings.bootstrap_admin_username, code=refused.code,
+                      field=refused.field, reason=refused.message)
     app.state.upstream = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=5.0),
                                            limits=httpx.Limits(max_connections=200), follow_redirects=False)
     runtime.closing.append(app.state.upstream.aclose)

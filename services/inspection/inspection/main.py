@@ -12,22 +12,50 @@ from fastapi import FastAPI
 
 from nrmm_kernel.cli import run_cli
 from nrmm_kernel.http import create_service_app
-from nrmm_kernel.runtime import ServiceRuntime
 
 from .api import routers
+from .app.checks import CheckCommands
+from .app.duties import DutyCommands, DutyQueries
+from .app.machines import RegistryWord
+from .app.queries import Queries
+from .app.uploads import UploadStore
+from .app.violations import ViolationCommands
 from .domain.events import registry
-from .projections import projections
+from .domain.rules import deadline_days
+from .projections import projections, registry_projections, sites_projections
+from .runtime import InspectionRuntime
 from .settings import Settings
 
 DEFAULT_PORT = 8003
 
 
-def build_runtime(settings: Settings | None = None) -> ServiceRuntime:
-    return ServiceRuntime(settings or Settings(), registry, projections())
+def build_runtime(settings: Settings | None = None) -> InspectionRuntime:
+    # what a check needs of the registry and the sites arrives on their topics, into this service's own copies
+    return InspectionRuntime(settings or Settings(), registry, projections(),
+                             foreign={"registry": registry_projections(), "sites": sites_projections()})
+
+
+async def wire(app: FastAPI) -> None:
+    runtime = app.state.runtime
+    settings: Settings = runtime.settings
+    uploads = UploadStore(runtime.db)
+    registry_word = RegistryWord(settings.registry_url, app.state.token_verifier)
+    app.state.inspection_uploads = uploads
+    app.state.inspection_checks = CheckCommands(runtime.db, runtime.store, uploads,
+                                                deadline_days=deadline_days(settings.violation_deadline_days),
+                                                smoke_class_in_zones=settings.smoke_class_in_zones,
+                                                registry_word=registry_word)
+    app.state.inspection_violations = ViolationCommands(runtime.store, uploads,
+                                                        smoke_class_in_zones=settings.smoke_class_in_zones)
+    app.state.inspection_queries = Queries(runtime.db, registry_word)
+    app.state.duty_commands = DutyCommands(runtime.db, runtime.store, uploads)
+    app.state.duty_queries = DutyQueries(runtime.db)
+    app.state.inspection_scheduler = runtime.scheduler
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     return create_service_app(
+        on_start=wire,
         title="Inspection service (监督检查)",
         description="Inspections, smoke tests, violations and rectification, department views, rankings.",
         runtime=build_runtime(settings),

@@ -10,7 +10,9 @@ from .domain.events import (
     ExternalMachineConfirmed,
     ExternalMachineDeclared,
     MachineInfoCorrected,
+    OwnerChangeCancelled,
     OwnerChanged,
+    OwnerChangeRequested,
     PlateReissued,
     PlateReissueRequested,
 )
@@ -19,6 +21,7 @@ from .domain.status import IN_FORCE, Status, status_after
 
 __all__ = [
     "ApplicationAmended", "CodeCancelled", "CodeIssued", "CodeRejected", "CodeRequested", "ExternalMachineConfirmed",
-    "ExternalMachineDeclared", "IN_FORCE", "MachineInfoCorrected", "OwnerChanged", "PlateReissueRequested",
+    "ExternalMachineDeclared", "IN_FORCE", "MachineInfoCorrected", "OwnerChangeCancelled", "OwnerChangeRequested",
+    "OwnerChanged", "PlateReissueRequested",
     "PlateReissued", "Status", "events", "status_after",
 ]

@@ -4,4 +4,7 @@ from fastapi import APIRouter
 
 
 def routers() -> list[APIRouter]:
-    return []
+    from .duties import router as duties
+    from .routes import router
+
+    return [router, duties]

@@ -1,7 +1,20 @@
-"""Read models of the inspection service."""
+"""Read models of the inspection service: its own (checks, violations) and its copies of the registry's machines
+and the sites' sites and stays, fed from their topics."""
 
 from nrmm_kernel.projector import Projection
 
+from .duties import SiteDutiesView
+from .foreign import RegistryMachines, Sites, Stays
+from .own import Checks, Violations
+
 
 def projections() -> list[Projection]:
-    return []
+    return [Checks(), Violations(), SiteDutiesView()]
+
+
+def registry_projections() -> list[Projection]:
+    return [RegistryMachines()]
+
+
+def sites_projections() -> list[Projection]:
+    return [Sites(), Stays()]

@@ -4,6 +4,8 @@ from fastapi import APIRouter
 
 
 def routers() -> list[APIRouter]:
+    from .deliveries import router as deliveries
+    from .inbox import router as inbox
     from .routes import router
 
-    return [router]
+    return [router, inbox, deliveries]

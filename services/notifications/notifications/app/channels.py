@@ -1,14 +1,16 @@
-"""Message channels: one interface for SMS and WeChat subscription messages, whatever delivers them.
+"""Message channels: one interface for every way a message leaves the platform.
 
-``NRMM_MESSAGE_CHANNEL`` picks the implementation at start-up:
+``NRMM_MESSAGE_CHANNEL`` picks what carries outside messages:
 
-- ``outbox`` (the default; development and tests): every message is kept in the ``outbox_messages`` collection
-  of the notifications database, where an administrator (and an end-to-end test) reads it the way a phone
-  would, at ``GET /api/notifications/outbox``. Nothing leaves the platform.
-- ``sms`` / ``wechat``: a real provider. Placeholders in this release: a carrier SMS gateway needs an account,
-  an approved signature and approved template ids; WeChat subscription messages need the mini-program's
-  AppID and AppSecret, an access-token cache and template ids the user subscribed to. Until one is written
-  and configured, the service refuses to start with this setting rather than accept messages it cannot deliver.
+- ``outbox`` (the default; development and tests): every message is kept in the ``outbox_messages`` collection,
+  where the city-level ecology administrator (and an end-to-end test) reads it the way a phone would, at
+  ``GET /api/notifications/outbox``. Nothing leaves the platform.
+- ``sms`` / ``wechat``: real providers (app/providers.py): SMS through Alibaba Cloud's SMS API, WeChat subscription
+  messages through ``wechatpy``. The named one must be configured (the service refuses to start otherwise); the
+  other is used when configured, and a message for a channel without a provider is a dead letter.
+
+A channel's ``send(message, dedup_key)`` returns the provider's id or raises ``DeliveryFailed`` (an error code the
+provider answered, or a refusal that retrying cannot mend) or any other exception (retried).
 """
 
 from __future__ import annotations
@@ -18,67 +20,80 @@ from typing import Protocol
 import ulid
 from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from nrmm_kernel.envelope import utcnow
 
-from ..domain.messages import Message
+from ..domain.messages import ChannelKind, Message
 
 OUTBOX = "outbox_messages"
 
 
-class MessageChannel(Protocol):
-    """Delivers a message; returns the delivery id. Raises on failure so the caller can tell its user."""
+class DeliveryFailed(Exception):
+    """The provider refused the message. ``permanent``: sending it again cannot succeed (a dead letter now)."""
 
-    async def send(self, message: Message) -> str: ...
+    def __init__(self, code: str, message: str, *, permanent: bool = False):
+        super().__init__(f"{code}: {message}")
+        self.code, self.permanent = code, permanent
+
+
+class MessageChannel(Protocol):
+    async def send(self, message: Message, dedup_key: str) -> str: ...
 
 
 class OutboxChannel:
+    """Development: keeps each message once per deduplication key."""
+
     def __init__(self, db: AsyncDatabase):
         self._coll = db[OUTBOX]
 
-    async def send(self, message: Message) -> str:
-        message_id = str(ulid.ULID())  # time-ordered: newest first is by id
-        await self._coll.insert_one({"_id": message_id, **message.model_dump(mode="json"), "sent_at": utcnow()})
-        return message_id
+    async def send(self, message: Message, dedup_key: str) -> str:
+        try:
+            await self._coll.insert_one({"_id": dedup_key, "seq": str(ulid.ULID()), **message.model_dump(mode="json"),
+                                         "sent_at": utcnow()})
+        except DuplicateKeyError:
+            pass  # delivered before (at-least-once): kept once
+        return dedup_key
 
-    async def read(self, *, to: str | None, channel: str | None, limit: int) -> list[dict]:
-        query = {k: v for k, v in (("to", to), ("channel", channel)) if v}
-        docs = await self._coll.find(query).sort("_id", DESCENDING).to_list(limit)
-        return [{"message_id": d.pop("_id"), **d} for d in docs]
+    async def read(self, *, to: str | None, channel: str | None, limit: int, template: str | None = None) -> list[dict]:
+        query = {k: v for k, v in (("to", to), ("channel", channel), ("template", template)) if v}
+        docs = await self._coll.find(query).sort("seq", DESCENDING).to_list(limit)
+        return [{"message_id": d.pop("_id"), **{k: v for k, v in d.items() if k != "seq"}} for d in docs]
+
+
+class NoProvider:
+    def __init__(self, kind: str):
+        self.kind = kind
+
+    async def send(self, message: Message, dedup_key: str) -> str:
+        raise DeliveryFailed("channel_not_configured", f"no {self.kind} provider is configured", permanent=True)
 
 
 class ChannelNotConfigured(RuntimeError):
     pass
 
 
-class SmsProviderChannel:
-    """Placeholder for a carrier SMS gateway (account, approved signature, approved template per ``template``)."""
+class Channels:
+    """The channel for each kind of message (SMS, WeChat)."""
 
-    def __init__(self, settings):
-        raise ChannelNotConfigured(
-            "NRMM_MESSAGE_CHANNEL=sms needs an SMS provider (account, approved signature and templates), which "
-            "this release does not include; use NRMM_MESSAGE_CHANNEL=outbox")
+    def __init__(self, by_kind: dict[ChannelKind, MessageChannel], outbox: OutboxChannel | None):
+        self.by_kind, self.outbox = by_kind, outbox
 
-    async def send(self, message: Message) -> str:  # pragma: no cover - never constructed
-        raise NotImplementedError
+    def for_kind(self, kind: ChannelKind) -> MessageChannel:
+        return self.by_kind[kind]
 
 
-class WeChatSubscriptionChannel:
-    """Placeholder for WeChat subscription messages (mini-program AppID/AppSecret, subscribed template ids)."""
+def make_channels(settings, db: AsyncDatabase) -> Channels:
+    from .providers import AliyunSms, WeChatSubscriptions
 
-    def __init__(self, settings):
-        raise ChannelNotConfigured(
-            "NRMM_MESSAGE_CHANNEL=wechat needs the mini-program's AppID, AppSecret and subscription templates, "
-            "which this release does not include; use NRMM_MESSAGE_CHANNEL=outbox")
-
-    async def send(self, message: Message) -> str:  # pragma: no cover - never constructed
-        raise NotImplementedError
-
-
-def make_channel(settings, db: AsyncDatabase) -> MessageChannel:
-    kind = settings.message_channel
-    if kind == "outbox":
-        return OutboxChannel(db)
-    if kind == "sms":
-        return SmsProviderChannel(settings)
-    return WeChatSubscriptionChannel(settings)
+    if settings.message_channel == "outbox":
+        outbox = OutboxChannel(db)
+        return Channels({ChannelKind.SMS: outbox, ChannelKind.WECHAT: outbox}, outbox)
+    if settings.message_channel == "sms" and not settings.sms_configured:
+        raise ChannelNotConfigured("NRMM_MESSAGE_CHANNEL=sms needs NRMM_SMS_ACCESS_KEY_ID, NRMM_SMS_ACCESS_KEY_SECRET "
+                                   "and NRMM_SMS_SIGN_NAME (the provider's account and approved signature)")
+    if settings.message_channel == "wechat" and not settings.wechat_configured:
+        raise ChannelNotConfigured("NRMM_MESSAGE_CHANNEL=wechat needs NRMM_WECHAT_APPID and NRMM_WECHAT_SECRET")
+    sms = AliyunSms(settings) if settings.sms_configured else NoProvider("sms")
+    wechat = WeChatSubscriptions(settings, db) if settings.wechat_configured else NoProvider("wechat")
+    return Channels({ChannelKind.SMS: sms, ChannelKind.WECHAT: wechat}, None)

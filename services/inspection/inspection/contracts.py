@@ -1,0 +1,5 @@
+"""What other services may rely on of the inspection service: its published events (typed, with their upcasters)
+and the registry of their types. Consumers import this module only."""
+
+from .domain.events import *  # noqa: F403 - the contract is every published event
+from .domain.events import registry as events  # noqa: F401

@@ -1,0 +1,50 @@
+"""Authorization matrix of the notifications service's routes, every kind of caller; no answer is ever a 5xx."""
+
+from __future__ import annotations
+
+import pytest
+
+from notifications.api import routers
+from tests.authz import BASE_CALLERS, Endpoint, token_headers, uncovered, wrong_cells
+
+SIGNED_IN = set(BASE_CALLERS) - {"anonymous"}
+PEOPLE = SIGNED_IN - {"service"}
+CITY_ECOLOGY_ADMIN = {"admin_city"}
+CALLERS = {**BASE_CALLERS, "admin_city": (BASE_CALLERS["admin_12"][0], "mx-adm-city", None,
+                                          BASE_CALLERS["admin_12"][3])}
+PEOPLE |= {"admin_city"}
+
+
+def endpoints() -> list[Endpoint]:
+    table = [
+        ("send message", "POST", "/api/notifications/messages", {"json": {}}, {"service"}),
+        ("read outbox", "GET", "/api/notifications/outbox?limit=1", {}, CITY_ECOLOGY_ADMIN),
+        ("inbox", "GET", "/api/notifications/inbox?limit=1", {}, PEOPLE),
+        ("unread count", "GET", "/api/notifications/inbox/unread-count", {}, PEOPLE),
+        ("mark read", "POST", "/api/notifications/inbox/no-such-notice/read", {}, PEOPLE),
+        ("mark all read", "POST", "/api/notifications/inbox/read-all", {}, PEOPLE),
+        ("deliveries", "GET", "/api/notifications/deliveries?limit=1", {}, CITY_ECOLOGY_ADMIN),
+        ("one delivery", "GET", "/api/notifications/deliveries/no-such-delivery", {}, CITY_ECOLOGY_ADMIN),
+        ("redelivery", "POST", "/api/notifications/deliveries/no-such-delivery/redelivery", {}, CITY_ECOLOGY_ADMIN),
+    ]
+    return [Endpoint(name, method, path, frozenset(allowed), kwargs) for name, method, path, kwargs, allowed in table]
+
+
+@pytest.fixture(scope="module")
+def callers(platform) -> dict[str, dict]:
+    return {name: token_headers(platform.verifier, spec) for name, spec in CALLERS.items()}
+
+
+@pytest.mark.parametrize("endpoint", [e.name for e in endpoints()])
+def test_every_caller_gets_exactly_what_the_matrix_allows_and_never_a_5xx(platform, callers, endpoint):
+    chosen = next(e for e in endpoints() if e.name == endpoint)
+    http = platform.client("notifications")
+    wrong = wrong_cells(http, chosen, callers)
+    assert not wrong, f"{chosen.name} {chosen.method} {chosen.path}:\n" + "\n".join(wrong)
+    for name, headers in callers.items():
+        answer = http.request(chosen.method, chosen.path, headers=headers, **chosen.kwargs)
+        assert answer.status_code < 500, (name, answer.status_code, answer.text[:200])
+
+
+def test_the_matrix_covers_every_route():
+    assert not uncovered(routers(), endpoints())
