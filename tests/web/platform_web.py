@@ -16,7 +16,7 @@ from nrmm_kernel.clock import today_in_chongqing
 from nrmm_kernel.reference import Role
 from tests.conftest import ROOT
 from tests.platform import Platform
-from tests.registry.fixtures import credit_code, machine, registrant
+from tests.registry.fixtures import PNG, credit_code, machine, registrant
 
 WEB = ROOT / "web"
 DIST = WEB / "dist"
@@ -101,7 +101,7 @@ class WebPlatform:
         uploads = {}
         for kind in UPLOAD_KINDS:
             sent = self.http.post("/api/registry/uploads", headers=owner, data={"kind": kind},
-                                  files={"file": ("f.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 32, "image/png")})
+                                  files={"file": ("f.png", PNG, "image/png")})
             assert sent.status_code == 201, sent.text
             uploads[kind] = [sent.json()["upload_id"]]
         body = {"registrant": registrant(), "uploads": uploads,
