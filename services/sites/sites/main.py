@@ -13,13 +13,13 @@ from fastapi import FastAPI
 from nrmm_kernel.cli import run_cli
 from nrmm_kernel.http import create_service_app
 from nrmm_kernel.runtime import ServiceRuntime
+from registry.client import RegistryFacts
 
 from .api import routers
 from .app.accounts import GatewayAccounts
 from .app.commands import SitesCommands
 from .app.gate import GateCommands
 from .app.queries import SitesQueries
-from .app.registry_facts import RegistryFacts
 from .app.streams import WriteSide
 from .domain.events import registry
 from .projections import projections, registry_projections
@@ -40,8 +40,8 @@ async def wire(app: FastAPI) -> None:
     write = WriteSide(runtime.db, runtime.store)
     await write.ensure_indexes()
     app.state.sites_commands = SitesCommands(write, accounts)
-    app.state.gate_commands = GateCommands(write, RegistryFacts(settings.registry_url, app.state.token_verifier),
-                                           allow_two_sites=settings.allow_two_sites)
+    registry_facts = RegistryFacts(settings.registry_url, app.state.token_verifier, "svc-sites")
+    app.state.gate_commands = GateCommands(write, registry_facts, allow_two_sites=settings.allow_two_sites)
     app.state.sites_queries = SitesQueries(runtime.db)
 
 

@@ -5,18 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import httpx
 from pymongo.asynchronous.database import AsyncDatabase
 
 from nrmm_kernel.auth import TokenVerifier
 from nrmm_kernel.codes import EnvironmentalCode, MalformedCode, parse_code, parse_qr_payload
 from nrmm_kernel.errors import AppError, NotFound, ValidationFailed
-from nrmm_kernel.internal import ServiceCaller
-from nrmm_kernel.logging import get_logger
+from registry.client import RegistryFacts
 
 from ..projections.foreign import REGISTRY_MACHINES, SITES, STAYS
-
-log = get_logger("facts")
 
 
 @dataclass(frozen=True)
@@ -49,19 +45,12 @@ class RegistryWord:
     behind (a code issued a moment ago)."""
 
     def __init__(self, base_url: str, verifier: TokenVerifier, timeout: float = 3.0):
-        self.caller = ServiceCaller(base_url, verifier, "svc-inspection", timeout=timeout)
+        self.facts = RegistryFacts(base_url, verifier, "svc-inspection", timeout=timeout)
 
     async def knows(self, code: str) -> bool | None:
         """Whether the registry has a record for this code; None when it cannot be asked."""
-        try:
-            response = await self.caller.get("/api/registry/internal/gate-facts", {"code": code})
-        except httpx.HTTPError as exc:
-            log.warning("registry.unreachable", error=type(exc).__name__)
-            return None
-        if response.status_code != 200:
-            log.warning("registry.refused", status=response.status_code)
-            return None
-        return response.json().get("record") is not None
+        answer = await self.facts.gate_facts(code)
+        return None if answer is None else answer.get("record") is not None
 
 
 class Facts:

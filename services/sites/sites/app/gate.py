@@ -16,6 +16,7 @@ from nrmm_kernel.clock import today_in_chongqing
 from nrmm_kernel.codes import EnvironmentalCode, MalformedCode, parse_code, parse_qr_payload
 from nrmm_kernel.errors import AppError, ConcurrencyError, Conflict, ValidationFailed
 from nrmm_kernel.idempotency import derived_id
+from registry.client import RegistryFacts
 
 from ..domain.events import EntryRefused, MachineEntered, MachineFacts
 from ..domain.gate import (
@@ -33,7 +34,6 @@ from ..domain.model import GateColour, SiteStatus, WorkingPeriod
 from ..domain.zones import SiteLocation
 from ..projections.codes import EXTERNAL_CODES, REGISTRY_CODES
 from . import access
-from .registry_facts import RegistryFacts
 from .streams import WriteSide
 
 

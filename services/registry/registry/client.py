@@ -1,5 +1,5 @@
-"""The registry's own word on a code, asked by the gate before it refuses on its copy of the codes (a copy can be
-a moment behind: a code issued a moment ago, a correction, a cancellation)."""
+"""The registry's own word on a code, for services that keep a copy of its codes (the sites gate, inspections)
+and must ask before they refuse or call a code unknown: a copy can be a moment behind."""
 
 from __future__ import annotations
 
@@ -9,13 +9,12 @@ from nrmm_kernel.auth import TokenVerifier
 from nrmm_kernel.internal import ServiceCaller
 from nrmm_kernel.logging import get_logger
 
-SERVICE_ACCOUNT = "svc-sites"
-log = get_logger("registry_facts")
+log = get_logger("registry.client")
 
 
 class RegistryFacts:
-    def __init__(self, base_url: str, verifier: TokenVerifier, timeout: float = 3.0):
-        self.caller = ServiceCaller(base_url, verifier, SERVICE_ACCOUNT, timeout=timeout)
+    def __init__(self, base_url: str, verifier: TokenVerifier, account_id: str, timeout: float = 3.0):
+        self.caller = ServiceCaller(base_url, verifier, account_id, timeout=timeout)
 
     async def gate_facts(self, code: str) -> dict | None:
         """``{"record": ..., "declared": [...]}`` as the registry now knows them; None when it cannot be asked."""
