@@ -88,8 +88,7 @@ async def test_each_commit_hashes_its_content_and_links_to_the_previous_commit(s
 
 async def test_repository_round_trip_with_expected_version(store):
     repo = AggregateRepository(store, registry, SampleMachine, "machine")
-    machine = SampleMachine("42")
-    machine.register("4-N11ABCDE", "excavator")
+    machine = SampleMachine.register("42", "4-N11ABCDE", "excavator")
     machine.move("S-1")
     commit, envelopes = await repo.save(machine)
     assert commit.stream_id == "machine-42" and [e.streamversion for e in envelopes] == [1, 2]
