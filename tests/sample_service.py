@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 
 from nrmm_kernel.aggregate import AggregateRepository
 from nrmm_kernel.auth import Principal, require_role
-from nrmm_kernel.errors import Conflict, ConcurrencyError, NotFound
+from nrmm_kernel.errors import ConcurrencyError, Conflict, NotFound
 from nrmm_kernel.http import create_service_app
 from nrmm_kernel.reference import Role
 from nrmm_kernel.runtime import ServiceRuntime
