@@ -34,6 +34,7 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import AutoReconnect, DuplicateKeyError, NetworkTimeout
 
@@ -60,7 +61,7 @@ def canonical_json(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def commit_hash(stream_id: str, version: int, events: list[dict], prev_hash: str) -> str:
+def commit_hash(stream_id: str, version: int, events: list[dict[str, Any]], prev_hash: str) -> str:
     payload = {"stream_id": stream_id, "version": version, "events": events, "prev_hash": prev_hash}
     return hashlib.sha256(canonical_json(payload)).hexdigest()
 
@@ -78,7 +79,7 @@ class Commit:
     published: bool
 
     @classmethod
-    def from_doc(cls, doc: dict) -> Commit:
+    def from_doc(cls, doc: dict[str, Any]) -> Commit:
         return cls(
             position=doc["_id"],
             stream_id=doc["stream_id"],
@@ -93,7 +94,7 @@ class Commit:
 
 
 class EventStore:
-    def __init__(self, db: AsyncDatabase, *, collection: str = COLLECTION, max_position_retries: int = 200,
+    def __init__(self, db: AsyncDatabase[Any], *, collection: str = COLLECTION, max_position_retries: int = 200,
                  max_commit_bytes: int | None = 262_144):
         self._db = db
         self.max_commit_bytes = max_commit_bytes
@@ -106,7 +107,7 @@ class EventStore:
         self.appended = asyncio.Event()  # set by every append in this process: wakes the relay at once
 
     @property
-    def collection(self):
+    def collection(self) -> AsyncCollection[Any]:
         return self._coll
 
     async def ensure_indexes(self) -> None:
@@ -136,7 +137,7 @@ class EventStore:
             raise CommitTooLarge(f"提交的数据过大 ({size} 字节，上限 {self.max_commit_bytes})，请精简后重试",
                                  details={"bytes": size, "limit": self.max_commit_bytes})
         prev_hash = await self._prev_hash(stream_id, expected_version)
-        doc = {
+        doc: dict[str, Any] = {
             "stream_id": stream_id,
             "version": expected_version + 1,
             "last_version": expected_version + len(events),
@@ -173,7 +174,7 @@ class EventStore:
                 return Commit.from_doc(doc)
         raise RuntimeError(f"could not allocate a position for {stream_id} after {self._max_retries} tries")
 
-    async def _insert(self, doc: dict) -> None:
+    async def _insert(self, doc: dict[str, Any]) -> None:
         try:
             await self._coll.insert_one(doc)
         except (AutoReconnect, NetworkTimeout):
@@ -202,7 +203,8 @@ class EventStore:
         if actual != expected_version:
             APPEND_CONFLICTS.inc()
             raise ConcurrencyError(stream_id, expected_version, actual)
-        return head["hash"]
+        assert head is not None  # expected_version > 0 == actual otherwise
+        return str(head["hash"])
 
     def _remember(self, stream_id: str, last_version: int, hash_: str) -> None:
         self._heads.pop(stream_id, None)
@@ -232,7 +234,7 @@ class EventStore:
                 high = middle
         return high
 
-    async def _head(self, stream_id: str) -> dict | None:
+    async def _head(self, stream_id: str) -> dict[str, Any] | None:
         return await self._coll.find_one(
             {"stream_id": stream_id},
             sort=[("version", DESCENDING)],

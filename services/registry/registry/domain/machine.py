@@ -151,6 +151,8 @@ class MachineRecord(OwnerChanges, CreatedAggregate[CodeRequested]):
         """The code a re-review approval issues (same serial, corrected stage); None: a new serial is needed."""
         self.require_decidable()
         if self.status is Status.CORRECTION_REVIEW:
+            # under re-review: a code was issued and a correction waits
+            assert self.code is not None and self.pending_machine is not None
             return parse_code(self.code).with_stage(self.pending_machine.emission_stage).text
         return None
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from nrmm_kernel.aggregate import Aggregate, CreatedAggregate, folds
 from nrmm_kernel.codes import STAGE_NAMES, EnvironmentalCode
@@ -50,7 +51,8 @@ class Verdict:
     current_code: str | None = None  # for a superseded code
 
 
-def facts_from(code: EnvironmentalCode, registry_doc: dict | None, external_doc: dict | None) -> MachineFacts | None:
+def facts_from(code: EnvironmentalCode, registry_doc: dict[str, Any] | None,
+               external_doc: dict[str, Any] | None) -> MachineFacts | None:
     """What the gate knows of the machine; None for a Chongqing code the registry never issued."""
     if not code.is_chongqing:
         return MachineFacts(code=code.text, province=code.province, stage=code.stage,
@@ -70,8 +72,8 @@ def held_code(code: EnvironmentalCode, confirmed: list[str]) -> str:
     return max(confirmed) if confirmed and code.text not in confirmed else code.text
 
 
-def machine_facts(code: EnvironmentalCode, record: dict | None,
-                  declared: list[dict]) -> tuple[MachineFacts | None, str | None]:
+def machine_facts(code: EnvironmentalCode, record: dict[str, Any] | None,
+                  declared: list[dict[str, Any]]) -> tuple[MachineFacts | None, str | None]:
     """(what the gate knows of the machine, the code it is held to) from the registry's facts: a Chongqing code's
     record (None: never issued), or another province's declarations of the machine under any stage (rule C3).
     The same whether the facts come from this service's copy or from the registry itself."""
@@ -91,7 +93,7 @@ def registry_unreachable(facts: MachineFacts | None) -> Verdict:
     return _refused("registry_unreachable", "暂时无法向编码登记系统核实该编码，请稍后重试", machine=facts)
 
 
-def _refused(reason: str, message: str, **kw) -> Verdict:
+def _refused(reason: str, message: str, **kw: Any) -> Verdict:
     return Verdict(admitted=False, colour=GateColour.RED, reason=reason, message=message, **kw)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from enum import StrEnum
+from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -113,7 +114,7 @@ class SiteDetails(BaseModel):
     manager: Manager
 
     @model_validator(mode="after")
-    def _consistent(self):
+    def _consistent(self) -> Self:
         if self.ends_on < self.starts_on:
             raise PydanticCustomError("dates_reversed", "竣工日期不能早于开工日期 (ends_on before starts_on)")
         if self.department is None:
@@ -131,7 +132,7 @@ class WorkingPeriod(BaseModel):
     ends_on: date
 
     @model_validator(mode="after")
-    def _order(self):
+    def _order(self) -> Self:
         if self.ends_on < self.starts_on:
             raise PydanticCustomError("dates_reversed", "作业结束日期不能早于开始日期")
         return self
