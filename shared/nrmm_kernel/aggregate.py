@@ -19,7 +19,8 @@ from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
 from .envelope import Actor, DomainEvent, EventEnvelope, EventRegistry
-from .eventstore import Commit, EventStore
+from .eventstore import Commit
+from .store_api import StreamStore
 
 E = TypeVar("E", bound=DomainEvent)
 S = TypeVar("S")
@@ -136,7 +137,7 @@ A = TypeVar("A", bound=Aggregate)
 class AggregateRepository(Generic[A]):
     """Loads an aggregate from its stream and appends its pending events with the expected version."""
 
-    def __init__(self, store: EventStore, registry: EventRegistry, kind: type[A], stream_type: str) -> None:
+    def __init__(self, store: StreamStore, registry: EventRegistry, kind: type[A], stream_type: str) -> None:
         self.store = store
         self.registry = registry
         self.kind = kind
