@@ -84,7 +84,7 @@ class MemoryCollection:
 
 class MemoryDatabase:
     def __init__(self, name: str | None = None):
-        self.client = mongomock.MongoClient()
+        self.client = mongomock.MongoClient(tz_aware=True)  # as runtime.mongo_client
         self.name = name or f"t_{uuid.uuid4().hex[:12]}"
         self._db = self.client[self.name]
 
