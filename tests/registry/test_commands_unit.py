@@ -4,19 +4,21 @@ over HTTP against the real database and broker in the ``integration`` tests besi
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
+from starlette.datastructures import UploadFile
 
 from nrmm_kernel.auth import Principal
 from nrmm_kernel.errors import ConcurrencyError, Conflict, Forbidden, ValidationFailed
 from nrmm_kernel.memory_store import InMemoryEventStore
 from nrmm_kernel.reference import Department, Role
 from registry.app.commands import RegistryCommands
-from registry.domain.model import MachineInfo, Registrant
+from registry.domain.model import MachineInfo, Registrant, UploadKind
 from registry.domain.status import Status
 from tests.memory_db import MemoryDatabase
-from tests.registry.fixtures import TODAY, machine, registrant, uploads
+from tests.registry.fixtures import JPEG, PDF, TODAY, machine, registrant, uploads
 
 OWNER = Principal(account_id="owner-1", role=Role.OWNER)
 BUYER = Principal(account_id="owner-2", role=Role.OWNER)
@@ -127,3 +129,34 @@ async def test_another_provinces_machine_is_declared_once_and_confirmed_by_the_b
     with pytest.raises(ValidationFailed) as chongqing:
         await handlers.declare_external(OWNER, "4-N01ABCDE", None)
     assert chongqing.value.code == "chongqing_code"
+
+
+class Bucket:
+    """GridFS in memory: the file's document where GridFS keeps it, and its bytes."""
+
+    def __init__(self, files) -> None:
+        self.files, self.data = files, {}
+
+    async def upload_from_stream_with_id(self, file_id: str, filename: str, data: bytes, metadata: dict) -> None:
+        await self.files.insert_one({"_id": file_id, "filename": filename, "length": len(data), "metadata": metadata})
+        self.data[file_id] = data
+
+
+async def test_an_upload_is_decoded_whole_and_kept_as_what_it_is(handlers):
+    store = handlers.uploads
+    store._bucket = Bucket(handlers.db["uploads.files"])
+
+    def sent(data: bytes) -> UploadFile:
+        return UploadFile(io.BytesIO(data), filename="../../etc/passwd")
+
+    saved = await store.save(OWNER.account_id, UploadKind.PHOTO_FRONT, sent(JPEG))
+    assert saved["content_type"] == "image/jpeg" and saved["size"] == len(JPEG)
+    assert (await store.describe(saved["upload_id"]))["owner_account_id"] == OWNER.account_id
+    kept = await handlers.db["uploads.files"].find_one({"_id": saved["upload_id"]})
+    assert "passwd" not in kept["filename"]  # the client's file name is not kept
+    refusals = ((PDF, UploadKind.PHOTO_FRONT, "photo_must_be_image"), (b"", UploadKind.IDENTITY_PROOF, "empty_file"),
+                (JPEG + b"<html>", UploadKind.IDENTITY_PROOF, "trailing_data"))
+    for data, kind, code in refusals:
+        with pytest.raises(ValidationFailed) as refused:
+            await store.save(OWNER.account_id, kind, sent(data))
+        assert refused.value.code == code
