@@ -159,3 +159,24 @@ async def test_a_sites_duties_rules_contracts_and_fuel_receipts(db, store):
         await duties.decide_receipt(INSPECTOR, "S-1", receipt["receipt_id"], ReviewIn(accepted=True))  # rule E6
     decided = await duties.decide_receipt(ENGINEER, "S-1", receipt["receipt_id"], ReviewIn(accepted=True))
     assert decided["status"] == "accepted" and decided["stream_version"] == 7
+
+
+async def test_the_scheduler_links_an_uncoded_machine_once_the_registry_codes_it(checks, db, store):
+    uncoded = {"category": "excavator", "brand": "卡特彼勒", "model": "320GC", "factory_serial": "CAT-0001",
+               "operator": {"user_unit": "某机械租赁公司", "contact_name": "赵六", "mobile": "13700001111"}}
+    answered = await checks.record_check(INSPECTOR, CheckIn(site_code="S-1", uncoded=uncoded,
+                                                            photos=["insp-1-evidence_photo"]))
+    [violation] = [v for v in answered["violations"] if v["kind"] == "uncoded"]
+    scheduler = Scheduler(db, store, clock=lambda: NOW)
+    await scheduler.ensure_indexes()
+    assert (await scheduler.run_once())["linked"] == 0  # not coded yet
+    record = MachineRecord.apply_for(
+        "m2", owner_account_id=OWNER.account_id, registrant=Registrant(**registrant()),
+        machine=MachineInfo(**machine(district="04", brand="卡特彼勒", model="320GC", factory_serial="CAT-0001")),
+        uploads=uploads(), today=TODAY)
+    record.approve(reviewer_account_id="rev-1", code="4-N04CATCA", today=TODAY)
+    await project(db, registry_projections(), registry_events, "machine-m2", record.pending)
+    assert (await scheduler.run_once())["linked"] == 1
+    assert (await scheduler.run_once())["linked"] == 0  # once
+    check = await scheduler.checks.load(answered["check_id"])
+    assert check.violations[violation["violation_id"]].closed
