@@ -93,15 +93,20 @@ def start_platform(infra, services: list[str], extra_env: dict[str, str] | None 
 
 
 def _wait_ready(service: str, url: str, process: subprocess.Popen) -> None:
+    last: list = ["no answer"]
+
     def ready() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"{service} exited during start-up")
         try:
-            return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
-        except httpx.HTTPError:
+            answer = httpx.get(f"{url}/readyz", timeout=2)
+        except httpx.HTTPError as exc:
+            last[0] = type(exc).__name__
             return False
+        last[0] = f"{answer.status_code} {answer.text[:600]}"
+        return answer.status_code == 200
 
-    wait_until(ready, timeout=60, what=f"{service} becoming ready")
+    wait_until(ready, timeout=300, what=f"{service} becoming ready", describe=lambda _: last[0])
 
 
 def eventually(http: httpx.Client, path: str, headers: dict, until, attempts: int = 150) -> httpx.Response:
