@@ -67,7 +67,7 @@ install_strimzi() {
   need mvn maven
   log "io.strimzi:api:$STRIMZI_VERSION and its runtime dependencies from Maven Central"
   rm -rf "$STRIMZI_LIBS" && mkdir -p "$STRIMZI_LIBS/libs" "$CACHE/m2"
-  sed "s/@STRIMZI_VERSION@/$STRIMZI_VERSION/" "$ROOT/deploy/k8s/check/strimzi-pom.xml" > "$STRIMZI_LIBS/pom.xml"
+  sed "s/@STRIMZI_VERSION@/$STRIMZI_VERSION/" "$ROOT/deploy/checks/strimzi-pom.xml" > "$STRIMZI_LIBS/pom.xml"
   mvn -q -B -Dstyle.color=never -f "$STRIMZI_LIBS/pom.xml" -Dmaven.repo.local="$CACHE/m2" \
     dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$STRIMZI_LIBS/libs"
   touch "$STRIMZI_LIBS/.complete"
