@@ -14,6 +14,7 @@ API_LABEL = ("app.kubernetes.io/component", "api")  # the platform's pods (netwo
 def _by_kind(docs: list[dict]) -> dict[str, dict[str, dict]]:
     kinds: dict[str, dict[str, dict]] = defaultdict(dict)
     for doc in docs:
+        doc = {**doc, "metadata": doc.get("metadata") or {}, "spec": doc.get("spec") or {}}
         kinds[doc.get("kind", "")][(doc.get("metadata") or {}).get("name", "")] = doc
     return kinds
 
@@ -44,7 +45,7 @@ def check_services(kinds: dict, made_secrets: set[str]) -> list[str]:
     errors = []
     pdb_targets = {(p["spec"].get("selector") or {}).get("matchLabels", {}).get("app.kubernetes.io/name")
                    for p in kinds["PodDisruptionBudget"].values()}
-    hpas = {h["spec"]["scaleTargetRef"].get("name"): h for h in kinds["HorizontalPodAutoscaler"].values()}
+    hpas = {(h["spec"].get("scaleTargetRef") or {}).get("name"): h for h in kinds["HorizontalPodAutoscaler"].values()}
     for name in SERVICES:
         deployment = kinds["Deployment"].get(name)
         if deployment is None:
@@ -80,7 +81,7 @@ def check_services(kinds: dict, made_secrets: set[str]) -> list[str]:
         hpa = hpas.get(name)
         if hpa is None:
             errors.append(f"{where}: no HorizontalPodAutoscaler scales it")
-        elif hpa["spec"].get("minReplicas", 1) < 2 or hpa["spec"]["maxReplicas"] < hpa["spec"]["minReplicas"]:
+        elif not 2 <= hpa["spec"].get("minReplicas", 1) <= hpa["spec"].get("maxReplicas", 0):
             errors.append(f"HorizontalPodAutoscaler/{name}: minReplicas must be 2 or more, maxReplicas at least that")
         if name not in kinds["Service"]:
             errors.append(f"Service/{name}: missing (NRMM_{name.upper()}_URL names it)")
@@ -120,12 +121,14 @@ def check_kafka(kinds: dict, config: dict) -> list[str]:
     annotations = kafka["metadata"].get("annotations") or {}
     if annotations.get("strimzi.io/kraft") != "enabled" or annotations.get("strimzi.io/node-pools") != "enabled":
         errors.append(f"Kafka/{cluster}: KRaft with node pools (annotations strimzi.io/kraft, strimzi.io/node-pools)")
-    ports = {(listener.get("port"), listener.get("tls")) for listener in kafka["spec"]["kafka"].get("listeners") or []}
+    listeners = ((kafka.get("spec") or {}).get("kafka") or {}).get("listeners") or []
+    ports = {(listener.get("port"), listener.get("tls")) for listener in listeners}
     if config.get("NRMM_KAFKA_BOOTSTRAP") != f"{cluster}-kafka-bootstrap:9092" or (9092, False) not in ports:
         errors.append(f"Kafka/{cluster}: NRMM_KAFKA_BOOTSTRAP must be {cluster}-kafka-bootstrap:9092, a plain listener")
-    pools = [p for p in kinds["KafkaNodePool"].values() if p["metadata"].get("labels", {}).get("strimzi.io/cluster") == cluster]
-    brokers = sum(p["spec"]["replicas"] for p in pools if "broker" in p["spec"]["roles"])
-    controllers = sum(p["spec"]["replicas"] for p in pools if "controller" in p["spec"]["roles"])
+    pools = [p for p in kinds["KafkaNodePool"].values()
+             if (p["metadata"].get("labels") or {}).get("strimzi.io/cluster") == cluster]
+    brokers = sum(p["spec"].get("replicas", 0) for p in pools if "broker" in (p["spec"].get("roles") or []))
+    controllers = sum(p["spec"].get("replicas", 0) for p in pools if "controller" in (p["spec"].get("roles") or []))
     if controllers < 3 or controllers % 2 == 0:
         errors.append(f"Kafka/{cluster}: an odd number of controllers, at least 3 (the quorum survives a loss)")
     replication = int(config.get("NRMM_TOPIC_REPLICATION_FACTOR", "1"))
