@@ -8,12 +8,14 @@ Each mutation runs on a copy of deploy/ and docker-compose.yml.
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 VAR = Path(os.environ.get("NRMM_VAR_DIR", ROOT / "var"))
@@ -94,3 +96,34 @@ def test_a_check_fails_when_what_it_guards_is_removed(case, tmp_path):
     result = run_check(tmp_path, part)
     assert result.returncode != 0, f"{case}: the check passed\n{result.stdout}{result.stderr}"
     assert said in result.stdout + result.stderr, result.stdout + result.stderr
+
+
+def tools() -> dict[str, str]:
+    env = {**os.environ, "NRMM_VAR_DIR": str(VAR)}
+    subprocess.run(["bash", str(ROOT / "deploy" / "tools.sh")], env=env, check=True, capture_output=True)
+    out = subprocess.run(["bash", str(ROOT / "deploy" / "tools.sh"), "env"], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    return dict(line.split("=", 1) for line in out.splitlines())
+
+
+def test_a_private_overlay_replaces_every_placeholder_secret(tmp_path):
+    private = tmp_path / "city"
+    subprocess.run(["bash", str(ROOT / "deploy" / "k8s" / "private-overlay.sh"), "city", str(private)], check=True)
+    assert oct((private / "signing-key").stat().st_mode & 0o777) == "0o600"
+    paths = tools()
+    built = subprocess.run([paths["KUSTOMIZE"], "build", str(private)], check=True, capture_output=True, text=True)
+    assert "REPLACE-ME" not in built.stdout
+    secrets = {d["metadata"]["name"]: d for d in yaml.safe_load_all(built.stdout) if d and d["kind"] == "Secret"}
+    assert len(secrets) == 6
+    for name, secret in secrets.items():
+        (value,) = secret["data"].values()
+        assert len(base64.b64decode(value)) >= 32, name  # NRMM_JWT_SECRET needs 32+ characters
+    manifest = tmp_path / "private.yaml"
+    manifest.write_text(built.stdout)
+    result = subprocess.run([paths["TOOLS_PYTHON"], str(ROOT / "deploy" / "checks" / "k8s_validate.py"),
+                             "--mongodb-crds", paths["MONGODB_CRDS"], str(manifest)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # a second run never overwrites secrets that may be in use
+    again = subprocess.run(["bash", str(ROOT / "deploy" / "k8s" / "private-overlay.sh"), "city", str(private)],
+                           capture_output=True, text=True)
+    assert again.returncode != 0 and "exists" in again.stderr
