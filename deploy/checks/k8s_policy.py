@@ -41,7 +41,8 @@ def _secret_refs(container: dict) -> list[tuple[str, bool]]:
     return refs
 
 
-def check_services(kinds: dict, made_secrets: set[str]) -> list[str]:
+def check_services(kinds: dict, made_secrets: set[str], one_instance: bool) -> list[str]:
+    """one_instance: the private overlays' component (deploy/k8s/components/one-instance) until issue #25."""
     errors = []
     pdb_targets = {(p["spec"].get("selector") or {}).get("matchLabels", {}).get("app.kubernetes.io/name")
                    for p in kinds["PodDisruptionBudget"].values()}
@@ -52,7 +53,10 @@ def check_services(kinds: dict, made_secrets: set[str]) -> list[str]:
             errors.append(f"Deployment/{name}: missing (every service runs)")
             continue
         where, spec = f"Deployment/{name}", deployment.get("spec", {})
-        if (spec.get("replicas") or 1) < 2:
+        if one_instance:
+            if spec.get("replicas") != 1 or (spec.get("strategy") or {}).get("type") != "Recreate":
+                errors.append(f"{where}: one instance: replicas 1, strategy Recreate (never two at once)")
+        elif (spec.get("replicas") or 1) < 2:
             errors.append(f"{where}: replicas must be 2 or more (a node's loss or a rollout leaves one answering)")
         pod = spec.get("template", {})
         if pod.get("metadata", {}).get("labels", {}).get(API_LABEL[0]) != API_LABEL[1]:
@@ -76,13 +80,17 @@ def check_services(kinds: dict, made_secrets: set[str]) -> list[str]:
         for secret, optional in _secret_refs(container):
             if secret not in made_secrets and not optional:
                 errors.append(f"{where}: Secret {secret} is neither in the manifests nor made by an operator")
-        if name not in pdb_targets:
-            errors.append(f"{where}: no PodDisruptionBudget selects it")
         hpa = hpas.get(name)
-        if hpa is None:
-            errors.append(f"{where}: no HorizontalPodAutoscaler scales it")
-        elif not 2 <= hpa["spec"].get("minReplicas", 1) <= hpa["spec"].get("maxReplicas", 0):
-            errors.append(f"HorizontalPodAutoscaler/{name}: minReplicas must be 2 or more, maxReplicas at least that")
+        if one_instance:
+            if name in pdb_targets or hpa is not None:
+                errors.append(f"{where}: one instance: no PodDisruptionBudget, no HorizontalPodAutoscaler")
+        else:
+            if name not in pdb_targets:
+                errors.append(f"{where}: no PodDisruptionBudget selects it")
+            if hpa is None:
+                errors.append(f"{where}: no HorizontalPodAutoscaler scales it")
+            elif not 2 <= hpa["spec"].get("minReplicas", 1) <= hpa["spec"].get("maxReplicas", 0):
+                errors.append(f"HorizontalPodAutoscaler/{name}: minReplicas 2 or more, maxReplicas at least that")
         if name not in kinds["Service"]:
             errors.append(f"Service/{name}: missing (NRMM_{name.upper()}_URL names it)")
     return errors
@@ -183,7 +191,7 @@ def check_mongodb(kinds: dict, config: dict) -> tuple[list[str], set[str]]:
     return errors, made
 
 
-def check_platform(docs: list[dict]) -> list[str]:
+def check_platform(docs: list[dict], one_instance: bool = False) -> list[str]:
     kinds = _by_kind(docs)
     config = (kinds["ConfigMap"].get("nrmm-config") or {}).get("data") or {}
     if not config:
@@ -193,4 +201,4 @@ def check_platform(docs: list[dict]) -> list[str]:
     if "signing-key" not in ((kinds["Secret"].get("nrmm-jwt") or {}).get("stringData") or {}) and \
             "signing-key" not in ((kinds["Secret"].get("nrmm-jwt") or {}).get("data") or {}):
         mongo_errors.append("Secret/nrmm-jwt: the token signing key (signing-key) is missing")
-    return check_services(kinds, made) + check_exposure(kinds) + check_kafka(kinds, config) + mongo_errors
+    return check_services(kinds, made, one_instance) + check_exposure(kinds) + check_kafka(kinds, config) + mongo_errors

@@ -96,6 +96,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kubernetes-version", default="1.31.0")
     parser.add_argument("--mongodb-crds", type=Path, required=True)
+    parser.add_argument("--one-instance", action="store_true",
+                        help="the services run one instance each (deploy/k8s/components/one-instance)")
     parser.add_argument("manifests", type=Path)
     args = parser.parse_args()
     docs = load(args.manifests)
@@ -103,7 +105,7 @@ def main() -> int:
     if not crds:
         print(f"no CRD found in {args.mongodb_crds}", file=sys.stderr)
         return 1
-    errors = check_schemas(docs, args.kubernetes_version, crds) + check_platform(docs)
+    errors = check_schemas(docs, args.kubernetes_version, crds) + check_platform(docs, args.one_instance)
     for error in errors:
         print(f"{args.manifests.stem}: {error}", file=sys.stderr)
     print(f"{args.manifests.stem}: {len(docs)} resources, Kubernetes {args.kubernetes_version} schemas + "
