@@ -26,7 +26,7 @@ MONGODB_OPERATOR_MODULE=github.com/mongodb/mongodb-kubernetes-operator
 
 VENV="$TOOLS/venv-$HADOLINT_VERSION-$CHECK_JSONSCHEMA_VERSION-$KUBERNETES_VALIDATE_VERSION"
 KUSTOMIZE="$TOOLS/kustomize-$KUSTOMIZE_VERSION/kustomize"
-STRIMZI_LIBS="$TOOLS/strimzi-api-$STRIMZI_VERSION"
+STRIMZI_LIBS="$TOOLS/strimzi-api-$STRIMZI_VERSION-2"  # -2: with the constraint annotations compiled
 MONGODB_CRDS="$TOOLS/mongodb-operator-$MONGODB_OPERATOR_VERSION"
 
 log() { printf '[tools] %s\n' "$*" >&2; }
@@ -70,6 +70,9 @@ install_strimzi() {
   sed "s/@STRIMZI_VERSION@/$STRIMZI_VERSION/" "$ROOT/deploy/checks/strimzi-pom.xml" > "$STRIMZI_LIBS/pom.xml"
   mvn -q -B -Dstyle.color=never -f "$STRIMZI_LIBS/pom.xml" -Dmaven.repo.local="$CACHE/m2" \
     dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$STRIMZI_LIBS/libs"
+  # the model's constraint annotations, which Strimzi does not publish (deploy/checks/strimzi-annotations)
+  need javac openjdk-17-jdk-headless
+  javac -d "$STRIMZI_LIBS/annotations" "$ROOT"/deploy/checks/strimzi-annotations/*.java
   touch "$STRIMZI_LIBS/.complete"
 }
 
@@ -97,7 +100,7 @@ case "${1:-install}" in
     echo "CHECK_JSONSCHEMA=$VENV/bin/check-jsonschema"
     echo "TOOLS_PYTHON=$VENV/bin/python"
     echo "KUSTOMIZE=$KUSTOMIZE"
-    echo "STRIMZI_CLASSPATH=$STRIMZI_LIBS/libs/*"
+    echo "STRIMZI_CLASSPATH=$STRIMZI_LIBS/annotations:$STRIMZI_LIBS/libs/*"
     echo "MONGODB_CRDS=$MONGODB_CRDS"
     ;;
   *) echo "usage: $0 [install|env]" >&2; exit 2 ;;

@@ -3,9 +3,9 @@
 // Strimzi generates its CRDs' schemas (the CRD files themselves are not published to a registry). Each resource is
 // read into its class; a failure to read (a wrong type, an unknown enum value or listener type), a property the
 // model does not know, or a property the model marks required (@JsonProperty(required = true), the CRDs'
-// "required") that is missing, is an error. Minimum/maximum annotations are not checked (their annotation classes
-// are not published).
-//   java -cp "var/tools/strimzi-api-0.45.0/libs/*" deploy/checks/StrimziCheck.java built.yaml
+// "required") that is missing, or a value outside the model's Minimum, Maximum, MinimumItems or Pattern (read with
+// the annotation types of deploy/checks/strimzi-annotations, which Strimzi does not publish), is an error.
+//   java -cp "$STRIMZI_CLASSPATH" deploy/checks/StrimziCheck.java built.yaml     (deploy/tools.sh env)
 import com.fasterxml.jackson.databind.BeanDescription;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JavaType;
@@ -16,6 +16,11 @@ import com.fasterxml.jackson.databind.introspect.BeanPropertyDefinition;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.strimzi.api.kafka.model.common.UnknownPropertyPreserving;
+import io.strimzi.crdgenerator.annotations.Maximum;
+import io.strimzi.crdgenerator.annotations.Minimum;
+import io.strimzi.crdgenerator.annotations.MinimumItems;
+import io.strimzi.crdgenerator.annotations.Pattern;
+import java.lang.reflect.AnnotatedElement;
 import java.io.File;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -78,6 +83,30 @@ public class StrimziCheck {
         }
     }
 
+    // the constraints Strimzi also writes into its CRDs' schemas
+    void constraints(AnnotatedElement element, Object value, String where) {
+        if (value == null || element == null) return;
+        Minimum minimum = element.getAnnotation(Minimum.class);
+        Maximum maximum = element.getAnnotation(Maximum.class);
+        MinimumItems items = element.getAnnotation(MinimumItems.class);
+        Pattern pattern = element.getAnnotation(Pattern.class);
+        if (value instanceof Number number) {
+            if (minimum != null && number.doubleValue() < minimum.value()) {
+                errors.add(where + ": " + number + " is below the minimum " + minimum.value());
+            }
+            if (maximum != null && number.doubleValue() > maximum.value()) {
+                errors.add(where + ": " + number + " is above the maximum " + maximum.value());
+            }
+        }
+        if (items != null && value instanceof Collection<?> list && list.size() < items.value()) {
+            errors.add(where + ": at least " + items.value() + " items");
+        }
+        if (pattern != null && value instanceof String text
+                && !java.util.regex.Pattern.compile(pattern.value()).matcher(text).find()) {
+            errors.add(where + ": \"" + text + "\" does not match " + pattern.value());
+        }
+    }
+
     // every Strimzi object reached: no unknown properties, every required property present
     void walk(Object value, String where) throws Exception {
         if (value == null) return;
@@ -110,6 +139,7 @@ public class StrimziCheck {
             if (child == null && property.isRequired()) {
                 errors.add(where + "." + property.getName() + ": required");
             }
+            constraints(getter.getAnnotated(), child, where + "." + property.getName());
             walk(child, where + "." + property.getName());
         }
     }

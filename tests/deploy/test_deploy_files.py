@@ -65,6 +65,9 @@ MUTATIONS = {
         "deploy/k8s/base/kafka.yaml", "    listeners:\n", "    x-listeners:\n", "k8s", "listeners: required"),
     "KafkaNodePool: its roles (required by Strimzi's model)": (
         "deploy/k8s/base/kafka.yaml", "  roles: [controller, broker]\n", "", "k8s", "roles: required"),
+    "KafkaTopic: partitions below Strimzi's minimum": (
+        "deploy/k8s/base/topics.yaml", "  topicName: nrmm.sites.events\n  partitions: 3\n",
+        "  topicName: nrmm.sites.events\n  partitions: 0\n", "k8s", "0 is below the minimum 1"),
     "KafkaTopic: keeping everything": (
         "deploy/k8s/base/topics.yaml", "  config: {retention.ms: -1, retention.bytes: -1,",
         "  config: {retention.bytes: -1,", "k8s", "event topics keep everything"),
