@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Checks the deployment files offline (no Docker engine, no cluster), with the tools deploy/tools.sh installs into
-# var/tools on first use. Exits non-zero on the first check that fails. `.ci/run` runs it before the tests.
+# var/tools on first use. Runs every check, then exits non-zero if any failed. `.ci/run` runs it before the tests.
 #   1. deploy/Dockerfile: hadolint, then the platform's rules (multi-stage, non-root, HEALTHCHECK)
 #   2. docker-compose.yml: the Compose Specification's JSON schema (deploy/schemas/compose-spec.json) with
 #      check-jsonschema, then the platform's rules (KRaft, replica set, healthchecks, only the gateway published)
@@ -40,24 +40,34 @@ check_containers() {
 }
 
 check_k8s() {
-  local overlay name
+  local overlay name status=0
   for overlay in "$ROOT"/deploy/k8s/overlays/*/; do
     name="$(basename "$overlay")"
     # NRMM_CHECK_OVERLAYS="small": only those (the tests' mutations); every overlay by default
     if [ -n "${NRMM_CHECK_OVERLAYS:-}" ] && [[ " $NRMM_CHECK_OVERLAYS " != *" $name "* ]]; then continue; fi
     log "deploy/k8s/overlays/$name: kustomize build"
-    "$KUSTOMIZE" build "$overlay" > "$OUT/$name.yaml"
-    java -Dslf4j.internal.verbosity=ERROR -cp "$STRIMZI_CLASSPATH" "$ROOT/deploy/checks/StrimziCheck.java" "$OUT/$name.yaml"
+    "$KUSTOMIZE" build "$overlay" > "$OUT/$name.yaml" || { status=1; continue; }
+    java -Dslf4j.internal.verbosity=ERROR -cp "$STRIMZI_CLASSPATH" "$ROOT/deploy/checks/StrimziCheck.java" \
+      "$OUT/$name.yaml" || status=1
     "$TOOLS_PYTHON" "$ROOT/deploy/checks/k8s_validate.py" --kubernetes-version "$KUBERNETES_VERSION" \
-      --mongodb-crds "$MONGODB_CRDS" "$OUT/$name.yaml"
+      --mongodb-crds "$MONGODB_CRDS" "$OUT/$name.yaml" || status=1
   done
+  return "$status"
 }
 
 case "$PART" in
-  all) check_dockerfile; check_compose; check_containers; check_k8s ;;
-  dockerfile) check_dockerfile; check_containers ;;
-  compose) check_compose; check_containers ;;
-  k8s) check_k8s ;;
+  all) checks=(check_dockerfile check_compose check_containers check_k8s) ;;
+  dockerfile) checks=(check_dockerfile check_containers) ;;
+  compose) checks=(check_compose check_containers) ;;
+  k8s) checks=(check_k8s) ;;
   *) echo "usage: $0 [all|dockerfile|compose|k8s]" >&2; exit 2 ;;
 esac
+failed=()
+for check in "${checks[@]}"; do
+  "$check" || failed+=("${check#check_}")
+done
+if [ "${#failed[@]}" -gt 0 ]; then
+  log "deployment files: FAILED: ${failed[*]}"
+  exit 1
+fi
 log "deployment files: all checks passed ($PART)"
