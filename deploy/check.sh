@@ -15,7 +15,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VAR="${NRMM_VAR_DIR:-$ROOT/var}"
-KUBERNETES_VERSION="${NRMM_KUBERNETES_VERSION:-1.31.0}"  # the oldest Kubernetes the manifests are for
+# the oldest Kubernetes the manifests are for, and the newest whose schemas kubernetes-validate bundles
+KUBERNETES_VERSIONS="${NRMM_KUBERNETES_VERSIONS:-1.31.0 1.37.0}"
 OUT="$VAR/deploy-check"
 PART="${1:-all}"
 
@@ -40,7 +41,7 @@ check_containers() {
 }
 
 check_k8s() {
-  local overlay name status=0
+  local overlay name version status=0
   for overlay in "$ROOT"/deploy/k8s/overlays/*/; do
     name="$(basename "$overlay")"
     # NRMM_CHECK_OVERLAYS="small": only those (the tests' mutations); every overlay by default
@@ -49,8 +50,10 @@ check_k8s() {
     "$KUSTOMIZE" build "$overlay" > "$OUT/$name.yaml" || { status=1; continue; }
     java -Dslf4j.internal.verbosity=ERROR -cp "$STRIMZI_CLASSPATH" "$ROOT/deploy/checks/StrimziCheck.java" \
       "$OUT/$name.yaml" || status=1
-    "$TOOLS_PYTHON" "$ROOT/deploy/checks/k8s_validate.py" --kubernetes-version "$KUBERNETES_VERSION" \
-      --mongodb-crds "$MONGODB_CRDS" "$OUT/$name.yaml" || status=1
+    for version in $KUBERNETES_VERSIONS; do
+      "$TOOLS_PYTHON" "$ROOT/deploy/checks/k8s_validate.py" --kubernetes-version "$version" \
+        --mongodb-crds "$MONGODB_CRDS" "$OUT/$name.yaml" || status=1
+    done
   done
   return "$status"
 }
