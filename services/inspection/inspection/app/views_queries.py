@@ -29,6 +29,7 @@ GOVERNING = (Department.HOUSING, Department.TRANSPORT, Department.WATER, Departm
 VIEW_DEPARTMENTS = (ALL, *(d.value for d in GOVERNING))
 DEFAULT_WEEKS = 12
 MAX_WEEKS = 106
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 
 
 def sees_everything(who: Principal) -> bool:
@@ -70,13 +71,16 @@ def scope(who: Principal, department: str | None, district: str | None) -> tuple
 
 def period(date_from: date | None, date_to: date | None) -> tuple[date, date, list[str]]:
     """Whole ISO weeks: by default the last twelve, up to this one."""
+    for name, value in (("from", date_from), ("to", date_to)):
+        if value is not None and not EARLIEST <= value <= LATEST:
+            raise ValidationFailed(f"日期须在 {EARLIEST} 至 {LATEST} 之间", code="date_out_of_range", field=name)
     date_to = date_to or today_in_chongqing()
     date_from = date_from or date_to - timedelta(weeks=DEFAULT_WEEKS - 1)
     if date_to < date_from:
         raise ValidationFailed("结束日期不能早于开始日期 (to before from)", code="dates_reversed", field="to")
-    weeks = weeks_between(date_from, date_to)
-    if len(weeks) > MAX_WEEKS:
+    if (date_to - date_from).days >= MAX_WEEKS * 7:
         raise ValidationFailed(f"统计期间最长 {MAX_WEEKS} 周", code="period_too_long", field="from")
+    weeks = weeks_between(date_from, date_to)
     return week_start(weeks[0]), week_start(weeks[-1]) + timedelta(days=6), weeks
 
 
