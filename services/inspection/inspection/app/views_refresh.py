@@ -56,7 +56,7 @@ class ViewsRefresher:
 
     async def ensure_indexes(self) -> None:
         await self.db[SITE_FIGURES].create_index([("governed_by", ASCENDING), ("district", ASCENDING)])
-        await self.db[SITE_FIGURES].create_index([("company.credit_code", ASCENDING)])
+        await self.db[SITE_FIGURES].create_index([("company_credit_code", ASCENDING)])
         await self.db[DEPARTMENT_WEEKS].create_index([("department", ASCENDING), ("district", ASCENDING)])
         await self.db[DEPARTMENT_WEEKS].create_index([("department", ASCENDING), ("week", ASCENDING)])
         await self.db[DEPARTMENTS].create_index([("department", ASCENDING)])
@@ -99,8 +99,11 @@ class ViewsRefresher:
             for doc in (before, after):
                 if doc and doc.get("district"):
                     keys |= {(department, doc["district"]) for department in doc.get("governed_by", [])}
-                    if (doc.get("company") or {}).get("credit_code"):
-                        companies.add(doc["company"]["credit_code"])
+                    if doc.get("company_credit_code"):
+                        companies.add(doc["company_credit_code"])
+        await self.refresh_rollups(keys, companies)
+
+    async def refresh_rollups(self, keys: set[tuple[str, str]], companies: set[str]) -> None:
         touched: dict[str, set[str]] = {}
         for department, district in sorted(keys):
             touched.setdefault(department, set()).update(await self.refresh_department(department, district))
@@ -124,7 +127,8 @@ class ViewsRefresher:
         after = {key: facts.get(key) for key in (
             "site_code", "name", "district", "category", "status", "company", "competent_department",
             "confirmed_department", "state_ownership", "governed_by")}
-        after.update(state_owned=bool(facts.get("state_ownership_confirmed")), **figures)
+        after.update(state_owned=bool(facts.get("state_ownership_confirmed")),
+                     company_credit_code=(facts.get("company") or {}).get("credit_code"), **figures)
         await self.db[SITE_FIGURES].replace_one({"_id": code}, after, upsert=True)
         return before, after
 
@@ -193,7 +197,7 @@ class ViewsRefresher:
     async def refresh_company(self, credit_code: str) -> None:
         weeks: dict[str, dict] = {}
         sites, name, now = [], None, {}
-        async for site in self.db[SITE_FIGURES].find({"company.credit_code": credit_code}):
+        async for site in self.db[SITE_FIGURES].find({"company_credit_code": credit_code}):
             name = (site.get("company") or {}).get("name") or name
             sites.append({"site_code": site["site_code"], "name": site.get("name"), "district": site.get("district"),
                           "governed_by": site.get("governed_by")})
@@ -213,6 +217,5 @@ class ViewsRefresher:
     async def refresh_everything(self) -> int:
         """Every site again (after a read model was rebuilt by hand, say); returns how many."""
         codes = [doc["_id"] async for doc in self.db[VIEW_SITES].find({}, {"_id": 1})]
-        for start in range(0, len(codes), self.batch_size):
-            await self.refresh_sites(codes[start:start + self.batch_size])
+        await self.refresh_sites(codes)
         return len(codes)

@@ -96,9 +96,6 @@ class ViewSites(Projection):
         doc["governed_by"] = governed_by(doc)
         return doc
 
-    async def ensure_indexes(self, collection) -> None:
-        await collection.create_index([("company.credit_code", ASCENDING)])
-
 
 class ViewStays(Projection):
     """One document per stay: the machine's category, stage and gate colour (rule E2), inside or gone."""
