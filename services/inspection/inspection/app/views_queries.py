@@ -94,9 +94,12 @@ class ViewsQueries:
         self.db = db
         self.weights = weights
 
-    async def _weeks(self, department: str, district: str, weeks: list[str]) -> list[dict | None]:
+    async def _weeks(self, department: str, district: str, weeks: list[str]) -> list[dict]:
+        """The period's weeks of one department in one district: a lookup by key per week (concurrent), so a query
+        costs the same however long the history."""
         collection = self.db[DEPARTMENT_WEEKS]
-        return await asyncio.gather(*(collection.find_one({"_id": f"{department}:{district}:{w}"}) for w in weeks))
+        docs = await asyncio.gather(*(collection.find_one({"_id": f"{department}:{district}:{w}"}) for w in weeks))
+        return [doc for doc in docs if doc is not None]
 
     def _period(self, start: date, end: date, weeks: list[str]) -> dict:
         return {"from": start.isoformat(), "to": end.isoformat(), "weeks": weeks}
@@ -109,16 +112,16 @@ class ViewsQueries:
         if company is not None and district == ALL:
             raise ValidationFailed("按施工单位筛选须指定区县 (district required)", code="district_required",
                                    field="district")
-        docs, summary = await asyncio.gather(self._weeks(department, district, weeks),
-                                             self.db[DEPARTMENTS].find_one({"_id": f"{department}:{district}"}))
-        summary = summary or {}
+        summary = await self.db[DEPARTMENTS].find_one({"_id": f"{department}:{district}"}) or {}
+        if company is not None:  # the weeks' rows: one lookup by department and district
+            rows = {doc["week"]: (doc.get("companies") or {}).get(company)
+                    for doc in await self._weeks(department, district, weeks)}
+            by_week = {week: unrow(values) for week, values in rows.items() if values}
+        else:  # the weeks' totals are in the summary: one lookup by key
+            by_week = summary.get("weeks") or {}
         trend, total = [], empty()
-        for week, doc in zip(weeks, docs, strict=True):
-            if company is not None:
-                values = ((doc or {}).get("companies") or {}).get(company)
-                figures = unrow(values) if values else empty()
-            else:
-                figures = (doc or {}).get("figures") or empty()
+        for week in weeks:
+            figures = by_week.get(week) or empty()
             total = add(total, figures)
             trend.append({"week": week, "starts_on": week_start(week).isoformat(), **judged(figures, self.weights)})
         body = {"department": department, "department_name": department_name(department), "district": district,

@@ -2,9 +2,10 @@
 and recomputes, whole, the read models of each entity a change touched:
 
 - a site's figures per week (``view_site_figures``), from the site's own documents;
-- each department × district × week (``view_department_weeks``) and department × district summary
-  (``view_departments``) the site counts in, before and after the change, from the figures of the sites of that
-  department and district; the city (district ``all``) from the districts' documents of the weeks that changed;
+- each department × district × week (``view_department_weeks``: the totals and a row per site and company) and
+  department × district summary (``view_departments``: sites, machines inside, the weeks' totals) the site counts
+  in, before and after the change, from the figures of the sites of that department and district; the city
+  (district ``all``, a summary) from the districts' summaries;
 - the site's company (``view_company_figures``), from the figures of its sites.
 
 Nothing is a counter: the same documents give the same read models, so a duplicate or a replayed event, or a
@@ -104,11 +105,12 @@ class ViewsRefresher:
         await self.refresh_rollups(keys, companies)
 
     async def refresh_rollups(self, keys: set[tuple[str, str]], companies: set[str]) -> None:
-        touched: dict[str, set[str]] = {}
+        touched: set[str] = set()
         for department, district in sorted(keys):
-            touched.setdefault(department, set()).update(await self.refresh_department(department, district))
-        for department, weeks in sorted(touched.items()):
-            await self.refresh_city(department, weeks)
+            if await self.refresh_department(department, district):
+                touched.add(department)
+        for department in sorted(touched):
+            await self.refresh_city(department)
         for credit_code in sorted(companies):
             await self.refresh_company(credit_code)
 
@@ -133,12 +135,12 @@ class ViewsRefresher:
         return before, after
 
     # a department in a district ------------------------------------------------------------------------------
-    async def refresh_department(self, department: str, district: str) -> set[str]:
-        """Recomputes every week of one department × district from its sites' figures; returns the weeks whose
-        documents changed."""
+    async def refresh_department(self, department: str, district: str) -> bool:
+        """Recomputes every week of one department × district from its sites' figures, and its summary (with the
+        weeks' totals: a view is one lookup); whether anything changed."""
         weeks: dict[str, dict] = {}
         summary = {"_id": f"{department}:{district}", "department": department, "district": district, "sites": 0,
-                   "sites_by_status": {}, "now": {}, "site_names": {}, "company_names": {}}
+                   "sites_by_status": {}, "now": {}, "site_names": {}, "company_names": {}, "weeks": {}}
         async for site in self.db[SITE_FIGURES].find({"governed_by": department, "district": district}):
             summary["sites"] += 1
             status = site.get("status") or "unknown"
@@ -166,24 +168,16 @@ class ViewsRefresher:
             if _strip(existing.get(week)) != doc:
                 await self.db[DEPARTMENT_WEEKS].replace_one({"_id": key}, doc, upsert=True)
                 touched.add(week)
-        await self.db[DEPARTMENTS].replace_one({"_id": summary["_id"]}, summary, upsert=True)
-        return touched
+        summary["weeks"] = {week: doc["figures"] for week, doc in sorted(weeks.items())}
+        before = await self.db[DEPARTMENTS].find_one({"_id": summary["_id"]})
+        if before != summary:
+            await self.db[DEPARTMENTS].replace_one({"_id": summary["_id"]}, summary, upsert=True)
+        return bool(touched) or before != summary
 
-    async def refresh_city(self, department: str, weeks: set[str]) -> None:
-        """The city (district ``all``): each changed week summed from the districts' documents (totals only)."""
-        for week in sorted(weeks):
-            figures, found = empty(), False
-            async for doc in self.db[DEPARTMENT_WEEKS].find({"department": department, "week": week}):
-                if doc["district"] != ALL:
-                    figures, found = add(figures, doc["figures"]), True
-            key = f"{department}:{ALL}:{week}"
-            if found:
-                await self.db[DEPARTMENT_WEEKS].replace_one({"_id": key}, {
-                    "department": department, "district": ALL, "week": week, "figures": figures}, upsert=True)
-            else:
-                await self.db[DEPARTMENT_WEEKS].delete_one({"_id": key})
+    async def refresh_city(self, department: str) -> None:
+        """The city (district ``all``): the districts' summaries summed, week by week (totals only)."""
         city = {"_id": f"{department}:{ALL}", "department": department, "district": ALL, "sites": 0,
-                "sites_by_status": {}, "now": {}}
+                "sites_by_status": {}, "now": {}, "weeks": {}}
         async for doc in self.db[DEPARTMENTS].find({"department": department}):
             if doc["district"] == ALL:
                 continue
@@ -191,6 +185,9 @@ class ViewsRefresher:
             for status, n in doc["sites_by_status"].items():
                 city["sites_by_status"][status] = city["sites_by_status"].get(status, 0) + n
             city["now"] = add_now(city["now"], doc["now"])
+            for week, figures in (doc.get("weeks") or {}).items():
+                city["weeks"][week] = add(city["weeks"].get(week, empty()), figures)
+        city["weeks"] = dict(sorted(city["weeks"].items()))
         await self.db[DEPARTMENTS].replace_one({"_id": city["_id"]}, city, upsert=True)
 
     # a company -----------------------------------------------------------------------------------------------
