@@ -95,8 +95,13 @@ class ViewsRefresher:
     async def refresh_sites(self, site_codes) -> None:
         keys: set[tuple[str, str]] = set()
         companies: set[str] = set()
-        for code in sorted(site_codes):
-            before, after = await self.refresh_site(code)
+        limit = asyncio.Semaphore(8)  # sites are independent documents: a few at once
+
+        async def one(code: str):
+            async with limit:
+                return await self.refresh_site(code)
+
+        for before, after in await asyncio.gather(*(one(code) for code in sorted(site_codes))):
             for doc in (before, after):
                 if doc and doc.get("district"):
                     keys |= {(department, doc["district"]) for department in doc.get("governed_by", [])}
@@ -121,11 +126,11 @@ class ViewsRefresher:
         if facts is None:  # not yet known (its registration is on its way): its own mark will come
             return before, before
         by_site = {"site_code": code}
-        figures = site_figures(
-            await self.db[VIEW_STAYS].find(by_site).to_list(),
-            await self.db[VIEW_REFUSALS].find(by_site).to_list(),
-            await self.db[CHECKS].find(by_site, _CHECK_FIELDS).to_list(),
-            await self.db[VIOLATIONS].find(by_site, _VIOLATION_FIELDS).to_list())
+        figures = site_figures(*await asyncio.gather(
+            self.db[VIEW_STAYS].find(by_site).to_list(),
+            self.db[VIEW_REFUSALS].find(by_site).to_list(),
+            self.db[CHECKS].find(by_site, _CHECK_FIELDS).to_list(),
+            self.db[VIOLATIONS].find(by_site, _VIOLATION_FIELDS).to_list()))
         after = {key: facts.get(key) for key in (
             "site_code", "name", "district", "category", "status", "company", "competent_department",
             "confirmed_department", "state_ownership", "governed_by")}
