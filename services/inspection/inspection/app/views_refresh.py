@@ -95,7 +95,7 @@ class ViewsRefresher:
     async def refresh_sites(self, site_codes) -> None:
         keys: set[tuple[str, str]] = set()
         companies: set[str] = set()
-        limit = asyncio.Semaphore(8)  # sites are independent documents: a few at once
+        limit = asyncio.Semaphore(4)  # sites are independent documents: a few at once
 
         async def one(code: str):
             async with limit:
