@@ -71,8 +71,11 @@ async def _read(collection: AsyncCollection, ids: list[str], concurrency: int) -
 
 
 async def apply_batch(collection: AsyncCollection, projection: Projection, envelopes: Sequence[EventEnvelope], *,
-                      cache: DocumentCache | None = None, concurrency: int = 16) -> Counter[str]:
-    """Apply ``envelopes`` in order; returns how many were 'applied', 'duplicate' or 'ignored'."""
+                      cache: DocumentCache | None = None, concurrency: int = 16,
+                      applied: list[EventEnvelope] | None = None) -> Counter[str]:
+    """Apply ``envelopes`` in order; returns how many were 'applied', 'duplicate' or 'ignored', and adds the
+    applied ones to ``applied`` if given."""
+    done: list[EventEnvelope] = []
     outcomes: Counter[str] = Counter()
     handled: list[tuple[str, EventEnvelope]] = []
     for envelope in envelopes:
@@ -98,6 +101,7 @@ async def apply_batch(collection: AsyncCollection, projection: Projection, envel
         new["_v"] = {**(doc or {}).get("_v", {}), key: envelope.streamversion}
         current[doc_id] = new
         outcomes["applied"] += 1
+        done.append(envelope)
     changed = [i for i in ids if current[i] is not original[i]]
     ops: list[InsertOne | ReplaceOne] = []
     for doc_id in changed:
@@ -123,9 +127,14 @@ async def apply_batch(collection: AsyncCollection, projection: Projection, envel
                 cache.drop(doc_id)
         outcomes = Counter({"ignored": outcomes["ignored"]})
         for _, envelope in handled:
-            outcomes[await apply_event(collection, projection, envelope)] += 1
+            outcome = await apply_event(collection, projection, envelope)
+            outcomes[outcome] += 1
+            if outcome == "applied" and applied is not None:
+                applied.append(envelope)
         return outcomes
     if cache is not None:
         for doc_id in changed:
             cache.put(doc_id, current[doc_id])  # type: ignore[arg-type]
+    if applied is not None:
+        applied.extend(done)
     return outcomes

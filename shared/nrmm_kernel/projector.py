@@ -168,8 +168,9 @@ class ProjectionRunner:
         if not accepted:
             return
         for projection in self.projections:
+            applied: list[EventEnvelope] = []
             try:
-                outcomes = await apply_batch(self.db[projection.name], projection, accepted)
+                outcomes = await apply_batch(self.db[projection.name], projection, accepted, applied=applied)
             except POISON:
                 for envelope in accepted:
                     await self._apply_one(projection, envelope)
@@ -177,6 +178,10 @@ class ProjectionRunner:
             for outcome, count in outcomes.items():
                 PROJECTION_APPLIED.labels(projection.name, outcome).inc(count)
             self.applied += outcomes["applied"]
+            for envelope in applied:  # each event's own correlation, as a request's log lines have it
+                with correlation(envelope.correlationid, event_id=envelope.id, event_type=envelope.event_name):
+                    log.debug("projection.applied", projection=projection.name, stream=envelope.streamid,
+                              version=envelope.streamversion)
 
     async def _park(self, projection: Projection, envelope: EventEnvelope, exc: Exception) -> None:
         log.error("projection.parked", projection=projection.name, stream=envelope.streamid,
