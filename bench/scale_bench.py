@@ -42,6 +42,7 @@ from registry.projections.machines import MachineRecords  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 SITES_PER_MACHINE = 0.05  # 50k active sites for 1 M machines
+RELAY_TAIL = 10_000  # machines (about 21k commits) of each size left for the relay to publish
 
 
 async def database_figures(figures: Figures, mongo_url: str, kafka: str, namespace: str, size: int) -> None:
@@ -49,8 +50,15 @@ async def database_figures(figures: Figures, mongo_url: str, kafka: str, namespa
     registry_db, sites_db = client[f"{namespace}_registry"], client[f"{namespace}_sites"]
     store = EventStore(registry_db)
 
+    topic = f"{namespace}.registry.events"
+    await ensure_topics(kafka, [topic], partitions=3)
+    producer = make_producer(kafka)
+    await producer.start()
     began = time.perf_counter()
-    added = await seed.seed_machines(registry_db, size)
+    try:  # the history on the registry's topic too, but for the newest machines: the relay's backlog to measure
+        added = await seed.seed_machines(registry_db, size, producer=producer, topic=topic, pending_tail=RELAY_TAIL)
+    finally:
+        await producer.stop()
     sites_added = await seed.seed_sites(sites_db, int(size * SITES_PER_MACHINE))
     if added:
         figures.rate("seed: machines written (events, indexes)", added, time.perf_counter() - began, "machines")
@@ -89,9 +97,7 @@ async def database_figures(figures: Figures, mongo_url: str, kafka: str, namespa
     await timed_lookups(figures, "event store: head position (fresh process)", machines[:50],
                         lambda m: EventStore(registry_db).head_position())
 
-    # the relay: the new commits to the registry's own topic, and raw batched produce of the same messages
-    topic = f"{namespace}.registry.events"
-    await ensure_topics(kafka, [topic], partitions=3)
+    # the relay: the backlog of new commits to the registry's own topic, and raw batched produce of the same messages
     producer = make_producer(kafka)
     await producer.start()
     try:

@@ -6,12 +6,14 @@ indexes (code index, serials, machine identities) its handlers write before they
 same machine in every run (its draws come from ``Random(i)``), so sizes grow by adding machines: 10k, then
 100k, then 1 M, each run writing only the machines it lacks.
 
-Left ``pending`` in the outbox (the default), the commits are then published by the services' own relay, and
-their read models built by their own projectors or by ``rebuild``: that is what the scale benchmark measures.
+Most of the history goes straight to the service's topic as well (as its relay would have published it); the
+newest commits are left ``pending`` for the service's own relay, and the read models are built by the services'
+own projectors or by ``rebuild``: that is what the scale benchmark measures.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import random
 from collections.abc import Iterator
@@ -19,10 +21,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import ulid
+from aiokafka import AIOKafkaProducer
 from pymongo import InsertOne
 from pymongo.asynchronous.database import AsyncDatabase
 from tqdm import tqdm
 
+from nrmm_kernel import bus
 from nrmm_kernel.codes import SERIAL_ALPHABET, SERIAL_LENGTH, compose_chongqing
 from nrmm_kernel.envelope import Actor, EventEnvelope
 from nrmm_kernel.eventstore import COLLECTION, GENESIS_HASH, HEAD_HINT, PENDING, EventStore, commit_hash
@@ -158,20 +162,25 @@ def site(i: int) -> tuple[str, list[EventEnvelope]]:
 
 
 class StoreWriter:
-    """Appends generated streams to an event store in bulk: positions after its head, hash chains per stream."""
+    """Appends generated streams to an event store in bulk: positions after its head, hash chains per stream.
 
-    def __init__(self, db: AsyncDatabase, *, pending: bool = True, batch: int = 2000):
+    A commit is either left ``pending`` for the service's relay, or marked published and produced straight to
+    the service's topic (as the relay would: bus.encode, keyed by stream), so the topic holds the history."""
+
+    def __init__(self, db: AsyncDatabase, *, producer: AIOKafkaProducer | None = None, topic: str | None = None,
+                 batch: int = 2000):
         self.db = db
         self.coll = db[COLLECTION]
-        self.pending = pending
+        self.producer, self.topic = producer, topic
         self.batch = batch
         self.buffer: list[dict] = []
+        self.sends: list[EventEnvelope] = []
         self.position = 0
 
     async def start(self) -> None:
         self.position = await EventStore(self.db).head_position()  # a saved hint, probed forward: no sort
 
-    def add_stream(self, stream_id: str, commits: list[list[EventEnvelope]]) -> None:
+    def add_stream(self, stream_id: str, commits: list[list[EventEnvelope]], *, pending: bool) -> None:
         prev_hash = GENESIS_HASH
         for events in commits:
             docs = [e.to_json_dict() for e in events]
@@ -180,13 +189,22 @@ class StoreWriter:
             doc = {"_id": self.position, "stream_id": stream_id, "version": version,
                    "last_version": events[-1].streamversion, "events": docs, "prev_hash": prev_hash,
                    "hash": commit_hash(stream_id, version, docs, prev_hash), "committed_at": events[-1].time}
-            if self.pending:
+            if pending or self.producer is None:
                 doc["outbox"] = PENDING
+            else:
+                self.sends.extend(events)
             prev_hash = doc["hash"]
             self.buffer.append(doc)
 
     async def flush(self, force: bool = False) -> None:
         if self.buffer and (force or len(self.buffer) >= self.batch):
+            if self.sends:  # on the topic before the store says published: never a published commit missing there
+                futures = []
+                for envelope in self.sends:
+                    key, value, headers = bus.encode(envelope)
+                    futures.append(await self.producer.send(self.topic, value=value, key=key, headers=headers))
+                await asyncio.gather(*futures)
+                self.sends = []
             await self.coll.bulk_write([InsertOne(d) for d in self.buffer], ordered=True)
             self.buffer = []
             await self.db[HEAD_HINT].replace_one({"_id": COLLECTION}, {"position": self.position}, upsert=True)
@@ -198,17 +216,19 @@ async def existing(db: AsyncDatabase, prefix: str) -> int:
     return doc["count"] if doc else 0
 
 
-async def seed_machines(db: AsyncDatabase, total: int, *, pending: bool = True, progress: bool = True) -> int:
-    """Grow the registry's store to ``total`` generated machines; returns how many were added."""
+async def seed_machines(db: AsyncDatabase, total: int, *, producer: AIOKafkaProducer | None = None,
+                        topic: str | None = None, pending_tail: int = 0, progress: bool = True) -> int:
+    """Grow the registry's store to ``total`` generated machines; returns how many were added. With a producer,
+    the history goes straight to ``topic`` except the last ``pending_tail`` machines, left to the relay."""
     start = await existing(db, "machines")
     if start >= total:
         return 0
-    writer = StoreWriter(db, pending=pending)
+    writer = StoreWriter(db, producer=producer, topic=topic)
     await writer.start()
     side: dict[str, list] = {CODE_INDEX: [], SERIALS: [], IDENTITIES: []}
     for i in tqdm(range(start, total), desc="machines", unit="machine", disable=not progress, mininterval=1):
         m = machine(i)
-        writer.add_stream(m.stream_id, m.commits)
+        writer.add_stream(m.stream_id, m.commits, pending=i >= total - pending_tail)
         # the write side's indexes, as the handlers write them before their appends
         info = m.commits[0][0].data["machine"]
         key = machine_key(MachineInfo.model_validate(info))
@@ -236,16 +256,16 @@ async def _flush_side(db: AsyncDatabase, side: dict[str, list]) -> None:
             ops.clear()
 
 
-async def seed_sites(db: AsyncDatabase, total: int, *, pending: bool = True, progress: bool = True) -> int:
+async def seed_sites(db: AsyncDatabase, total: int, *, progress: bool = True) -> int:
     """Grow the sites service's store to ``total`` generated sites (registered and active)."""
     start = await existing(db, "sites")
     if start >= total:
         return 0
-    writer = StoreWriter(db, pending=pending)
+    writer = StoreWriter(db)
     await writer.start()
     for i in tqdm(range(start, total), desc="sites", unit="site", disable=not progress, mininterval=1):
         code, events = site(i)
-        writer.add_stream(f"site-{code}", [events])
+        writer.add_stream(f"site-{code}", [events], pending=True)
         await writer.flush()
     await writer.flush(force=True)
     await db["city_generator"].replace_one({"_id": "sites"}, {"count": total}, upsert=True)
