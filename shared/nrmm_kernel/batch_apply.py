@@ -58,19 +58,20 @@ class DocumentCache:
         self._docs.pop(doc_id, None)
 
 
-async def _read(collection: AsyncCollection, ids: list[str], concurrency: int) -> dict[str, Doc | None]:
+async def _read(collection: AsyncCollection[Doc], ids: list[str], concurrency: int) -> dict[str, Doc | None]:
     # equality lookups, concurrently: FerretDB serves each from an index, but not an $in over many ids
     gate = asyncio.Semaphore(concurrency)
 
     async def one(doc_id: str) -> Doc | None:
         async with gate:
-            return await collection.find_one({"_id": doc_id})
+            found: Doc | None = await collection.find_one({"_id": doc_id})
+            return found
 
     docs = await asyncio.gather(*(one(i) for i in ids))
     return dict(zip(ids, docs, strict=True))
 
 
-async def apply_batch(collection: AsyncCollection, projection: Projection, envelopes: Sequence[EventEnvelope], *,
+async def apply_batch(collection: AsyncCollection[Doc], projection: Projection, envelopes: Sequence[EventEnvelope], *,
                       cache: DocumentCache | None = None, concurrency: int = 16,
                       applied: list[EventEnvelope] | None = None) -> Counter[str]:
     """Apply ``envelopes`` in order; returns how many were 'applied', 'duplicate' or 'ignored', and adds the
