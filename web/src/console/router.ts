@@ -12,8 +12,8 @@ export const ZONE_MANAGERS = ['reviewer', 'admin']
 export const INSPECTION = ['inspector', 'department_viewer', 'auditor', 'supervision_engineer']
 export const STAFF = [...SITES]
 
-const page = (path: string, load: () => Promise<unknown>, title: string, roles: string[]): RouteRecordRaw =>
-  ({ path, component: load as RouteRecordRaw['component'], meta: { title, roles } })
+const page = (path: string, component: () => Promise<any>, title: string, roles: string[]): RouteRecordRaw =>
+  ({ path, component, meta: { title, roles } })
 
 const routes: RouteRecordRaw[] = [
   { path: '/login', component: () => import('./pages/Login.vue'), meta: { title: '登录' } },
