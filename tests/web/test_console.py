@@ -150,7 +150,9 @@ def test_an_administrator_draws_a_polygon_zone_and_a_china_one_entry_inside_it_i
     expect(page.get_by_role("img", name="地图：1 个场地，0 个禁用区范围")).to_be_visible()
     page.get_by_role("button", name="在地图上绘制").click()
     # a box around the plot area's middle, where the district's only site is (the map fits what it shows)
-    box = page.get_by_test_id("map").bounding_box()
+    drawn = page.get_by_test_id("map")
+    drawn.scroll_into_view_if_needed()
+    box = drawn.bounding_box()
     left, top = box["x"] + 70, box["y"] + 20
     width, height = box["width"] - 90, box["height"] - 60
     for fx, fy in ((0.2, 0.2), (0.8, 0.2), (0.8, 0.8), (0.2, 0.8)):
@@ -160,8 +162,8 @@ def test_an_administrator_draws_a_polygon_zone_and_a_china_one_entry_inside_it_i
     audit(page, "console-05-zone-drawn")
     page.get_by_role("button", name="保存禁用区").click()
     expect(page.get_by_text("禁用区已保存")).to_be_visible()
-    expect(page.get_by_role("cell", name="武隆城区禁用区")).to_be_visible()
-    expect(page.get_by_role("cell", name="1 个多边形")).to_be_visible()
+    expect(page.get_by_role("cell", name="武隆城区禁用区", exact=True)).to_be_visible()
+    expect(page.get_by_role("cell", name="1 个多边形", exact=True)).to_be_visible()
 
     # the gate applies the zone: the China I machine's entry is refused (rule E4)
     web.gate_knows(site, password, old, "high_emission_in_zone")
@@ -180,7 +182,7 @@ def test_an_administrator_draws_a_polygon_zone_and_a_china_one_entry_inside_it_i
     page.get_by_role("link", name=site).click()
     page.get_by_role("tab", name="拒绝进场（1）").click()
     expect(page.get_by_role("cell", name="高排放机械：禁止进入本禁用区场地")).to_be_visible()
-    expect(page.get_by_role("cell", name="武隆城区禁用区")).to_be_visible()
+    expect(page.get_by_role("cell", name="武隆城区禁用区", exact=True)).to_be_visible()
     audit(page, "console-07-refusals")
 
 
@@ -193,12 +195,12 @@ def test_the_other_screens_pass_axe(desk: Page, web):
                                 ("/inbox", "消息", "console-11-inbox"),
                                 ("/views", "部门视图与排名：建设中", "console-12-not-yet")):
         page.goto(path)
-        expect(page.get_by_role("heading", name=heading)).to_be_visible()
+        expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
         audit(page, name)
     # an administrator makes an inspector's account; the inspector sees the inspection screen
     page.goto("/staff")
     username = f"insp-{uuid.uuid4().hex[:6]}"
-    page.get_by_label("账号").fill(username)
+    page.get_by_role("textbox", name="账号", exact=True).fill(username)
     page.get_by_label("初始密码").fill("Inspector-Passw0rd-3")
     choose(page, "角色", "执法检查人员")
     page.get_by_role("button", name="创建账号").click()
