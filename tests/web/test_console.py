@@ -37,12 +37,14 @@ def sign_in(page: Page, username: str, password: str) -> None:
     page.get_by_label("账号").fill(username)
     page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
-    expect(page.get_by_role("heading", name="欢迎使用")).to_be_visible()
+    # a password check is deliberately slow (and slower on two shared cores under other suites)
+    expect(page.get_by_role("heading", name="欢迎使用")).to_be_visible(timeout=30_000)
 
 
 def choose(page: Page, select: str, option: str) -> None:
     """An Element Plus select: open it by its label, pick the option by its text."""
-    page.get_by_role("combobox", name=select).click()
+    box = page.get_by_role("combobox", name=select).locator("xpath=ancestor::div[contains(@class, 'el-select__wrapper')]")
+    box.click()  # the select's box: its chosen value lies over the input
     page.get_by_role("option", name=option, exact=True).click()
 
 
