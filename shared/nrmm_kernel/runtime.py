@@ -68,7 +68,7 @@ class ServiceRuntime:
         await self.store.ensure_indexes()
         foreign_topics = {service: self.topic_of(service) for service in self.foreign}
         await ensure_topics(s.kafka_bootstrap, sorted({s.topic, *self.subscribe_to, *foreign_topics.values()}),
-                            s.topic_partitions)
+                            s.topic_partitions, s.topic_replication_factor)
         self.producer = make_producer(s.kafka_bootstrap)
         await self.producer.start()
         self.relay = OutboxRelay(self.store, self.producer, s.topic,
