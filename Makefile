@@ -1,5 +1,5 @@
 # The two commands of the README, plus a few conveniences.
-.PHONY: run test test-fast bench infra-up infra-down lint deploy-check
+.PHONY: run test test-fast bench bench-scale infra-up infra-down lint deploy-check
 
 run:            ## run the platform: infrastructure + every service, logs followed
 	bash deploy/run.sh
@@ -16,7 +16,11 @@ test-fast:      ## the tests that need no infrastructure (no Kafka, no database)
 bench:          ## print figures: the kernel, the sites gate over HTTP, the mobile pages in Chromium
 	uv run python bench/kernel_bench.py
 	uv run python bench/gate_bench.py
+	uv run python bench/views_bench.py --sites 200
 	uv run python bench/web_bench.py
+
+bench-scale:    ## the city generator and scale benchmark: 10k, 100k, 1 M machines (JSON + PNG in bench/results/)
+	uv run python bench/scale_bench.py $(SCALE_ARGS)
 
 infra-up:
 	bash deploy/native.sh start

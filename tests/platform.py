@@ -106,7 +106,9 @@ def _wait_ready(service: str, url: str, process: subprocess.Popen) -> None:
         last[0] = f"{answer.status_code} {answer.text[:600]}"
         return answer.status_code == 200
 
-    wait_until(ready, timeout=300, what=f"{service} becoming ready", describe=lambda _: last[0])
+    # a deadline: on two shared cores under other suites a start-up can take a minute or more
+    wait_until(ready, timeout=float(os.environ.get("NRMM_TEST_START_SECONDS", "300")), what=f"{service} becoming ready",
+               describe=lambda _: last[0])
 
 
 def eventually(http: httpx.Client, path: str, headers: dict, until, attempts: int = 150) -> httpx.Response:

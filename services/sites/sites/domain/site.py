@@ -7,8 +7,19 @@ from typing import Any
 from nrmm_kernel.aggregate import CreatedAggregate, folds
 from nrmm_kernel.errors import Conflict, Forbidden, ValidationFailed
 
-from .events import SiteRegistered, SiteStatusChanged, SiteUpdated, ZoneChanged, ZoneDefined
-from .model import SiteDetails, SiteStatus
+from .events import (
+    SiteDepartmentConfirmed,
+    SiteDepartmentDeclined,
+    SiteRegistered,
+    SiteStateOwnershipConfirmed,
+    SiteStateOwnershipDeclared,
+    SiteStateOwnershipDeclined,
+    SiteStatusChanged,
+    SiteUpdated,
+    ZoneChanged,
+    ZoneDefined,
+)
+from .model import SiteDetails, SiteStatus, StateOwnership, competent_department
 from .zones import ZoneDefinition
 
 # completed is final: a finished site does not take machines again
@@ -38,6 +49,9 @@ class Site(CreatedAggregate[SiteRegistered]):
         self.status = created.status
         self.admin_account_id = created.admin_account_id
         self.suspended_by_staff = False
+        self.confirmed_department: str | None = None  # rule D3: who governs it, once that department confirmed
+        self.state_ownership: StateOwnership | None = None  # none declared yet
+        self.state_ownership_confirmed = False
 
     @staticmethod
     def check_registration(status: SiteStatus) -> None:
@@ -50,6 +64,43 @@ class Site(CreatedAggregate[SiteRegistered]):
         cls.check_registration(status)
         return cls.create(site_code, SiteRegistered(site_code=site_code, details=details, status=status,
                                                     admin_account_id=admin_account_id))
+
+    @property
+    def competent_department(self) -> str | None:
+        department = competent_department(self.details.category, self.details.department)
+        return department.value if department else None
+
+    # who governs the site (rule D3) ------------------------------------------------------------------
+    def confirm_department(self, *, accepted: bool, reason: str | None) -> None:
+        """The competent department's administrator confirms (or declines) that it governs the site."""
+        department = self.competent_department
+        if accepted:
+            if self.confirmed_department == department:
+                raise Conflict("主管部门已确认 (already confirmed)", code="already_confirmed")
+            self.record(SiteDepartmentConfirmed(department=department, district=self.details.district))
+            return
+        if not reason:
+            raise ValidationFailed("不予确认须说明理由 (reason required)", code="reason_required", field="reason")
+        self.record(SiteDepartmentDeclined(department=department, district=self.details.district, reason=reason))
+
+    def declare_state_ownership(self, ownership: StateOwnership) -> None:
+        if self.status is SiteStatus.COMPLETED:
+            raise Conflict("已完工的场地不能修改 (site completed)", code="site_completed")
+        if ownership == self.state_ownership:
+            raise ValidationFailed("没有需要修改的信息 (nothing changed)", code="nothing_changed", field="ownership")
+        self.record(SiteStateOwnershipDeclared(ownership=ownership))
+
+    def confirm_state_ownership(self, *, accepted: bool, reason: str | None) -> None:
+        if self.state_ownership is None or not self.state_ownership.state_owned:
+            raise Conflict("场地未申报国有企业参建 (nothing declared)", code="nothing_to_confirm")
+        if accepted:
+            if self.state_ownership_confirmed:
+                raise Conflict("国资属性已确认 (already confirmed)", code="already_confirmed")
+            self.record(SiteStateOwnershipConfirmed(ownership=self.state_ownership))
+            return
+        if not reason:
+            raise ValidationFailed("不予确认须说明理由 (reason required)", code="reason_required", field="reason")
+        self.record(SiteStateOwnershipDeclined(reason=reason))
 
     def update(self, details: SiteDetails, *, by_site_admin: bool) -> None:
         """A site's own admin corrects its name, company, address detail, dates and manager. Where the site lies
@@ -95,6 +146,28 @@ class Site(CreatedAggregate[SiteRegistered]):
     @folds(SiteUpdated)
     def on_SiteUpdated(self, e: SiteUpdated) -> None:
         self.details = e.details
+        if self.confirmed_department != self.competent_department:
+            self.confirmed_department = None  # another category: its department confirms again
+
+    @folds(SiteDepartmentConfirmed)
+    def on_SiteDepartmentConfirmed(self, e: SiteDepartmentConfirmed) -> None:
+        self.confirmed_department = e.department
+
+    @folds(SiteDepartmentDeclined)
+    def on_SiteDepartmentDeclined(self, e: SiteDepartmentDeclined) -> None:
+        self.confirmed_department = None
+
+    @folds(SiteStateOwnershipDeclared)
+    def on_SiteStateOwnershipDeclared(self, e: SiteStateOwnershipDeclared) -> None:
+        self.state_ownership, self.state_ownership_confirmed = e.ownership, False
+
+    @folds(SiteStateOwnershipConfirmed)
+    def on_SiteStateOwnershipConfirmed(self, e: SiteStateOwnershipConfirmed) -> None:
+        self.state_ownership_confirmed = True
+
+    @folds(SiteStateOwnershipDeclined)
+    def on_SiteStateOwnershipDeclined(self, e: SiteStateOwnershipDeclined) -> None:
+        self.state_ownership_confirmed = False
 
     @folds(SiteStatusChanged)
     def on_SiteStatusChanged(self, e: SiteStatusChanged) -> None:
