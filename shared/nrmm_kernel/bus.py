@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -83,3 +84,16 @@ async def ensure_topics(bootstrap: str, topics: list[str], partitions: int = 3) 
                     raise RuntimeError(f"cannot create topic {topic}: error {code} {rest[0] if rest else ''}")
     finally:
         await admin.close()
+
+
+async def topic_partitions(bootstrap: str, topic: str) -> list[int]:
+    """The topic's partition numbers, sorted; none when the topic does not exist (yet). Asked of the broker
+    through the admin client's public metadata call (a consumer without a group keeps no metadata it can show)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described: list[dict[str, Any]] = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return sorted(int(p["partition"]) for t in described if t["topic"] == topic and t["error_code"] == 0
+                  for p in t["partitions"])
