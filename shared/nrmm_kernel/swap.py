@@ -9,8 +9,8 @@ from datetime import UTC, timedelta
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
+from .claims import claim
 from .envelope import utcnow
 from .logging import get_logger
 from .projection import Projection
@@ -88,9 +88,7 @@ async def restore_interrupted_swap(db: AsyncDatabase, name: str) -> bool:
     token = (control or {}).get("swapping")
     if not token:
         return False
-    try:
-        await db[CONTROL].insert_one({"_id": f"{name}:restore:{token}", "at": utcnow()})
-    except DuplicateKeyError:
+    if not await claim(db[CONTROL], {"_id": f"{name}:restore:{token}", "at": utcnow()}):
         return False  # another runner (or the rebuild itself) is restoring it
     restored = False
     if await _exists(db, f"{name}{RETIRED}"):
