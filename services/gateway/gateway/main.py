@@ -22,7 +22,7 @@ from nrmm_kernel.logging import get_logger
 from nrmm_kernel.runtime import ServiceRuntime, mongo_client
 
 from .api import routers
-from .app.identity import Identity
+from .app.identity import Identity, build_identity
 from .app.messages import NotificationsClient
 from .domain.events import registry
 from .settings import Settings
@@ -62,7 +62,7 @@ async def housekeeping(identity: Identity) -> None:
 
 
 def make_identity(db, settings: Settings, verifier: TokenVerifier) -> Identity:
-    return Identity(db, verifier, settings, NotificationsClient(settings.notifications_url, verifier))
+    return build_identity(db, verifier, settings, NotificationsClient(settings.notifications_url, verifier))
 
 
 async def wire(app: FastAPI) -> None:
@@ -72,7 +72,7 @@ async def wire(app: FastAPI) -> None:
     await app.state.identity.ensure_indexes()
     if settings.bootstrap_admin_username and settings.bootstrap_admin_password:
         try:
-            if await app.state.identity.bootstrap_admin(settings.bootstrap_admin_username,
+            if await app.state.identity.accounts.bootstrap_admin(settings.bootstrap_admin_username,
                                                         settings.bootstrap_admin_password):
                 log.info("bootstrap.admin_created", username=settings.bootstrap_admin_username)
         except AppError as refused:  # a weak password, say: the gateway serves on, without that administrator
@@ -121,7 +121,7 @@ def create_admin(argv: list[str]) -> int:
             identity = make_identity(client[settings.database_name], settings, verifier)
             await identity.ensure_indexes()
             try:
-                created = await identity.bootstrap_admin(args.username, password)
+                created = await identity.accounts.bootstrap_admin(args.username, password)
             except AppError as refused:
                 print(f"refused: {refused.message} ({refused.code}, {refused.field})", file=sys.stderr)
                 return 2

@@ -13,15 +13,31 @@ from nrmm_kernel.errors import ValidationFailed
 from nrmm_kernel.fields import DistrictCode, MobileNumber
 from nrmm_kernel.reference import Department, Role
 
-from ..app.identity import Identity, public
+from ..app.accounts import Accounts
+from ..app.sessions import Sessions
 from ..app.sites import site_seen_by
+from ..app.sms_codes import SmsCodes
 from .limits import SmallBodyRoute
 
 router = APIRouter(prefix="/api/auth", tags=["auth"], route_class=SmallBodyRoute)
 
 
-def identity(request: Request) -> Identity:
-    return request.app.state.identity
+def accounts(request: Request) -> Accounts:
+    return request.app.state.identity.accounts
+
+
+def sessions(request: Request) -> Sessions:
+    return request.app.state.identity.sessions
+
+
+def sms_codes(request: Request) -> SmsCodes:
+    return request.app.state.identity.sms_codes
+
+
+def client_address(request: Request) -> str | None:
+    """The peer's address (uvicorn runs with --no-proxy-headers; the rules trust X-Forwarded-For only from
+    NRMM_TRUSTED_PROXIES, applied by the kernel's middleware)."""
+    return request.client.host if request.client else None
 
 
 class Body(BaseModel):
@@ -81,22 +97,22 @@ class PasswordReset(Body):
                                                     "1 per minute and 10 a day per number, 10 an hour per "
                                                     "client address, a ceiling per hour for all)")
 async def sms_code(body: SmsRequest, request: Request):
-    await identity(request).send_sms_code(body.mobile, body.purpose, request.client.host if request.client else None)
+    await sms_codes(request).send(body.mobile, body.purpose, client_address(request))
     return {"sent": True, "expires_in": request.app.state.runtime.settings.sms_code_ttl_seconds}
 
 
 @router.post("/owners", status_code=201, summary="Register an owner account (mobile, password, SMS code)")
 async def register_owner(body: OwnerRegistration, request: Request):
-    account = await identity(request).register_owner(mobile=body.mobile, password=body.password,
+    account = await accounts(request).register_owner(mobile=body.mobile, password=body.password,
                                                      sms_code=body.sms_code, name=body.name)
-    return public(account)
+    return account.public()
 
 
 @router.post("/site-admins", status_code=201, summary="Internal: the sites service makes a site's admin account")
 async def create_site_admin(body: SiteAdminRegistration, request: Request,
                             who: Principal = Depends(require_role(Role.SERVICE))):
-    account = await identity(request).create_site_admin(**body.model_dump())
-    return public(account)
+    account = await accounts(request).create_site_admin(**body.model_dump())
+    return account.public()
 
 
 class OwnerLookup(Body):
@@ -106,7 +122,7 @@ class OwnerLookup(Body):
 @router.post("/owner-lookup", summary="Internal: the registry finds the owner account registered with a mobile "
                                       "(rule C6, owner change)")
 async def owner_lookup(body: OwnerLookup, request: Request, who: Principal = Depends(require_role(Role.SERVICE))):
-    account = await identity(request).owner_by_mobile(body.mobile)
+    account = await accounts(request).owner_by_mobile(body.mobile)
     return {"account_id": account.account_id, "role": account.role.value}
 
 
@@ -119,8 +135,8 @@ async def create_staff(body: StaffAccount, request: Request, who: Principal = De
         if body.district not in (None, site["district"]):
             raise ValidationFailed("区县与场地所在区县不一致", code="district_mismatch", field="district")
         fields["district"], fields["site_id"] = site["district"], site["site_code"]  # as the site spells it
-    account = await identity(request).create_staff(who, **fields)
-    return public(account)
+    account = await accounts(request).create_staff(who, **fields)
+    return account.public()
 
 
 class PasswordForm(OAuth2PasswordRequestForm):
@@ -137,31 +153,30 @@ class PasswordForm(OAuth2PasswordRequestForm):
 
 @router.post("/token", summary="OAuth2 password flow: access token (JWT) and refresh token")
 async def token(request: Request, form: PasswordForm = Depends()):
-    return await identity(request).login(form.username, form.password,
-                                         request.client.host if request.client else None)
+    return await sessions(request).login(form.username, form.password, client_address(request))
 
 
 @router.post("/refresh", summary="A new access token; the refresh token is rotated (reuse ends the session)")
 async def refresh(body: RefreshBody, request: Request):
-    return await identity(request).refresh(body.refresh_token)
+    return await sessions(request).refresh(body.refresh_token)
 
 
 @router.post("/logout", status_code=204, summary="Revoke the refresh token (and its session)")
 async def logout(body: RefreshBody, request: Request):
-    await identity(request).logout(body.refresh_token)
+    await sessions(request).logout(body.refresh_token)
     return Response(status_code=204)
 
 
 @router.post("/password", status_code=204, summary="Change the password; every refresh token is revoked")
 async def change_password(body: PasswordChange, request: Request,
                           who: Principal = Depends(require_role(*(r for r in Role if r is not Role.SERVICE)))):
-    await identity(request).change_password(who, body.old_password, body.new_password)
+    await accounts(request).change_password(who, body.old_password, body.new_password)
     return Response(status_code=204)
 
 
 @router.post("/password-reset", status_code=204, summary="Owners: reset a forgotten password with an SMS code")
 async def reset_password(body: PasswordReset, request: Request):
-    await identity(request).reset_password(body.mobile, body.sms_code, body.new_password)
+    await accounts(request).reset_password(body.mobile, body.sms_code, body.new_password)
     return Response(status_code=204)
 
 
@@ -169,4 +184,4 @@ async def reset_password(body: PasswordReset, request: Request):
 async def me(request: Request, who: Principal = Depends(current_principal)):
     if who.role is Role.SERVICE:
         return {"account_id": who.account_id, "role": who.role}
-    return public(await identity(request).account(who.account_id))
+    return (await accounts(request).account(who.account_id)).public()
