@@ -97,3 +97,13 @@ async def topic_partitions(bootstrap: str, topic: str) -> list[int]:
         await admin.close()
     return sorted(int(p["partition"]) for t in described if t["topic"] == topic and t["error_code"] == 0
                   for p in t["partitions"])
+
+
+async def broker_metadata(bootstrap: str) -> list[str]:
+    """The broker's topics: whether it answers, for a process that runs consumers but no producer."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=2500)
+    try:  # closed also when its start is cancelled (a readiness probe's time limit)
+        await admin.start()
+        return list(await admin.list_topics())
+    finally:
+        await admin.close()

@@ -35,6 +35,9 @@ def run_cli(build_runtime: Callable[[], ServiceRuntime], argv: list[str] | None 
         await runtime.start()
         try:
             if args.command == "outbox":
+                if runtime.store is None:
+                    print(f"{runtime.settings.service_name} has no events of its own, so no outbox")
+                    return 1
                 return await _outbox(Outbox(runtime.store), args.action, args.position)
             names = [args.projection] if args.projection else [p.name for p in runtime.all_projections]
             for name in names:

@@ -1,4 +1,8 @@
-"""Composition of one service's infrastructure: database, event store, relay, projection runners."""
+"""Composition of one service's infrastructure: database, event store, relay, projection runners.
+
+A service with events of its own (its registry names at least one) gets an event store, a producer and the
+outbox relay; a service without (the gateway, the notifications service) gets none of them, and touches the
+broker only for the projections it runs (none: never)."""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 from pymongo import AsyncMongoClient
 
-from .bus import ensure_topics, make_producer
+from .bus import broker_metadata, ensure_topics, make_producer
 from .envelope import EventRegistry
 from .eventstore import EventStore
 from .logging import get_logger
@@ -39,6 +43,7 @@ class ServiceRuntime:
     ):
         self.settings = settings
         self.registry = registry
+        self.has_events = bool(registry.types)
         self.projections = list(projections)
         # topics the projections read; by default the service's own
         self.subscribe_to = list(subscribe_to) if subscribe_to is not None else [settings.topic]
@@ -64,15 +69,19 @@ class ServiceRuntime:
     async def start(self) -> None:
         s = self.settings
         self.client = mongo_client(s.mongodb_url)
-        self.store = EventStore(self.db, max_commit_bytes=s.max_commit_bytes)
-        await self.store.ensure_indexes()
         foreign_topics = {service: self.topic_of(service) for service in self.foreign}
-        await ensure_topics(s.kafka_bootstrap, sorted({s.topic, *self.subscribe_to, *foreign_topics.values()}),
-                            s.topic_partitions)
-        self.producer = make_producer(s.kafka_bootstrap)
-        await self.producer.start()
-        self.relay = OutboxRelay(self.store, self.producer, s.topic,
-                                 batch_size=s.relay_batch_size, poll_seconds=s.relay_poll_seconds)
+        topics = {*(self.subscribe_to if self.projections else ()), *foreign_topics.values()}
+        if self.has_events:
+            topics.add(s.topic)
+        if topics:
+            await ensure_topics(s.kafka_bootstrap, sorted(topics), s.topic_partitions)
+        if self.has_events:
+            self.store = EventStore(self.db, max_commit_bytes=s.max_commit_bytes)
+            await self.store.ensure_indexes()
+            self.producer = make_producer(s.kafka_bootstrap)
+            await self.producer.start()
+            self.relay = OutboxRelay(self.store, self.producer, s.topic,
+                                     batch_size=s.relay_batch_size, poll_seconds=s.relay_poll_seconds)
         if self.projections:
             self.runner = ProjectionRunner(
                 db=self.db, projections=self.projections, topics=self.subscribe_to,
@@ -92,12 +101,13 @@ class ServiceRuntime:
             self.positions.track(runner.watermarks)
             self.foreign_runners[service] = runner
         if self.run_background:
-            self.supervise("relay", self.relay.run, health=self.relay.health)
+            if self.relay is not None:
+                self.supervise("relay", self.relay.run, health=self.relay.health)
             for name, runner in [("projector", self.runner), *self.foreign_runners.items()]:
                 if runner is not None:
                     self.supervise(name if name == "projector" else f"projector-from-{name}", runner.run,
                                    health=runner.health)
-        log.info("runtime.started", database=s.database_name, topic=s.topic)
+        log.info("runtime.started", database=s.database_name, topic=s.topic if self.has_events else None)
 
     def supervise(self, name: str, body, *, health: Health | None = None, needs_broker: bool | None = None) -> Health:
         """Run ``body(stop)`` in the background for the process's life: restarted whenever it fails or ends, and
@@ -134,12 +144,13 @@ class ServiceRuntime:
             checks["database"] = "ok"
         except Exception as exc:  # noqa: BLE001 - readiness reports any failure
             checks["database"] = f"unreachable: {type(exc).__name__}"
-        try:
-            await asyncio.wait_for(self.producer.client.fetch_all_metadata(), 3)
-            checks["broker"] = "ok"
-        except Exception as exc:  # noqa: BLE001
-            checks["broker"] = f"unreachable: {type(exc).__name__}"
-        broker_down = checks["broker"] != "ok"
+        if self.uses_broker:
+            try:
+                await asyncio.wait_for(self._broker_ping(), 3)
+                checks["broker"] = "ok"
+            except Exception as exc:  # noqa: BLE001
+                checks["broker"] = f"unreachable: {type(exc).__name__}"
+        broker_down = checks.get("broker", "ok") != "ok"
         runners, failing = {}, []
         for name, health in self.health.items():
             healthy, runners[name] = health.report(self.settings.runner_stuck_seconds, broker_down)
@@ -153,6 +164,16 @@ class ServiceRuntime:
         ready = checks["database"] == "ok" and not failing
         return ready, {"status": "ready" if ready else "not_ready", "checks": checks, "runners": runners,
                        "degraded": degraded, "failing": failing}
+
+    @property
+    def uses_broker(self) -> bool:
+        return self.producer is not None or self.runner is not None or bool(self.foreign_runners)
+
+    async def _broker_ping(self) -> None:
+        if self.producer is not None:
+            await self.producer.client.fetch_all_metadata()
+        else:  # consumers only: the broker is asked through the admin client's public metadata call
+            await broker_metadata(self.settings.kafka_bootstrap)
 
     def topic_of(self, service: str) -> str:
         return f"{self.settings.namespace}.{service}.events"
@@ -170,7 +191,7 @@ class ServiceRuntime:
         projection = next((p for p in self.projections if p.name == name), None)
         if projection is None:
             raise LookupError(f"unknown projection {name}; known: {[p.name for p in self.all_projections]}")
-        if self.subscribe_to != [self.settings.topic]:
+        if self.store is None or self.subscribe_to != [self.settings.topic]:
             # its events come from other services' topics, which this store does not hold
             raise LookupError(f"{name} reads other services' topics; it cannot be replayed from this store")
         return await rebuild(self.db, self.store, projection, registry=self.registry, progress=progress)
