@@ -123,6 +123,14 @@ class Accounts:
                                   created_by=creator.account_id, department=department, district=district, name=name,
                                   site_id=site_id)
 
+    async def create_supervision_engineer(self, *, username: str, password: str, name: str | None, site_id: str,
+                                          district: str, created_by: str) -> Account:
+        """Rule E6, asked by the sites service once it has judged that the administrator ``created_by`` governs the
+        site: a supervision company's engineer, of no department, bound to the site and its district."""
+        return await self._create(username=rules.check_username(username), password=password,
+                                  role=Role.SUPERVISION_ENGINEER, created_by=created_by, department=None,
+                                  district=district, name=name, site_id=site_id)
+
     async def bootstrap_admin(self, username: str, password: str) -> bool:
         """The first administrator (city level, ecology); False if the username exists already. Idempotent:
         several gateway processes starting at once make one account (the unique index decides)."""

@@ -6,7 +6,7 @@ import ulid
 
 from nrmm_kernel.auth import Principal
 from nrmm_kernel.envelope import Actor
-from nrmm_kernel.errors import ConcurrencyError, Conflict, NotFound
+from nrmm_kernel.errors import ConcurrencyError, Conflict, Forbidden, NotFound
 from nrmm_kernel.reference import Role
 
 from ..domain.model import SiteDetails, SiteStatus
@@ -77,6 +77,18 @@ class SitesCommands:
         finally:
             await self.occupancy.end_closing(site_code)
         return site
+
+    async def add_supervision_engineer(self, who: Principal, site_code: str, *, username: str, password: str,
+                                       name: str | None) -> dict:
+        """Rule E6: an administrator of the site's district and department (or the ecology bureau's) binds a
+        supervision engineer's account to the site; the account takes the site's district."""
+        if who.role is not Role.ADMIN:
+            raise Forbidden("仅管理员可以创建监理人员账户 (administrators only)", code="role_not_allowed")
+        site = await self._site(site_code)
+        access.require_manage_site(who, self._site_facts(site))
+        return await self.accounts.create_supervision_engineer(
+            site_code=site.id, district=site.details.district, username=username, password=password, name=name,
+            created_by=who.account_id)
 
     # restricted zones (rule E4) ------------------------------------------------------------------
     async def define_zone(self, who: Principal, definition: ZoneDefinition) -> Zone:
