@@ -245,6 +245,27 @@ def test_site_registration_errors_are_clear_and_store_nothing(platform):
     assert missing.status_code == 404
 
 
+def test_an_identical_zone_is_refused_naming_the_zone_that_has_it(platform):  # rule E4
+    p = platform
+    ecology = p.token(Role.REVIEWER, "eco-03", district="03")
+    street = f"测试街道{uuid.uuid4().hex[:6]}"
+    definition = {"name": "万州城区", "district": "03", "kind": "streets", "streets": [street]}
+    first = p.sites.post("/api/sites/zones", headers=ecology, json=definition)
+    assert first.status_code == 201, first.text
+    # the same area and stages under another name (its street listed twice) is the same zone
+    again = p.sites.post("/api/sites/zones", headers=ecology, json={**definition, "name": "万州城区 (重复)",
+                                                                    "streets": [street, street]})
+    assert again.status_code == 409 and again.json()["code"] == "zone_exists", again.text
+    assert again.json()["details"]["zone_id"] == first.json()["zone_id"]
+    stricter = p.sites.post("/api/sites/zones", headers=ecology,
+                            json={**definition, "high_emission_stages": ["1", "2", "X"]})
+    assert stricter.status_code == 201, stricter.text
+    lifted = p.sites.put(f"/api/sites/zones/{first.json()['zone_id']}", headers=ecology,
+                         json={"definition": definition, "active": False})
+    assert lifted.status_code == 200, lifted.text
+    assert p.sites.post("/api/sites/zones", headers=ecology, json=definition).status_code == 201
+
+
 def test_a_site_moved_into_a_zone_refuses_what_it_admitted_before(platform):
     p = platform
     site, admin = p.register_site(district="16", street="中山路街道")

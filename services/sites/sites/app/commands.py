@@ -22,7 +22,8 @@ class SitesCommands:
         self.store = write.store
         self.accounts = accounts
         self.sites, self.zones, self.presences = write.sites, write.zones, write.presences
-        self.occupancy, self.zone_index = write.occupancy, write.zone_index
+        self.occupancy, self.zone_index, self.zone_definitions = write.occupancy, write.zone_index, \
+            write.zone_definitions
         self._site = write.site
 
     # sites (rule E1) -----------------------------------------------------------------------------
@@ -95,6 +96,7 @@ class SitesCommands:
         access.require_manage_zone(who, definition.district)
         zone = Zone(str(ulid.ULID()))
         zone.define(definition)
+        await self.zone_definitions.claim(zone.id, definition)  # an identical zone in force: 409 zone_exists
         await self.zone_index.add(zone.id, definition.district)  # before the event: the gate applies it at once
         await self.zones.save(zone, actor=who.as_actor())
         return zone
@@ -105,5 +107,7 @@ class SitesCommands:
             raise NotFound("禁用区不存在 (no such zone)", field="zone_id")
         access.require_manage_zone(who, zone.definition.district)
         zone.change(definition, active=active)
+        if active:
+            await self.zone_definitions.claim(zone.id, definition)
         await self.zones.save(zone, actor=who.as_actor())
         return zone
