@@ -41,7 +41,7 @@ def encode_watermark(position: int, partitions: int) -> tuple[bytes, list[tuple[
     return value, [(CONTROL_HEADER, WATERMARK)]
 
 
-def watermark_of(message) -> tuple[int, int] | None:
+def watermark_of(message: Any) -> tuple[int, int] | None:
     """(watermark, partitions of the topic) of a control message; None for an event."""
     for name, value in message.headers or ():
         if name == CONTROL_HEADER and value == WATERMARK:
@@ -50,11 +50,11 @@ def watermark_of(message) -> tuple[int, int] | None:
     return None
 
 
-def is_control(message) -> bool:
+def is_control(message: Any) -> bool:
     return any(name == CONTROL_HEADER for name, _ in (message.headers or ()))
 
 
-def make_producer(bootstrap: str, **overrides) -> AIOKafkaProducer:
+def make_producer(bootstrap: str, **overrides: Any) -> AIOKafkaProducer:
     options = {
         "bootstrap_servers": bootstrap,
         "enable_idempotence": True,  # broker drops retried duplicates within a producer session

@@ -34,6 +34,7 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import AutoReconnect, NetworkTimeout
 
@@ -61,7 +62,7 @@ def canonical_json(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def commit_hash(stream_id: str, version: int, events: list[dict], prev_hash: str) -> str:
+def commit_hash(stream_id: str, version: int, events: list[dict[str, Any]], prev_hash: str) -> str:
     payload = {"stream_id": stream_id, "version": version, "events": events, "prev_hash": prev_hash}
     return hashlib.sha256(canonical_json(payload)).hexdigest()
 
@@ -79,7 +80,7 @@ class Commit:
     published: bool
 
     @classmethod
-    def from_doc(cls, doc: dict) -> Commit:
+    def from_doc(cls, doc: dict[str, Any]) -> Commit:
         return cls(
             position=doc["_id"],
             stream_id=doc["stream_id"],
@@ -94,7 +95,7 @@ class Commit:
 
 
 class EventStore:
-    def __init__(self, db: AsyncDatabase, *, collection: str = COLLECTION, max_position_retries: int = 200,
+    def __init__(self, db: AsyncDatabase[Any], *, collection: str = COLLECTION, max_position_retries: int = 200,
                  max_commit_bytes: int | None = 262_144):
         self._db = db
         self.max_commit_bytes = max_commit_bytes
@@ -107,7 +108,7 @@ class EventStore:
         self.appended = asyncio.Event()  # set by every append in this process: wakes the relay at once
 
     @property
-    def collection(self):
+    def collection(self) -> AsyncCollection[Any]:
         return self._coll
 
     async def ensure_indexes(self) -> None:
@@ -163,7 +164,7 @@ class EventStore:
                         await asyncio.sleep(random.uniform(0, 0.001 * min(attempt, 20)))
                     continue
                 self._next_position = position + 1
-                self._remember(stream_id, doc["last_version"], doc["hash"])
+                self._remember(stream_id, expected_version + len(events), str(doc["hash"]))
                 EVENTS_APPENDED.labels(stream_id.split("-", 1)[0]).inc(len(events))
                 note_written(position)  # the request's answer says how far it wrote (read your writes)
                 self.appended.set()
@@ -172,7 +173,7 @@ class EventStore:
                 return Commit.from_doc(doc)
         raise RuntimeError(f"could not allocate a position for {stream_id} after {self._max_retries} tries")
 
-    async def _insert(self, doc: dict) -> bool:
+    async def _insert(self, doc: dict[str, Any]) -> bool:
         """True when the commit took its position; False when the unique ``_id`` (the position) or
         (stream_id, version) was taken (nrmm_kernel.claims)."""
         try:
@@ -201,10 +202,10 @@ class EventStore:
         actual = head["last_version"] if head else 0
         if head is not None:
             self._remember(stream_id, actual, head["hash"])
-        if actual != expected_version:
+        if actual != expected_version or head is None:
             APPEND_CONFLICTS.inc()
             raise ConcurrencyError(stream_id, expected_version, actual)
-        return head["hash"]
+        return str(head["hash"])
 
     def _remember(self, stream_id: str, last_version: int, hash_: str) -> None:
         self._heads.pop(stream_id, None)
@@ -234,7 +235,7 @@ class EventStore:
                 high = middle
         return high
 
-    async def _head(self, stream_id: str) -> dict | None:
+    async def _head(self, stream_id: str) -> dict[str, Any] | None:
         return await self._coll.find_one(
             {"stream_id": stream_id},
             sort=[("version", DESCENDING)],

@@ -48,7 +48,7 @@ class Projection:
     contract: ClassVar[EventRegistry]  # the producer's events
     _handlers: ClassVar[dict[type[DomainEvent], str]] = {}
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         handlers = dict(getattr(cls, "_handlers", {}))
         for attr, value in vars(cls).items():
@@ -76,7 +76,7 @@ class Projection:
         """What every event does to a document after its own handler (flat fields, history); nothing by default."""
         return doc
 
-    async def ensure_indexes(self, collection: AsyncCollection) -> None:
+    async def ensure_indexes(self, collection: AsyncCollection[Any]) -> None:
         """Indexes the queries on this read model need."""
 
 
@@ -85,13 +85,13 @@ def _version_key(stream_id: str) -> str:
     return stream_id.replace(".", "\uff0e").replace("$", "\uff04")
 
 
-def strip_meta(doc: dict | None) -> dict | None:
+def strip_meta(doc: dict[str, Any] | None) -> dict[str, Any] | None:
     if doc is None:
         return None
     return {k: v for k, v in doc.items() if k not in META_KEYS}
 
 
-async def apply_event(collection: AsyncCollection, projection: Projection, envelope: EventEnvelope) -> str:
+async def apply_event(collection: AsyncCollection[Any], projection: Projection, envelope: EventEnvelope) -> str:
     """Apply one event to a projection; returns 'applied', 'duplicate' or 'ignored'."""
     if not projection.handles(envelope):
         return "ignored"

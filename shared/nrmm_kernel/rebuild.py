@@ -3,6 +3,8 @@ service's topic, into a scratch copy that is swapped in (swap.py)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -19,7 +21,7 @@ from .swap import swap_in
 log = get_logger("projector")
 
 
-async def replay(store: EventStore, collection: AsyncCollection, projection: Projection, *,
+async def replay(store: EventStore, collection: AsyncCollection[Any], projection: Projection, *,
                  registry: EventRegistry | None = None, from_position: int = 1, bar: tqdm | None = None) -> int:
     """Apply every stored event from ``from_position`` on; returns the last position read."""
     last = from_position - 1
@@ -34,7 +36,7 @@ async def replay(store: EventStore, collection: AsyncCollection, projection: Pro
     return last
 
 
-async def rebuild(db: AsyncDatabase, store: EventStore, projection: Projection, *,
+async def rebuild(db: AsyncDatabase[Any], store: EventStore, projection: Projection, *,
                   registry: EventRegistry | None = None, progress: bool = True,
                   pause_timeout: float = 30.0) -> int:
     """Drop a projection and replay it from the event store. Returns the last position read."""
@@ -57,7 +59,7 @@ async def rebuild(db: AsyncDatabase, store: EventStore, projection: Projection, 
     return last
 
 
-async def replay_topic(bootstrap: str, topic: str, collection: AsyncCollection, projection: Projection, *,
+async def replay_topic(bootstrap: str, topic: str, collection: AsyncCollection[Any], projection: Projection, *,
                        start: dict[TopicPartition, int] | None = None, bar: tqdm | None = None,
                        order: StreamOrder | None = None) -> dict[TopicPartition, int]:
     """Apply a topic's events from ``start`` (default: the beginning) up to its current end; returns the end.
@@ -94,12 +96,12 @@ async def replay_topic(bootstrap: str, topic: str, collection: AsyncCollection, 
                     if bar is not None:
                         bar.update(1)
             remaining = {tp for tp in remaining if await consumer.position(tp) < end[tp]}
-        return end
+        return dict(end)
     finally:
         await consumer.stop()
 
 
-async def rebuild_from_topic(db: AsyncDatabase, bootstrap: str, topic: str, projection: Projection, *,
+async def rebuild_from_topic(db: AsyncDatabase[Any], bootstrap: str, topic: str, projection: Projection, *,
                              progress: bool = True, pause_timeout: float = 30.0) -> int:
     """Drop a projection of another service's events and replay it from that service's topic."""
     scratch = db[f"{projection.name}__rebuild"]
@@ -117,6 +119,6 @@ async def rebuild_from_topic(db: AsyncDatabase, bootstrap: str, topic: str, proj
     finally:
         bar.close()
     log.info("projection.rebuilt", projection=projection.name, topic=topic, events=bar.n)
-    return bar.n
+    return int(bar.n)
 
 

@@ -7,9 +7,12 @@ broker only for the projections it runs (none: never)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
 
+from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 
 from .bus import broker_metadata, ensure_topics, make_producer
 from .envelope import EventRegistry
@@ -25,7 +28,7 @@ from .supervisor import Health, supervise
 log = get_logger("runtime")
 
 
-def mongo_client(url: str) -> AsyncMongoClient:
+def mongo_client(url: str) -> AsyncMongoClient[Any]:
     return AsyncMongoClient(url, tz_aware=True, uuidRepresentation="standard", serverSelectionTimeoutMS=5000)
 
 
@@ -50,19 +53,19 @@ class ServiceRuntime:
         # projections of other services' events, by service name: their own consumer group per service
         self.foreign = {service: list(ps) for service, ps in (foreign or {}).items()}
         self.run_background = run_background
-        self.client: AsyncMongoClient | None = None
+        self.client: AsyncMongoClient[Any] | None = None
         self.store: EventStore | None = None
-        self.producer = None
+        self.producer: AIOKafkaProducer | None = None
         self.relay: OutboxRelay | None = None
         self.runner: ProjectionRunner | None = None
         self.foreign_runners: dict[str, ProjectionRunner] = {}
         self.health: dict[str, Health] = {}  # every supervised runner, as /readyz reports it
         self.positions = PositionWaits()  # what the read models of this process have applied, per source service
         self._stop = asyncio.Event()
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[None]] = []
 
     @property
-    def db(self):
+    def db(self) -> AsyncDatabase[Any]:
         assert self.client is not None, "runtime not started"
         return self.client[self.settings.database_name]
 
@@ -103,13 +106,14 @@ class ServiceRuntime:
         if self.run_background:
             if self.relay is not None:
                 self.supervise("relay", self.relay.run, health=self.relay.health)
-            for name, runner in [("projector", self.runner), *self.foreign_runners.items()]:
-                if runner is not None:
-                    self.supervise(name if name == "projector" else f"projector-from-{name}", runner.run,
-                                   health=runner.health)
+            if self.runner is not None:
+                self.supervise("projector", self.runner.run, health=self.runner.health)
+            for service, foreign in self.foreign_runners.items():
+                self.supervise(f"projector-from-{service}", foreign.run, health=foreign.health)
         log.info("runtime.started", database=s.database_name, topic=s.topic if self.has_events else None)
 
-    def supervise(self, name: str, body, *, health: Health | None = None, needs_broker: bool | None = None) -> Health:
+    def supervise(self, name: str, body: Callable[[asyncio.Event], Awaitable[None]], *, health: Health | None = None,
+                  needs_broker: bool | None = None) -> Health:
         """Run ``body(stop)`` in the background for the process's life: restarted whenever it fails or ends, and
         reported by /readyz under ``name`` (``needs_broker``: whether a broker outage explains its quiet)."""
         health = health or Health(name)
@@ -133,13 +137,14 @@ class ServiceRuntime:
             await self.client.close()
         log.info("runtime.stopped")
 
-    async def readiness(self) -> tuple[bool, dict]:
+    async def readiness(self) -> tuple[bool, dict[str, Any]]:
         """(ready, body). Not ready: the database is unreachable (no write can be taken), or a runner is dead or
         stuck for a reason a broker outage does not explain. A broker outage alone leaves the service ready, with
         ``degraded: ["kafka"]``: writes are taken and published once it is back. Parked commits or events
         degrade it too: an operator has something to look at."""
         checks: dict[str, str] = {}
         try:
+            assert self.client is not None, "runtime not started"
             await asyncio.wait_for(self.client.admin.command("ping"), 3)
             checks["database"] = "ok"
         except Exception as exc:  # noqa: BLE001 - readiness reports any failure
