@@ -99,11 +99,25 @@ async def topic_partitions(bootstrap: str, topic: str) -> list[int]:
                   for p in t["partitions"])
 
 
-async def broker_metadata(bootstrap: str) -> list[str]:
-    """The broker's topics: whether it answers, for a process that runs consumers but no producer."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=2500)
-    try:  # closed also when its start is cancelled (a readiness probe's time limit)
-        await admin.start()
-        return list(await admin.list_topics())
-    finally:
-        await admin.close()
+class BrokerProbe:
+    """Whether the broker answers, for a process that runs consumers but no producer: one admin connection kept
+    for the process (opened at the first probe, opened anew after a failed one), asked for the topics."""
+
+    def __init__(self, bootstrap: str):
+        self.bootstrap = bootstrap
+        self._admin: AIOKafkaAdminClient | None = None
+
+    async def ping(self) -> None:
+        try:
+            if self._admin is None:
+                self._admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=2500)
+                await self._admin.start()
+            await self._admin.list_topics()
+        except BaseException:  # a cancelled probe too (a readiness time limit): the next one connects afresh
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        admin, self._admin = self._admin, None
+        if admin is not None:
+            await admin.close()

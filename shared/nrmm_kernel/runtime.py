@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from .bus import broker_metadata, ensure_topics, make_producer
+from .bus import BrokerProbe, ensure_topics, make_producer
 from .envelope import EventRegistry
 from .eventstore import EventStore
 from .logging import get_logger
@@ -60,6 +60,7 @@ class ServiceRuntime:
         self.runner: ProjectionRunner | None = None
         self.foreign_runners: dict[str, ProjectionRunner] = {}
         self.health: dict[str, Health] = {}  # every supervised runner, as /readyz reports it
+        self.broker = BrokerProbe(settings.kafka_bootstrap)  # readiness, for a process without a producer
         self.positions = PositionWaits()  # what the read models of this process have applied, per source service
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -133,6 +134,7 @@ class ServiceRuntime:
                 task.cancel()
         if self.producer is not None:
             await self.producer.stop()
+        await self.broker.close()
         if self.client is not None:
             await self.client.close()
         log.info("runtime.stopped")
@@ -178,7 +180,7 @@ class ServiceRuntime:
         if self.producer is not None:
             await self.producer.client.fetch_all_metadata()
         else:  # consumers only: the broker is asked through the admin client's public metadata call
-            await broker_metadata(self.settings.kafka_bootstrap)
+            await self.broker.ping()
 
     def topic_of(self, service: str) -> str:
         return f"{self.settings.namespace}.{service}.events"
