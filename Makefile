@@ -1,5 +1,5 @@
 # The two commands of the README, plus a few conveniences.
-.PHONY: run test bench infra-up infra-down lint
+.PHONY: run test bench infra-up infra-down lint deploy-check
 
 run:            ## run the platform: infrastructure + every service, logs followed
 	bash deploy/run.sh
@@ -21,3 +21,6 @@ infra-down:
 
 lint:
 	uv run ruff check .
+
+deploy-check:   ## the Dockerfile, Compose and Kubernetes manifests, checked offline (tools into var/tools)
+	bash deploy/check.sh

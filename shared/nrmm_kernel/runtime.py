@@ -78,7 +78,7 @@ class ServiceRuntime:
         if self.has_events:
             topics.add(s.topic)
         if topics:
-            await ensure_topics(s.kafka_bootstrap, sorted(topics), s.topic_partitions)
+            await ensure_topics(s.kafka_bootstrap, sorted(topics), s.topic_partitions, s.topic_replication_factor)
         if self.has_events:
             self.store = EventStore(self.db, max_commit_bytes=s.max_commit_bytes)
             await self.store.ensure_indexes()
