@@ -28,6 +28,8 @@ from .domain.events import registry
 from .settings import Settings
 
 DEFAULT_PORT = 8000
+# the database deploy/run.sh (make run) starts or reaches: a replica set of one under Docker, hence directConnection
+MAKE_RUN_DATABASE = "mongodb://127.0.0.1:27017/?directConnection=true"
 HOUSEKEEPING_SECONDS = 600  # expired SMS codes, login attempts, spent refresh tokens are purged this often
 log = get_logger("gateway")
 
@@ -114,6 +116,8 @@ def create_admin(argv: list[str]) -> int:
     parser.add_argument("--username", required=True)
     args = parser.parse_args(argv)
     settings = Settings()
+    if "NRMM_MONGODB_URL" not in os.environ:  # where make run puts it, natively (FerretDB) and with Docker alike
+        settings = settings.model_copy(update={"mongodb_url": MAKE_RUN_DATABASE})
     where = f"database {settings.database_name} at {settings.mongodb_url}"
     password = os.environ.get("NRMM_BOOTSTRAP_ADMIN_PASSWORD")
     if not password:
