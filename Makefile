@@ -1,5 +1,5 @@
 # The two commands of the README, plus a few conveniences.
-.PHONY: run test bench infra-up infra-down lint deploy-check
+.PHONY: run test bench bench-scale infra-up infra-down lint deploy-check
 
 run:            ## run the platform: infrastructure + every service, logs followed
 	bash deploy/run.sh
@@ -12,6 +12,9 @@ bench:          ## print figures: the kernel, the sites gate over HTTP, the mobi
 	uv run python bench/kernel_bench.py
 	uv run python bench/gate_bench.py
 	uv run python bench/web_bench.py
+
+bench-scale:    ## the city generator and scale benchmark: 10k, 100k, 1 M machines (JSON + PNG in bench/results/)
+	uv run python bench/scale_bench.py $(SCALE_ARGS)
 
 infra-up:
 	bash deploy/native.sh start

@@ -28,8 +28,16 @@ from .supervisor import Health, supervise
 log = get_logger("runtime")
 
 
+# Operations one process runs at once on the database. FerretDB 1.24 deadlocks when its PostgreSQL pool
+# (pool_max_conns in deploy/native.sh) is full of readers while an index or collection is created: the creator
+# holds its metadata lock waiting for a connection, the readers hold the connections waiting for the lock
+# (seen here with several platforms on one FerretDB). Small pools per process keep the sum below it.
+MAX_POOL_SIZE = 24
+
+
 def mongo_client(url: str) -> AsyncMongoClient[Any]:
-    return AsyncMongoClient(url, tz_aware=True, uuidRepresentation="standard", serverSelectionTimeoutMS=5000)
+    return AsyncMongoClient(url, tz_aware=True, uuidRepresentation="standard", serverSelectionTimeoutMS=5000,
+                            maxPoolSize=MAX_POOL_SIZE)
 
 
 class ServiceRuntime:
