@@ -7,9 +7,9 @@ import ulid
 from nrmm_kernel.auth import Principal
 from nrmm_kernel.envelope import Actor
 from nrmm_kernel.errors import ConcurrencyError, Conflict, Forbidden, NotFound
-from nrmm_kernel.reference import Role
+from nrmm_kernel.reference import Department, Role
 
-from ..domain.model import SiteDetails, SiteStatus
+from ..domain.model import SiteDetails, SiteStatus, StateOwnership
 from ..domain.site import Site, Zone
 from ..domain.zones import ZoneDefinition
 from . import access
@@ -90,6 +90,29 @@ class SitesCommands:
         return await self.accounts.create_supervision_engineer(
             site_code=site.id, district=site.details.district, username=username, password=password, name=name,
             created_by=who.account_id)
+
+    # who governs the site (rule D3) ------------------------------------------------------------------
+    async def confirm_department(self, who: Principal, site_code: str, accepted: bool, reason: str | None) -> Site:
+        site = await self._site(site_code)
+        access.require_department_admin(who, site.competent_department, site.details.district)
+        site.confirm_department(accepted=accepted, reason=reason)
+        await self.sites.save(site, actor=who.as_actor())
+        return site
+
+    async def declare_state_ownership(self, who: Principal, site_code: str, ownership: StateOwnership) -> Site:
+        site = await self._site(site_code)
+        access.require_manage_site(who, self._site_facts(site))
+        site.declare_state_ownership(ownership)
+        await self.sites.save(site, actor=who.as_actor())
+        return site
+
+    async def confirm_state_ownership(self, who: Principal, site_code: str, accepted: bool,
+                                      reason: str | None) -> Site:
+        site = await self._site(site_code)
+        access.require_department_admin(who, Department.STATE_ASSETS.value, site.details.district)
+        site.confirm_state_ownership(accepted=accepted, reason=reason)
+        await self.sites.save(site, actor=who.as_actor())
+        return site
 
     # restricted zones (rule E4) ------------------------------------------------------------------
     async def define_zone(self, who: Principal, definition: ZoneDefinition) -> Zone:
