@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import json
 from collections.abc import Callable
-from typing import Any
 
 from .logging import configure_logging
 from .outbox import Outbox
@@ -37,8 +36,8 @@ def run_cli(build_runtime: Callable[[], ServiceRuntime], argv: list[str] | None 
         try:
             if args.command == "outbox":
                 if runtime.store is None:
-                    print("this service keeps no events: it has no outbox")
-                    return 2
+                    print(f"{runtime.settings.service_name} has no events of its own, so no outbox")
+                    return 1
                 return await _outbox(Outbox(runtime.store), args.action, args.position)
             names = [args.projection] if args.projection else [p.name for p in runtime.all_projections]
             for name in names:
@@ -65,7 +64,7 @@ async def _outbox(outbox: Outbox, action: str, position: int | None) -> int:
         if shown is None:
             print(f"no parked commit at position {position}")
             return 1
-        commit: dict[str, Any] = shown.pop("commit") or {}
+        commit = shown.pop("commit") or {}
         print(json.dumps({**shown, "events": [{k: e.get(k) for k in ("type", "streamid", "streamversion", "time")}
                                                for e in commit.get("events", [])]}, default=str, indent=2,
                          ensure_ascii=False))

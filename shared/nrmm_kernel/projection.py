@@ -23,8 +23,8 @@ from functools import cached_property
 from typing import Any, ClassVar
 
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
 
+from .claims import claim
 from .envelope import DomainEvent, EventEnvelope, EventRegistry
 
 META_KEYS = ("_id", "_v", "_rev")
@@ -107,11 +107,9 @@ async def apply_event(collection: AsyncCollection[Any], projection: Projection, 
         new["_v"] = {**(current or {}).get("_v", {}), key: envelope.streamversion}
         if current is None:
             new["_rev"] = 1
-            try:
-                await collection.insert_one(new)
+            if await claim(collection, new):
                 return "applied"
-            except DuplicateKeyError:
-                continue  # someone created it meanwhile: read again
+            continue  # someone created it meanwhile: read again
         new["_rev"] = current["_rev"] + 1
         result = await collection.replace_one({"_id": doc_id, "_rev": current["_rev"]}, new)
         if result.matched_count == 1:

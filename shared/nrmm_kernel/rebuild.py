@@ -86,15 +86,13 @@ async def replay_topic(bootstrap: str, topic: str, collection: AsyncCollection[A
     For projections of another service's events, which this service's event store does not hold; the
     platform's event topics keep everything (retention.ms = -1), so a replay sees the whole history."""
     order = order or StreamOrder()
+    partitions = [TopicPartition(topic, p) for p in await bus.topic_partitions(bootstrap, topic)]
+    if not partitions:
+        return {}
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
                                 auto_offset_reset="earliest")
     await consumer.start()
     try:
-        # a group-less consumer learns partitions from a metadata fetch (topics() does not keep what it fetched)
-        cluster = await consumer._client.fetch_all_metadata()
-        partitions = [TopicPartition(topic, p) for p in sorted(cluster.partitions_for_topic(topic) or ())]
-        if not partitions:
-            return {}
         consumer.assign(partitions)
         end: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
         # explicit offsets: seek_to_beginning on a fresh group-less consumer can lose to its initial reset
@@ -120,7 +118,7 @@ async def replay_topic(bootstrap: str, topic: str, collection: AsyncCollection[A
             if bar is not None:
                 bar.update(len(accepted))
             remaining = {tp for tp in remaining if await consumer.position(tp) < end[tp]}
-        return end
+        return dict(end)
     finally:
         await consumer.stop()
 

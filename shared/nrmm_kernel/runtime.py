@@ -1,4 +1,8 @@
-"""Composition of one service's infrastructure: database, event store, relay, projection runners."""
+"""Composition of one service's infrastructure: database, event store, relay, projection runners.
+
+A service with events of its own (its registry names at least one) gets an event store, a producer and the
+outbox relay; a service without (the gateway, the notifications service) gets none of them, and touches the
+broker only for the projections it runs (none: never)."""
 
 from __future__ import annotations
 
@@ -6,10 +10,11 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from .bus import ensure_topics, make_producer
+from .bus import BrokerProbe, ensure_topics, make_producer
 from .envelope import EventRegistry
 from .eventstore import EventStore
 from .logging import get_logger
@@ -49,6 +54,7 @@ class ServiceRuntime:
     ):
         self.settings = settings
         self.registry = registry
+        self.has_events = bool(registry.types)
         self.projections = list(projections)
         # topics the projections read; by default the service's own
         self.subscribe_to = list(subscribe_to) if subscribe_to is not None else [settings.topic]
@@ -57,14 +63,15 @@ class ServiceRuntime:
         self.run_background = run_background
         self.client: AsyncMongoClient[Any] | None = None
         self.store: EventStore | None = None
-        self.producer: Any = None  # an AIOKafkaProducer once started (aiokafka has no types)
+        self.producer: AIOKafkaProducer | None = None
         self.relay: OutboxRelay | None = None
         self.runner: ProjectionRunner | None = None
         self.foreign_runners: dict[str, ProjectionRunner] = {}
         self.health: dict[str, Health] = {}  # every supervised runner, as /readyz reports it
+        self.broker = BrokerProbe(settings.kafka_bootstrap)  # readiness, for a process without a producer
         self.positions = PositionWaits()  # what the read models of this process have applied, per source service
         self._stop = asyncio.Event()
-        self._tasks: list[asyncio.Task[Any]] = []
+        self._tasks: list[asyncio.Task[None]] = []
 
     @property
     def db(self) -> AsyncDatabase[Any]:
@@ -74,15 +81,19 @@ class ServiceRuntime:
     async def start(self) -> None:
         s = self.settings
         self.client = mongo_client(s.mongodb_url)
-        self.store = EventStore(self.db, max_commit_bytes=s.max_commit_bytes)
-        await self.store.ensure_indexes()
         foreign_topics = {service: self.topic_of(service) for service in self.foreign}
-        await ensure_topics(s.kafka_bootstrap, sorted({s.topic, *self.subscribe_to, *foreign_topics.values()}),
-                            s.topic_partitions, s.topic_replication_factor)
-        self.producer = make_producer(s.kafka_bootstrap)
-        await self.producer.start()
-        self.relay = OutboxRelay(self.store, self.producer, s.topic,
-                                 batch_size=s.relay_batch_size, poll_seconds=s.relay_poll_seconds)
+        topics = {*(self.subscribe_to if self.projections else ()), *foreign_topics.values()}
+        if self.has_events:
+            topics.add(s.topic)
+        if topics:
+            await ensure_topics(s.kafka_bootstrap, sorted(topics), s.topic_partitions, s.topic_replication_factor)
+        if self.has_events:
+            self.store = EventStore(self.db, max_commit_bytes=s.max_commit_bytes)
+            await self.store.ensure_indexes()
+            self.producer = make_producer(s.kafka_bootstrap)
+            await self.producer.start()
+            self.relay = OutboxRelay(self.store, self.producer, s.topic,
+                                     batch_size=s.relay_batch_size, poll_seconds=s.relay_poll_seconds)
         if self.projections:
             self.runner = ProjectionRunner(
                 db=self.db, projections=self.projections, topics=self.subscribe_to,
@@ -102,12 +113,13 @@ class ServiceRuntime:
             self.positions.track(runner.watermarks)
             self.foreign_runners[service] = runner
         if self.run_background:
-            self.supervise("relay", self.relay.run, health=self.relay.health)
-            for name, live in [("projector", self.runner), *self.foreign_runners.items()]:
-                if live is not None:
-                    self.supervise(name if name == "projector" else f"projector-from-{name}", live.run,
-                                   health=live.health)
-        log.info("runtime.started", database=s.database_name, topic=s.topic)
+            if self.relay is not None:
+                self.supervise("relay", self.relay.run, health=self.relay.health)
+            if self.runner is not None:
+                self.supervise("projector", self.runner.run, health=self.runner.health)
+            for service, foreign in self.foreign_runners.items():
+                self.supervise(f"projector-from-{service}", foreign.run, health=foreign.health)
+        log.info("runtime.started", database=s.database_name, topic=s.topic if self.has_events else None)
 
     def supervise(self, name: str, body: Callable[[asyncio.Event], Awaitable[None]], *, health: Health | None = None,
                   needs_broker: bool | None = None) -> Health:
@@ -130,6 +142,7 @@ class ServiceRuntime:
                 task.cancel()
         if self.producer is not None:
             await self.producer.stop()
+        await self.broker.close()
         if self.client is not None:
             await self.client.close()
         log.info("runtime.stopped")
@@ -146,12 +159,13 @@ class ServiceRuntime:
             checks["database"] = "ok"
         except Exception as exc:  # noqa: BLE001 - readiness reports any failure
             checks["database"] = f"unreachable: {type(exc).__name__}"
-        try:
-            await asyncio.wait_for(self.producer.client.fetch_all_metadata(), 3)
-            checks["broker"] = "ok"
-        except Exception as exc:  # noqa: BLE001
-            checks["broker"] = f"unreachable: {type(exc).__name__}"
-        broker_down = checks["broker"] != "ok"
+        if self.uses_broker:
+            try:
+                await asyncio.wait_for(self._broker_ping(), 3)
+                checks["broker"] = "ok"
+            except Exception as exc:  # noqa: BLE001
+                checks["broker"] = f"unreachable: {type(exc).__name__}"
+        broker_down = checks.get("broker", "ok") != "ok"
         runners, failing = {}, []
         for name, health in self.health.items():
             healthy, runners[name] = health.report(self.settings.runner_stuck_seconds, broker_down)
@@ -165,6 +179,16 @@ class ServiceRuntime:
         ready = checks["database"] == "ok" and not failing
         return ready, {"status": "ready" if ready else "not_ready", "checks": checks, "runners": runners,
                        "degraded": degraded, "failing": failing}
+
+    @property
+    def uses_broker(self) -> bool:
+        return self.producer is not None or self.runner is not None or bool(self.foreign_runners)
+
+    async def _broker_ping(self) -> None:
+        if self.producer is not None:
+            await self.producer.client.fetch_all_metadata()
+        else:  # consumers only: the broker is asked through the admin client's public metadata call
+            await self.broker.ping()
 
     def topic_of(self, service: str) -> str:
         return f"{self.settings.namespace}.{service}.events"
@@ -182,7 +206,7 @@ class ServiceRuntime:
         projection = next((p for p in self.projections if p.name == name), None)
         if projection is None:
             raise LookupError(f"unknown projection {name}; known: {[p.name for p in self.all_projections]}")
-        if self.subscribe_to != [self.settings.topic]:
+        if self.store is None or self.subscribe_to != [self.settings.topic]:
             # its events come from other services' topics, which this store does not hold
             raise LookupError(f"{name} reads other services' topics; it cannot be replayed from this store")
         assert self.store is not None, "runtime not started"

@@ -11,8 +11,8 @@ from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
+from .claims import claim
 from .envelope import utcnow
 from .logging import get_logger
 from .projection import Projection
@@ -28,7 +28,8 @@ RUNNERS = "projection_runners"
 
 
 async def swap_in(db: AsyncDatabase[Any], projection: Projection, scratch: AsyncCollection[Any],
-                  catch_up: Callable[[], Awaitable[object]], pause_timeout: float) -> None:
+                  catch_up: Callable[[], Awaitable[None]],
+                   pause_timeout: float) -> None:
     """Pause the live runners, catch the scratch copy up with what they applied, and swap it in."""
     name = projection.name
     await restore_interrupted_swap(db, name)  # an earlier rebuild's unfinished swap first: its copy is the live one
@@ -90,9 +91,7 @@ async def restore_interrupted_swap(db: AsyncDatabase[Any], name: str) -> bool:
     token = (control or {}).get("swapping")
     if not token:
         return False
-    try:
-        await db[CONTROL].insert_one({"_id": f"{name}:restore:{token}", "at": utcnow()})
-    except DuplicateKeyError:
+    if not await claim(db[CONTROL], {"_id": f"{name}:restore:{token}", "at": utcnow()}):
         return False  # another runner (or the rebuild itself) is restoring it
     restored = False
     if await _exists(db, f"{name}{RETIRED}"):

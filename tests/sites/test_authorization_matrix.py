@@ -65,6 +65,9 @@ def endpoints(world: dict) -> list[Endpoint]:
         ("update a site", "PUT", f"/api/sites/sites/{site}", {"json": world["details"]}, MANAGE_SITE),
         ("complete a site", "POST", f"/api/sites/sites/{site}/status", {"json": {"status": "completed"}},
          MANAGE_SITE),
+        # rule E6: an engineer's account under the site, by an administrator who governs it (weak password: 422)
+        ("supervision engineer", "POST", f"/api/sites/sites/{site}/supervision-engineers",
+         {"json": {"username": "mx-eng-new", "password": "short"}}, MANAGE_SITE - {"site_admin"}),
         ("scan", "POST", f"/api/sites/sites/{site}/scans", {"json": {"code": INSIDE}}, GATE),
         ("entry", "POST", f"/api/sites/sites/{site}/entries", {"json": entry}, GATE),
         ("batch entry", "POST", f"/api/sites/sites/{site}/entries/batch", {"json": {"machines": [entry]}}, GATE),
