@@ -1,12 +1,17 @@
 # The two commands of the README, plus a few conveniences.
-.PHONY: run test bench bench-scale infra-up infra-down lint deploy-check
+.PHONY: run test test-fast bench bench-scale infra-up infra-down lint deploy-check
 
 run:            ## run the platform: infrastructure + every service, logs followed
 	bash deploy/run.sh
 
-test:           ## run every test on real infrastructure (started if needed)
+test:           ## type-check (mypy --strict: the kernel and every domain), then every test on real infrastructure
 	uv sync --frozen --quiet
+	uv run mypy
 	uv run pytest $(PYTEST_ARGS)
+
+test-fast:      ## the tests that need no infrastructure (no Kafka, no database): under a minute
+	uv sync --frozen --quiet
+	uv run pytest -m "not integration" $(PYTEST_ARGS)
 
 bench:          ## print figures: the kernel, the sites gate over HTTP, the mobile pages in Chromium
 	uv run python bench/kernel_bench.py
@@ -25,6 +30,7 @@ infra-down:
 
 lint:
 	uv run ruff check .
+	uv run mypy
 
 deploy-check:   ## the Dockerfile, Compose and Kubernetes manifests, checked offline (tools into var/tools)
 	bash deploy/check.sh

@@ -3,7 +3,8 @@
 Denied means 401 (no token) or 403 with a stable code. Allowed means the request got past every role,
 ownership and jurisdiction check: the answer may still be a 404, 409 or 422 from the domain, which is how
 write endpoints are exercised without changing the records (a stale expected version, a date in the future,
-"nothing changed"). Each check in a service is needed by at least one cell.
+"nothing changed"). Each check in a service is needed by at least one cell. A 5xx is wrong in every cell,
+allowed or denied: a crash is never an answer.
 """
 
 from __future__ import annotations
@@ -61,7 +62,9 @@ def wrong_cells(http: httpx.Client, endpoint: Endpoint, callers: dict[str, dict]
     wrong = []
     for caller, headers in callers.items():
         response = http.request(endpoint.method, endpoint.path, headers=headers, **endpoint.kwargs)
-        if caller in endpoint.allowed:
+        if response.status_code >= 500:
+            wrong.append(f"{caller}: {response.status_code} {response.text[:120]} (a 5xx is never an answer)")
+        elif caller in endpoint.allowed:
             if response.status_code in (401, 403):
                 wrong.append(f"{caller}: expected allowed, got {response.status_code} {response.text[:120]}")
         elif not headers:

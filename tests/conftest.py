@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import uuid
 from dataclasses import dataclass
@@ -127,3 +128,29 @@ def pytest_report_header(config):
     if kafka and mongo:
         return f"infrastructure: environment (kafka={kafka}, db={mongo})"
     return "infrastructure: chosen at first use (testcontainers if Docker answers, else deploy/native.sh)"
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test that reaches the broker or the database (the ``infra`` fixture, directly or through another fixture)
+    carries the ``integration`` marker, so ``-m "not integration"`` is a pure subset that needs no infrastructure."""
+    for item in items:
+        if "infra" in getattr(item, "fixturenames", ()) and item.get_closest_marker("integration") is None:
+            item.add_marker(pytest.mark.integration)
+
+
+INFRA_PORTS = frozenset({9092, 27017})  # the broker's and the database's standard ports
+
+
+@pytest.fixture(autouse=True)
+def _no_infrastructure_without_the_marker(request, monkeypatch):
+    """A test without the ``integration`` marker that opens a connection to the broker or the database fails."""
+    if request.node.get_closest_marker("integration") is not None:
+        return
+    connect = socket.socket.connect
+
+    def guarded(sock, address):
+        if isinstance(address, tuple) and len(address) >= 2 and address[1] in INFRA_PORTS:
+            raise AssertionError(f"{request.node.nodeid} reaches {address}: mark it integration")
+        return connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)

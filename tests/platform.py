@@ -8,7 +8,6 @@ import secrets
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -17,6 +16,7 @@ import httpx
 from nrmm_kernel.auth import Principal, TokenVerifier
 from nrmm_kernel.reference import Department, Role
 from tests.conftest import ROOT
+from tests.waiting import wait_until
 
 
 def free_port() -> int:
@@ -93,26 +93,31 @@ def start_platform(infra, services: list[str], extra_env: dict[str, str] | None 
 
 
 def _wait_ready(service: str, url: str, process: subprocess.Popen) -> None:
-    # a deadline, not a count of polls: on two shared cores under other suites a start-up can take a minute
-    deadline = time.monotonic() + float(os.environ.get("NRMM_TEST_START_SECONDS", "120"))
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
+    last: list = ["no answer"]
+
+    def ready() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"{service} exited during start-up")
-        time.sleep(0.1)
-    raise RuntimeError(f"{service} never became ready")
+        try:
+            answer = httpx.get(f"{url}/readyz", timeout=2)
+        except httpx.HTTPError as exc:
+            last[0] = type(exc).__name__
+            return False
+        last[0] = f"{answer.status_code} {answer.text[:600]}"
+        return answer.status_code == 200
+
+    # a deadline: on two shared cores under other suites a start-up can take a minute or more
+    wait_until(ready, timeout=float(os.environ.get("NRMM_TEST_START_SECONDS", "300")), what=f"{service} becoming ready",
+               describe=lambda _: last[0])
 
 
 def eventually(http: httpx.Client, path: str, headers: dict, until, attempts: int = 150) -> httpx.Response:
     """Reads go to projections fed through Kafka: poll until they show the expected state."""
-    response = None
-    for _ in range(attempts):
-        response = http.get(path, headers=headers)
-        if response.status_code == 200 and until(response.json()):
-            return response
-        time.sleep(0.1)
-    raise AssertionError(f"{path} never reached the expected state: {response.status_code} {response.text[:500]}")
+    last: list = [None]
+
+    def reached() -> httpx.Response | None:
+        last[0] = response = http.get(path, headers=headers)
+        return response if response.status_code == 200 and until(response.json()) else None
+
+    return wait_until(reached, timeout=attempts / 10, what=f"{path} reaching the expected state",
+                      describe=lambda _: f"{last[0].status_code} {last[0].text[:500]}")

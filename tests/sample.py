@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nrmm_kernel.aggregate import Aggregate
+from nrmm_kernel.aggregate import CreatedAggregate, folds
 from nrmm_kernel.envelope import DomainEvent, EventEnvelope, EventRegistry
 from nrmm_kernel.errors import Conflict
 from nrmm_kernel.projector import Projection, on
@@ -33,19 +33,20 @@ class MachineRetired(DomainEvent):
     reason: str
 
 
-class SampleMachine(Aggregate):
-    def __init__(self, aggregate_id: str):
-        super().__init__(aggregate_id)
-        self.code: str | None = None
-        self.site: str | None = None
+class SampleMachine(CreatedAggregate[MachineRegistered]):
+    creation = MachineRegistered
+
+    def __init__(self, aggregate_id: str, created: MachineRegistered):
+        super().__init__(aggregate_id, created)
+        self.code = created.code
+        self.site: str | None = None  # not on any site yet
         self.retired = False
         self.moves = 0
 
     # commands
-    def register(self, code: str, category: str) -> None:
-        if self.code is not None:
-            raise Conflict("already registered", code="already_registered")
-        self.record(MachineRegistered(code=code, category=category))
+    @classmethod
+    def register(cls, aggregate_id: str, code: str, category: str) -> SampleMachine:
+        return cls.create(aggregate_id, MachineRegistered(code=code, category=category))
 
     def move(self, site: str) -> None:
         if self.retired:
@@ -57,13 +58,12 @@ class SampleMachine(Aggregate):
             self.record(MachineRetired(reason=reason))
 
     # fold
-    def on_MachineRegistered(self, e: MachineRegistered) -> None:
-        self.code = e.code
-
+    @folds(MachineMoved)
     def on_MachineMoved(self, e: MachineMoved) -> None:
         self.site = e.site
         self.moves += 1
 
+    @folds(MachineRetired)
     def on_MachineRetired(self, e: MachineRetired) -> None:
         self.retired = True
 

@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 
 from nrmm_kernel.aggregate import AggregateRepository
 from nrmm_kernel.auth import Principal, require_role
-from nrmm_kernel.errors import ConcurrencyError, NotFound
+from nrmm_kernel.errors import ConcurrencyError, Conflict, NotFound
 from nrmm_kernel.http import create_service_app
 from nrmm_kernel.reference import Role
 from nrmm_kernel.runtime import ServiceRuntime
@@ -35,8 +35,9 @@ def build_router() -> APIRouter:
     async def register(machine_id: str, body: RegisterBody, request: Request,
                        who: Principal = Depends(require_role(Role.OWNER))):
         repository = repo(request)
-        machine = await repository.load(machine_id) or SampleMachine(machine_id)
-        machine.register(body.code, body.category)
+        if await repository.load(machine_id) is not None:
+            raise Conflict("already registered", code="already_registered")
+        machine = SampleMachine.register(machine_id, body.code, body.category)
         _, envelopes = await repository.save(machine, actor=who.as_actor())
         return {"version": envelopes[-1].streamversion, "event_ids": [e.id for e in envelopes]}
 

@@ -104,7 +104,7 @@ async def apply_batch(collection: AsyncCollection[Doc], projection: Projection, 
         outcomes["applied"] += 1
         done.append(envelope)
     changed = [i for i in ids if current[i] is not original[i]]
-    ops: list[InsertOne | ReplaceOne] = []
+    ops: list[InsertOne[Any] | ReplaceOne[Any]] = []
     for doc_id in changed:
         before, after = original[doc_id], current[doc_id]
         assert after is not None

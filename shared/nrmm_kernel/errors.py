@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class AppError(Exception):
     status: int = 400
     code: str = "bad_request"
 
     def __init__(self, message: str, *, code: str | None = None, field: str | None = None,
-                 status: int | None = None, details: dict | None = None):
+                 status: int | None = None, details: dict[str, Any] | None = None):
         super().__init__(message)
         self.message = message
         if code is not None:
@@ -18,8 +20,8 @@ class AppError(Exception):
         self.field = field
         self.details = details or {}
 
-    def to_dict(self) -> dict:
-        body = {"code": self.code, "message": self.message, "field": self.field}
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message, "field": self.field}
         if self.details:
             body["details"] = self.details
         return body

@@ -138,7 +138,7 @@ class EventStore:
             raise CommitTooLarge(f"提交的数据过大 ({size} 字节，上限 {self.max_commit_bytes})，请精简后重试",
                                  details={"bytes": size, "limit": self.max_commit_bytes})
         prev_hash = await self._prev_hash(stream_id, expected_version)
-        doc = {
+        doc: dict[str, Any] = {
             "stream_id": stream_id,
             "version": expected_version + 1,
             "last_version": expected_version + len(events),

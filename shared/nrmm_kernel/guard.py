@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.responses import JSONResponse
@@ -25,7 +26,7 @@ def has_control(text: str) -> bool:
     return CONTROL.search(text) is not None
 
 
-def control_in(value, path: str = "") -> str | None:
+def control_in(value: object, path: str = "") -> str | None:
     """The dotted path of the first string (or key) in a parsed JSON value holding a control character."""
     if isinstance(value, str):
         return (path or "body") if has_control(value) else None
@@ -56,8 +57,8 @@ def control_in_form(text: str) -> str | None:
     return None
 
 
-def refusal(status: int, code: str, message: str, field: str | None, **details) -> JSONResponse:
-    body = {"code": code, "message": message, "field": field}
+def refusal(status: int, code: str, message: str, field: str | None, **details: Any) -> JSONResponse:
+    body: dict[str, Any] = {"code": code, "message": message, "field": field}
     if details:
         body["details"] = details
     return JSONResponse(status_code=status, content=body)

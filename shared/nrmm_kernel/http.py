@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 from aiokafka.errors import KafkaError
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -32,11 +33,11 @@ CORRELATION_HEADERS = ("x-correlation-id", "x-request-id")
 CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
 
 
-def error_response(status: int, code: str, message: str, field: str | None = None, **extra) -> JSONResponse:
+def error_response(status: int, code: str, message: str, field: str | None = None, **extra: Any) -> JSONResponse:
     return JSONResponse(status_code=status, content={"code": code, "message": message, "field": field, **extra})
 
 
-def _field_of(loc: Sequence) -> str:
+def _field_of(loc: Sequence[Any]) -> str:
     # ("body", "machine", "district") -> "machine.district"
     parts = [str(p) for p in loc]
     if parts and parts[0] in ("body", "query", "path", "header"):
@@ -46,11 +47,11 @@ def _field_of(loc: Sequence) -> str:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
-    async def app_error(request: Request, exc: AppError):
+    async def app_error(request: Request, exc: AppError) -> JSONResponse:
         return JSONResponse(status_code=exc.status, content=exc.to_dict())
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError):
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
         return error_response(
@@ -61,7 +62,7 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException):
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated", 403: "forbidden"}
         response = error_response(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
         for name, value in (exc.headers or {}).items():
@@ -84,7 +85,7 @@ def create_service_app(
     configure_logging(settings.log_level, settings.log_json, service=settings.service_name)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
         if on_start is not None:
             await on_start(app)  # the service wires its handlers to the started runtime
@@ -107,7 +108,8 @@ def create_service_app(
     install_error_handlers(app)
 
     @app.middleware("http")
-    async def correlation_middleware(request: Request, call_next):
+    async def correlation_middleware(request: Request,
+                                     call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         incoming = next((request.headers[h] for h in CORRELATION_HEADERS if h in request.headers), None)
         cid = incoming if incoming and CORRELATION_ID.match(incoming) else new_correlation_id()
         started = time.perf_counter()
@@ -156,16 +158,16 @@ def create_service_app(
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
 
     @app.get("/healthz", tags=["ops"], summary="Process is alive")
-    async def healthz():
+    async def healthz() -> dict[str, str]:
         return {"status": "ok", "service": settings.service_name}
 
     @app.get("/readyz", tags=["ops"], summary="Database reachable and every runner alive (broker: degraded only)")
-    async def readyz():
+    async def readyz() -> JSONResponse:
         ready, body = await runtime.readiness()
         return JSONResponse(status_code=200 if ready else 503, content=body)
 
     @app.get("/metrics", tags=["ops"], summary="Prometheus metrics", response_class=PlainTextResponse)
-    async def metrics():
+    async def metrics() -> PlainTextResponse:
         if runtime.store is not None:
             RELAY_BACKLOG.labels(settings.topic).set(await Outbox(runtime.store).backlog())
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -6,6 +6,7 @@ Services talk through events; these few calls are where a user waits for another
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import httpx
 
@@ -24,12 +25,12 @@ class ServiceCaller:
         token = self.verifier.mint(Principal(account_id=self.account_id, role=Role.SERVICE), ttl=timedelta(minutes=1))
         return {"Authorization": f"Bearer {token}"}
 
-    async def post(self, path: str, body: dict) -> httpx.Response:
+    async def post(self, path: str, body: dict[str, Any]) -> httpx.Response:
         """Raises httpx.HTTPError when the other service does not answer."""
         async with httpx.AsyncClient(timeout=self.timeout) as client:
             return await client.post(f"{self.base_url}{path}", json=body, headers=self._headers())
 
-    async def get(self, path: str, params: dict) -> httpx.Response:
+    async def get(self, path: str, params: dict[str, Any]) -> httpx.Response:
         """Raises httpx.HTTPError when the other service does not answer."""
         async with httpx.AsyncClient(timeout=self.timeout) as client:
             return await client.get(f"{self.base_url}{path}", params=params, headers=self._headers())

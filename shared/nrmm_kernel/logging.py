@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 import sys
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import structlog
 from structlog.contextvars import bind_contextvars, bound_contextvars, get_contextvars
@@ -18,7 +20,7 @@ CORRELATION_KEY = "correlation_id"
 
 
 def configure_logging(level: str = "INFO", json: bool = True, service: str | None = None) -> None:
-    processors = [
+    processors: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -36,7 +38,7 @@ def configure_logging(level: str = "INFO", json: bool = True, service: str | Non
         bind_contextvars(service=service)
 
 
-def get_logger(name: str | None = None):
+def get_logger(name: str | None = None) -> Any:
     return structlog.get_logger(name)
 
 
@@ -49,7 +51,7 @@ def current_correlation_id() -> str | None:
 
 
 @contextmanager
-def correlation(correlation_id: str | None, **extra):
+def correlation(correlation_id: str | None, **extra: Any) -> Iterator[None]:
     """Bind a correlation id (and extra keys) for the duration of a block."""
     with bound_contextvars(**{CORRELATION_KEY: correlation_id or new_correlation_id()}, **extra):
         yield

@@ -8,6 +8,8 @@ the parked one is re-driven, so the stream's order on the topic is kept), absent
 
 from __future__ import annotations
 
+from typing import Any
+
 from pymongo import UpdateOne
 
 from .envelope import utcnow
@@ -54,10 +56,10 @@ class Outbox:
             first[d["stream_id"]] = min(d["_id"], first.get(d["stream_id"], d["_id"]))
         return first
 
-    async def parked(self) -> list[dict]:
+    async def parked(self) -> list[dict[str, Any]]:
         return await self._parked.find({}).sort("_id", 1).to_list(1000)
 
-    async def show(self, position: int) -> dict | None:
+    async def show(self, position: int) -> dict[str, Any] | None:
         letter = await self._parked.find_one({"_id": position})
         if letter is None:
             return None

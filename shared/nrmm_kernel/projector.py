@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterable
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 from pydantic import ValidationError
@@ -66,17 +67,17 @@ class StreamOrder:
         self._last_seen.clear()
 
 
-class _ForgetOnRebalance(ConsumerRebalanceListener):
+class _ForgetOnRebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka has no types
     """What this runner saw of a stream says nothing once its partition may have been served elsewhere:
     another runner may have applied later versions meanwhile, so the gap check starts afresh."""
 
     def __init__(self, order: StreamOrder):
         self._order = order
 
-    async def on_partitions_revoked(self, revoked) -> None:
+    async def on_partitions_revoked(self, revoked: object) -> None:
         self._order.forget()
 
-    async def on_partitions_assigned(self, assigned) -> None:
+    async def on_partitions_assigned(self, assigned: object) -> None:
         self._order.forget()
 
 
@@ -86,7 +87,7 @@ class ProjectionRunner:
     def __init__(
         self,
         *,
-        db: AsyncDatabase,
+        db: AsyncDatabase[Any],
         projections: Iterable[Projection],
         topics: list[str],
         bootstrap: str,

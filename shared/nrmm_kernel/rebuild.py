@@ -94,7 +94,7 @@ async def replay_topic(bootstrap: str, topic: str, collection: AsyncCollection[A
     await consumer.start()
     try:
         consumer.assign(partitions)
-        end = await consumer.end_offsets(partitions)
+        end: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
         # explicit offsets: seek_to_beginning on a fresh group-less consumer can lose to its initial reset
         first = await consumer.beginning_offsets(partitions)
         for tp in partitions:

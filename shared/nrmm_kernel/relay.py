@@ -13,6 +13,7 @@ Run one relay per service database: two relays could interleave one stream's eve
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import MessageSizeTooLargeError, RecordTooLargeError
@@ -49,7 +50,7 @@ class OutboxRelay:
             RELAY_BACKLOG.labels(self.topic).set(0)
             return 0
         blocked = await self.outbox.parked_streams()  # streams whose order waits behind a parked commit
-        sent: list[tuple[Commit, list[asyncio.Future]]] = []
+        sent: list[tuple[Commit, list[asyncio.Future[Any]]]] = []
         held: list[int] = []
         for commit in commits:
             if commit.stream_id in blocked:
@@ -85,16 +86,17 @@ class OutboxRelay:
         log.debug("relay.published", topic=self.topic, commits=len(published), events=events, held=len(held))
         return events
 
-    async def _send(self, commit: Commit) -> list[asyncio.Future] | BaseException:
+    async def _send(self, commit: Commit) -> list[asyncio.Future[Any]] | BaseException:
         """Enqueue the commit's events (in order; per partition the idempotent producer keeps it); a refusal the
         producer knows at once (too large) is returned, not raised."""
-        futures = []
+        futures: list[asyncio.Future[Any]] = []
         for envelope in commit.events:
             key, value, headers = bus.encode(envelope)
             try:
                 futures.append(await self.producer.send(self.topic, value=value, key=key, headers=headers))
             except PERMANENT as exc:
-                return exc
+                refused: BaseException = exc
+                return refused
         return futures
 
     async def _send_watermarks(self, position: int) -> None:

@@ -209,4 +209,5 @@ class ServiceRuntime:
         if self.store is None or self.subscribe_to != [self.settings.topic]:
             # its events come from other services' topics, which this store does not hold
             raise LookupError(f"{name} reads other services' topics; it cannot be replayed from this store")
+        assert self.store is not None, "runtime not started"
         return await rebuild(self.db, self.store, projection, registry=self.registry, progress=progress)

@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from .aio import sleep_or_stop
 from .envelope import utcnow
@@ -26,7 +27,7 @@ class Health:
     last_error: str | None = None
     restarts: int = 0
     lag: int | None = None  # messages (projectors) or commits (relay) known to be waiting
-    task: asyncio.Task | None = field(default=None, repr=False)
+    task: asyncio.Task[Any] | None = field(default=None, repr=False)
     started_at: datetime = field(default_factory=utcnow)
 
     def ok(self, lag: int | None = None) -> None:
@@ -37,7 +38,7 @@ class Health:
     def failed(self, exc: BaseException) -> None:
         self.last_error = f"{type(exc).__name__}: {exc}"[:300]
 
-    def report(self, stuck_after: float, broker_down: bool) -> tuple[bool, dict]:
+    def report(self, stuck_after: float, broker_down: bool) -> tuple[bool, dict[str, Any]]:
         """(healthy, what to show). Dead: its task ended. Stuck: no success for ``stuck_after`` seconds, unless a
         broker outage explains it."""
         since = self.last_success or self.started_at

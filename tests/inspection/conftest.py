@@ -16,6 +16,7 @@ from tests.conftest import ROOT
 from tests.platform import Platform, _wait_ready, eventually, start_platform
 from tests.registry.fixtures import PDF, PNG
 from tests.sites.conftest import ADMIN_PASSWORD, ADMIN_USER, Sites, reported
+from tests.waiting import wait_until
 
 SERVICES = ["notifications", "registry", "sites", "inspection", "gateway"]
 ENV = {"NRMM_BOOTSTRAP_ADMIN_USERNAME": ADMIN_USER, "NRMM_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
@@ -76,15 +77,15 @@ class Inspection(Sites):
 
     def scanned(self, inspector: dict, site: str, code: str, until=lambda d: True) -> dict:
         """Wait until the inspection service's copies know the site and the code (they arrive through Kafka)."""
-        import time
+        last: list = [None]
 
-        response = None
-        for _ in range(200):
-            response = self.api.post("/api/inspection/scans", headers=inspector, json={"site_code": site, "code": code})
-            if response.status_code == 200 and until(response.json()):
-                return response.json()
-            time.sleep(0.1)
-        raise AssertionError(f"{code} at {site} never reached the inspection service: {response.text}")
+        def scanned() -> dict | None:
+            last[0] = response = self.api.post("/api/inspection/scans", headers=inspector,
+                                               json={"site_code": site, "code": code})
+            return response.json() if response.status_code == 200 and until(response.json()) else None
+
+        return wait_until(scanned, timeout=20, what=f"{code} at {site} reaching the inspection service",
+                          describe=lambda _: last[0].text)
 
     def site_known(self, inspector: dict, site: str) -> None:
         """The inspection service's copy of the sites knows this one (a foreign code is valid without the registry)."""

@@ -101,11 +101,7 @@ def test_every_caller_gets_exactly_what_the_matrix_allows(platform, world, endpo
     chosen = next(e for e in endpoints(world) if e.name == endpoint)
     http = platform.platform.client("inspection")
     headers = callers(platform, world)
-    wrong = wrong_cells(http, chosen, headers)
-    for caller, h in headers.items():  # no cell may be a server error
-        status = http.request(chosen.method, chosen.path, headers=h, **chosen.kwargs).status_code
-        if status >= 500:
-            wrong.append(f"{caller}: {status}")
+    wrong = wrong_cells(http, chosen, headers)  # a 5xx in any cell is wrong too
     assert not wrong, f"{chosen.name} {chosen.method} {chosen.path}:\n" + "\n".join(wrong)
 
 

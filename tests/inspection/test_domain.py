@@ -64,17 +64,17 @@ NOW = datetime(2026, 11, 30, 2, tzinfo=UTC)
 
 
 def opened_check(kind=ViolationKind.SMOKE_EXCEEDANCE) -> tuple[Check, str]:
-    check = Check("01CHECK")
-    vid = violation_id(check.id, kind)
+    check_id = "01CHECK"
+    vid = violation_id(check_id, kind)
     machine = MachineRef(code="3-N04ABCDE", machine_key="N04ABCDE", owner_account_id="owner-1", emission_stage="3",
                          rated_power_kw=118)
-    checked = MachineChecked(check_id=check.id, site_code="S-1", district="04", machine=machine, coded=True,
+    checked = MachineChecked(check_id=check_id, site_code="S-1", district="04", machine=machine, coded=True,
                              plate="affixed", card_carried=True, entry_registered=True, violation_ids=[vid],
                              checked_on=date(2026, 11, 30))
-    check.check(checked, [ViolationOpened(violation_id=vid, check_id=check.id, kind=kind.value,
-                                          legal_basis=LEGAL_BASIS[kind], detail="x", site_code="S-1", district="04",
-                                          machine=machine, addressee=Addressee(owner_account_id="owner-1"),
-                                          due_at=NOW + timedelta(days=15), due_on=date(2026, 12, 15))])
+    check = Check.check(check_id, checked, [ViolationOpened(
+        violation_id=vid, check_id=check_id, kind=kind.value, legal_basis=LEGAL_BASIS[kind], detail="x",
+        site_code="S-1", district="04", machine=machine, addressee=Addressee(owner_account_id="owner-1"),
+        due_at=NOW + timedelta(days=15), due_on=date(2026, 12, 15))])
     return check, vid
 
 

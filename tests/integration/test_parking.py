@@ -16,6 +16,7 @@ from nrmm_kernel.projector import ProjectionRunner
 from nrmm_kernel.relay import OutboxRelay
 from tests.kafka_helpers import first_seen_versions, read_topic
 from tests.sample import MachineMoved, MachineView, registry
+from tests.waiting import async_wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -99,10 +100,10 @@ async def test_an_event_a_projection_cannot_apply_is_parked_and_the_rest_applied
     stop = asyncio.Event()
     task = asyncio.create_task(runner.run(stop))
     try:
-        for _ in range(300):
-            if await db[view.name].count_documents({}) == 2 and runner.parked == 1:
-                break
-            await asyncio.sleep(0.05)
+        async def applied_and_parked() -> bool:
+            return await db[view.name].count_documents({}) == 2 and runner.parked == 1
+
+        await async_wait_until(applied_and_parked, timeout=15, what="two events applied and one parked")
     finally:
         stop.set()
         await task

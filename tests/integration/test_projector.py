@@ -6,11 +6,14 @@ import pytest
 
 from nrmm_kernel import bus, swap
 from nrmm_kernel.bus import ensure_topics, make_producer
+from nrmm_kernel.envelope import utcnow
 from nrmm_kernel.eventstore import EventStore
+from nrmm_kernel.outbox import Outbox
 from nrmm_kernel.projector import ProjectionRunner, apply_event, strip_meta
 from nrmm_kernel.rebuild import rebuild, rebuild_from_topic
 from nrmm_kernel.relay import OutboxRelay
 from tests.sample import MachineMoved, MachineRegistered, MachineRetired, MachineView, SiteRoster, registry
+from tests.waiting import async_wait_until
 
 
 async def write_history(store: EventStore, machines: int = 10, start: int = 0) -> None:
@@ -58,10 +61,7 @@ async def run_until(runner: ProjectionRunner, condition, timeout: float = 30.0):
     stop = asyncio.Event()
     task = asyncio.create_task(runner.run(stop))
     try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while loop.time() < deadline and not await condition():
-            await asyncio.sleep(0.1)
+        await async_wait_until(condition, timeout=timeout, what="the runner reaching the expected state")
     finally:
         stop.set()
         await asyncio.wait_for(task, 15)
@@ -137,20 +137,24 @@ async def test_rebuild_while_the_live_projector_runs_equals_the_event_history(db
     try:
         view = MachineView()
 
-        async def keep_writing():
+        batches = [0]
+
+        async def published() -> bool:
+            return await Outbox(store).backlog() == 0
+
+        async def keep_writing():  # a batch, then the next once the relay has published it: writes go on meanwhile
             for batch in range(6):
                 await write_history(store, machines=4, start=20 + batch * 4)
-                await asyncio.sleep(0.05)
+                batches[0] += 1
+                await async_wait_until(published, timeout=30, what=f"batch {batch} published")
 
         writer = asyncio.create_task(keep_writing())
-        await asyncio.sleep(0.3)
+        # the rebuild starts once writing has (the rest is written while it replays and swaps)
+        await async_wait_until(lambda: batches[0] >= 1, timeout=30, what="the first batch written")
         await rebuild(db, store, view, registry=registry, progress=False)
         await writer
         want = await expected_state(store, view)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 30
-        while loop.time() < deadline and not await _equals(db, view, want):
-            await asyncio.sleep(0.1)
+        await async_wait_until(lambda: _equals(db, view, want), timeout=30, what="the live view equal to history")
         assert await snapshot(db[view.name]) == want
     finally:
         stop.set()
@@ -229,8 +233,12 @@ async def test_a_rebuild_whose_pause_ran_out_does_not_swap_in_a_copy_that_misses
     await scratch.insert_one({"_id": "a copy that lacks what runners wrote after the pause ran out"})
     monkeypatch.setattr(swap, "PAUSE_LEASE", 1)
 
-    async def slow_catch_up() -> None:
-        await asyncio.sleep(1.5)
+    async def lease_ran_out() -> bool:
+        control = await db["projection_control"].find_one({"_id": view.name})
+        return control is not None and swap._aware(control["until"]) < utcnow()
+
+    async def slow_catch_up() -> None:  # slower than the pause's lease: waits until the lease has run out
+        await async_wait_until(lease_ran_out, timeout=10, what="the pause's lease running out")
 
     with pytest.raises(TimeoutError, match="ran out"):
         await swap.swap_in(db, view, scratch, slow_catch_up, pause_timeout=5)

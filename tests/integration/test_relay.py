@@ -13,6 +13,7 @@ from nrmm_kernel.relay import OutboxRelay
 from tests.conftest import ROOT
 from tests.kafka_helpers import first_seen_versions, read_topic
 from tests.sample import MachineMoved, registry
+from tests.waiting import async_wait_until
 
 STREAMS, VERSIONS = 12, 10
 
@@ -40,9 +41,11 @@ class StallingProducer:
 
     def __init__(self, inner, stall_after: int):
         self.inner, self.stall_after, self.sent = inner, stall_after, 0
+        self.stalled = asyncio.Event()  # set when it hangs: the moment to kill it
 
     async def send(self, *args, **kwargs):
         if self.sent >= self.stall_after:
+            self.stalled.set()
             await asyncio.Event().wait()
         self.sent += 1
         return await self.inner.send(*args, **kwargs)
@@ -77,9 +80,10 @@ async def test_relay_killed_mid_batch_republishes_and_never_skips(db, infra, top
 
     producer = make_producer(infra.kafka_bootstrap)
     await producer.start()
-    dying = OutboxRelay(store, StallingProducer(producer, stall_after=37), topic_name, batch_size=50)
+    stalling = StallingProducer(producer, stall_after=37)
+    dying = OutboxRelay(store, stalling, topic_name, batch_size=50)
     task = asyncio.create_task(dying.run())
-    await asyncio.sleep(1.0)
+    await asyncio.wait_for(stalling.stalled.wait(), 30)
     task.cancel()  # killed halfway through its first batch
     await asyncio.gather(task, return_exceptions=True)
     await producer.stop()
@@ -112,10 +116,10 @@ async def test_relay_process_killed_with_sigkill_and_restarted_loses_nothing(db,
     first = subprocess.Popen(command, cwd=ROOT, env=env)
     try:
         # wait until it has published part of the backlog, then kill it without warning
-        for _ in range(600):
-            if await Outbox(store).backlog() < total // 2 - 5:
-                break
-            await asyncio.sleep(0.02)
+        async def partly_published() -> bool:
+            return await Outbox(store).backlog() < total // 2 - 5
+
+        await async_wait_until(partly_published, timeout=12, what="the first relay publishing part of the backlog")
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait()
@@ -123,10 +127,10 @@ async def test_relay_process_killed_with_sigkill_and_restarted_loses_nothing(db,
 
     second = subprocess.Popen(command, cwd=ROOT, env=env)
     try:
-        for _ in range(1500):
-            if await Outbox(store).backlog() == 0:
-                break
-            await asyncio.sleep(0.02)
+        async def all_published() -> bool:
+            return await Outbox(store).backlog() == 0
+
+        await async_wait_until(all_published, timeout=30, what="the restarted relay publishing the backlog")
     finally:
         second.send_signal(signal.SIGKILL)
         second.wait()

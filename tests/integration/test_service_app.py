@@ -14,6 +14,7 @@ from nrmm_kernel.reference import Role
 from nrmm_kernel.settings import KernelSettings
 from tests.kafka_helpers import read_topic
 from tests.sample_service import create_sample_app
+from tests.waiting import async_wait_until
 
 
 @pytest.fixture
@@ -35,12 +36,14 @@ def bearer(settings: KernelSettings, role: Role, account: str = "owner-1") -> di
 
 
 async def eventually_get(client, url, headers, attempts=150):
-    for _ in range(attempts):
-        response = await client.get(url, headers=headers)
-        if response.status_code == 200:
-            return response
-        await asyncio.sleep(0.1)
-    return response
+    last: list = [None]
+
+    async def found():
+        last[0] = response = await client.get(url, headers=headers)
+        return response if response.status_code == 200 else None
+
+    return await async_wait_until(found, timeout=attempts / 10, what=f"{url} answering 200",
+                                  describe=lambda _: f"{last[0].status_code} {last[0].text[:300]}")
 
 
 async def test_correlation_id_travels_from_request_to_event_to_consumer_logs(service, infra, mongo, capsys):

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
+
+from tests.waiting import wait_until
 
 
 @dataclass
@@ -20,6 +21,7 @@ class FakeProviders:
     hanging: set[str] = field(default_factory=set)  # mobiles whose requests are never answered in time
     held: dict[str, threading.Event] = field(default_factory=dict)  # mobile -> the next request waits for this
     lock: threading.Lock = field(default_factory=threading.Lock)
+    stopping: threading.Event = field(default_factory=threading.Event)  # set by stop(): hanging requests end
     server: ThreadingHTTPServer | None = None
 
     @property
@@ -31,13 +33,7 @@ class FakeProviders:
             return [r for r in self.sms if r["PhoneNumbers"] == mobile]
 
     def wait_for(self, condition, seconds: float = 30.0):
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            found = condition()
-            if found:
-                return found
-            time.sleep(0.05)
-        raise AssertionError("the providers never saw what was expected")
+        return wait_until(condition, timeout=seconds, what="the providers seeing what was expected")
 
     def start(self) -> FakeProviders:
         providers = self
@@ -82,7 +78,7 @@ class FakeProviders:
                     hold.wait(60)
                     return  # the connection is dropped: the sender never hears back
                 if mobile in providers.hanging:
-                    time.sleep(5)
+                    providers.stopping.wait(5)  # past the sender's timeout, or until the fake stops
                     return
                 if mobile in providers.failing:
                     return self._answer({"Code": providers.failing[mobile], "Message": "refused", "RequestId": "r"})
@@ -94,6 +90,7 @@ class FakeProviders:
         return self
 
     def stop(self) -> None:
+        self.stopping.set()
         for event in self.held.values():
             event.set()
         self.server.shutdown()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import httpx
@@ -11,6 +10,7 @@ from nrmm_kernel.clock import today_in_chongqing
 from nrmm_kernel.reference import Role
 from tests.registry.conftest import RegistryClient
 from tests.registry.fixtures import machine, registrant
+from tests.waiting import wait_until
 
 
 def registry_client(platform) -> RegistryClient:
@@ -36,13 +36,13 @@ def admin(platform) -> dict:
 
 def poll(read, until, seconds: float = 30.0):
     """Read until ``until(answer)`` holds, at most ``seconds``."""
-    deadline, answer = time.monotonic() + seconds, None
-    while time.monotonic() < deadline:
-        answer = read()
-        if until(answer):
-            return answer
-        time.sleep(0.1)
-    raise AssertionError(f"never reached the expected state: {answer!r}"[:800])
+    last: list = [None]
+
+    def reached():
+        last[0] = answer = read()
+        return (answer,) if until(answer) else None  # a tuple: truthy even when the answer itself is not
+
+    return wait_until(reached, timeout=seconds, what="the expected state", describe=lambda _: repr(last[0]))[0]
 
 
 def inbox(http: httpx.Client, headers: dict, **params) -> dict:

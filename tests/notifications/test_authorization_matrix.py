@@ -39,11 +39,8 @@ def callers(platform) -> dict[str, dict]:
 def test_every_caller_gets_exactly_what_the_matrix_allows_and_never_a_5xx(platform, callers, endpoint):
     chosen = next(e for e in endpoints() if e.name == endpoint)
     http = platform.client("notifications")
-    wrong = wrong_cells(http, chosen, callers)
+    wrong = wrong_cells(http, chosen, callers)  # a 5xx in any cell is wrong too
     assert not wrong, f"{chosen.name} {chosen.method} {chosen.path}:\n" + "\n".join(wrong)
-    for name, headers in callers.items():
-        answer = http.request(chosen.method, chosen.path, headers=headers, **chosen.kwargs)
-        assert answer.status_code < 500, (name, answer.status_code, answer.text[:200])
 
 
 def test_the_matrix_covers_every_route():

@@ -30,9 +30,9 @@ async def test_a_thousand_concurrent_approvals_get_a_thousand_distinct_codes(db)
 
     ids = []
     for i in range(1000):
-        record = MachineRecord(f"bulk{i:04d}")
-        record.apply(owner_account_id=owner.account_id, registrant=Registrant(**registrant()),
-                     machine=MachineInfo(**machine(district=f"{i % 41 + 1:02d}")), uploads=uploads(), today=TODAY)
+        record = MachineRecord.apply_for(
+            f"bulk{i:04d}", owner_account_id=owner.account_id, registrant=Registrant(**registrant()),
+            machine=MachineInfo(**machine(district=f"{i % 41 + 1:02d}")), uploads=uploads(), today=TODAY)
         await commands.records.save(record, actor=owner.as_actor())
         ids.append(record.id)
 

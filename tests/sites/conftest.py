@@ -12,6 +12,7 @@ from nrmm_kernel.clock import today_in_chongqing
 from nrmm_kernel.reference import Role
 from tests.platform import Platform, eventually, start_platform
 from tests.registry.fixtures import PDF, PNG, credit_code, machine, registrant
+from tests.waiting import wait_until
 
 ADMIN_USER, ADMIN_PASSWORD = "root-admin", "Admin-Passw0rd"
 SERVICES = ["notifications", "registry", "sites", "gateway"]
@@ -116,14 +117,14 @@ class Sites:
 
     def known_at_gate(self, site: str, headers: dict, code: str, until=lambda d: d["reason"] != "unknown_code"):
         """Wait until the sites service's copy of the registry's codes has the code."""
-        for _ in range(150):
-            response = self.sites.post(f"/api/sites/sites/{site}/scans", json={"code": code}, headers=headers)
-            if response.status_code == 200 and until(response.json()):
-                return response.json()
-            import time
+        last: list = [None]
 
-            time.sleep(0.1)
-        raise AssertionError(f"{code} never reached the gate: {response.text}")
+        def known() -> dict | None:
+            last[0] = response = self.sites.post(f"/api/sites/sites/{site}/scans", json={"code": code},
+                                                 headers=headers)
+            return response.json() if response.status_code == 200 and until(response.json()) else None
+
+        return wait_until(known, timeout=15, what=f"{code} reaching the gate", describe=lambda _: last[0].text)
 
 
 def period() -> dict:

@@ -35,8 +35,30 @@ def test_rules_refuse_commands_without_recording_anything():
         machine.move("S-1")
     assert refused.value.code == "machine_retired"
     assert machine.pending == []
-    with pytest.raises(Conflict):
-        machine.register("3-N07ABCDE", "crane")
+
+
+def test_an_aggregate_is_made_by_its_creation_event_and_folds_events_by_their_type():
+    created = SampleMachine.register("m1", "3-N07ABCDE", "crane")
+    assert created.code == "3-N07ABCDE" and created.site is None and created.version == 1
+    assert created.pending == [MachineRegistered(code="3-N07ABCDE", category="crane")]
+    with pytest.raises(TypeError, match="creation event"):
+        SampleMachine.rehydrate("m1", [MachineMoved(site="S-1")])
+    with pytest.raises(ValueError):
+        SampleMachine.rehydrate("m1", [])
+    with pytest.raises(TypeError, match="cannot fold"):
+        created.record(MachineRegistered(code="3-N07ABCDE", category="crane"))  # not a fold of its own
+
+
+def test_a_class_folding_one_event_twice_is_refused_when_defined():
+    from nrmm_kernel.aggregate import Aggregate, folds
+
+    with pytest.raises(TypeError, match="twice"):
+        class Twice(Aggregate):
+            @folds(MachineMoved)
+            def one(self, e: MachineMoved) -> None: ...
+
+            @folds(MachineMoved)
+            def two(self, e: MachineMoved) -> None: ...
 
 
 def test_an_event_the_aggregate_cannot_fold_is_an_error():

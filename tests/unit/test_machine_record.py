@@ -22,11 +22,10 @@ from tests.registry.fixtures import TODAY, machine, registrant, uploads
 
 
 def applied(acquired_days_ago: int = 10, **machine_overrides) -> MachineRecord:
-    record = MachineRecord("m1")
-    record.apply(owner_account_id="owner-1", registrant=Registrant(**registrant()),
-                 machine=MachineInfo(**machine(acquired_days_ago=acquired_days_ago, **machine_overrides)),
-                 uploads=uploads(), today=TODAY)
-    return record
+    return MachineRecord.apply_for(
+        "m1", owner_account_id="owner-1", registrant=Registrant(**registrant()),
+        machine=MachineInfo(**machine(acquired_days_ago=acquired_days_ago, **machine_overrides)),
+        uploads=uploads(), today=TODAY)
 
 
 def issued(**kw) -> MachineRecord:
@@ -47,12 +46,10 @@ def test_every_required_upload_kind_must_be_present():
     incomplete = uploads()
     del incomplete["photo_left"], incomplete["environmental_label"]
     assert missing_uploads(incomplete) == ["environmental_label", "photo_left"]
-    record = MachineRecord("m1")
-    with pytest.raises(ValidationFailed) as refused:
-        record.apply(owner_account_id="o", registrant=Registrant(**registrant()), machine=MachineInfo(**machine()),
-                     uploads=incomplete, today=TODAY)
+    with pytest.raises(ValidationFailed) as refused:  # nothing is created
+        MachineRecord.apply_for("m1", owner_account_id="o", registrant=Registrant(**registrant()),
+                                machine=MachineInfo(**machine()), uploads=incomplete, today=TODAY)
     assert refused.value.code == "missing_uploads" and refused.value.field == "uploads"
-    assert record.pending == []
 
 
 def test_registrant_numbers_are_checked_with_their_standards():
@@ -261,13 +258,11 @@ def test_correcting_what_identifies_the_machine_goes_to_a_reviewer_and_keeps_the
 
 
 def test_dates_in_the_future_are_refused():
-    record = MachineRecord("m-future")
     future = machine(acquired_days_ago=-1)
-    with pytest.raises(ValidationFailed) as refused:
-        record.apply(owner_account_id="o", registrant=Registrant(**registrant()), machine=MachineInfo(**future),
-                     uploads=uploads(), today=TODAY)
+    with pytest.raises(ValidationFailed) as refused:  # nothing is created
+        MachineRecord.apply_for("m-future", owner_account_id="o", registrant=Registrant(**registrant()),
+                                machine=MachineInfo(**future), uploads=uploads(), today=TODAY)
     assert refused.value.field == "machine.acquired_on" and refused.value.code == "date_in_future"
-    assert not record.pending
 
 
 def test_an_amendment_is_late_only_if_the_first_submission_was():

@@ -12,10 +12,8 @@ from tests.unit.test_sites_domain import details
 
 
 def registered(**overrides) -> Site:
-    site = Site("S-GOV")
-    site.register(details=SiteDetails(**details(**overrides)), status=SiteStatus.IN_CONSTRUCTION,
-                  admin_account_id="a1")
-    return site
+    return Site.register("S-GOV", details=SiteDetails(**details(**overrides)), status=SiteStatus.IN_CONSTRUCTION,
+                         admin_account_id="a1")
 
 
 def test_the_categorys_department_confirms_and_a_new_category_lapses_it():

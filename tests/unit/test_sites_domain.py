@@ -182,8 +182,8 @@ def test_entry_and_exit_open_and_close_a_stay():
 
 
 def test_a_site_with_machines_inside_cannot_be_completed_and_completed_is_final():
-    site = Site("S-1")
-    site.register(details=SiteDetails(**details()), status=SiteStatus.IN_CONSTRUCTION, admin_account_id="acc-1")
+    site = Site.register("S-1", details=SiteDetails(**details()), status=SiteStatus.IN_CONSTRUCTION,
+                         admin_account_id="acc-1")
     with pytest.raises(Conflict) as refused:
         site.change_status(SiteStatus.COMPLETED, inside=["4-N04ABCDE", "3-N04ABCDF"])
     assert refused.value.code == "machines_still_inside"
@@ -192,15 +192,15 @@ def test_a_site_with_machines_inside_cannot_be_completed_and_completed_is_final(
     site.change_status(SiteStatus.COMPLETED, inside=[])
     with pytest.raises(Conflict):
         site.change_status(SiteStatus.IN_CONSTRUCTION, inside=[])
-    with pytest.raises(Conflict) as again:
-        Site.fold("S-1", site.pending).register(details=SiteDetails(**details()), status=SiteStatus.IN_CONSTRUCTION,
-                                                admin_account_id="acc-2")
-    assert again.value.code == "duplicate_site_code"
+    assert Site.rehydrate("S-1", site.pending).status is SiteStatus.COMPLETED
+    with pytest.raises(ValidationFailed) as completed:  # a finished site is not registered
+        Site.register("S-2", details=SiteDetails(**details()), status=SiteStatus.COMPLETED, admin_account_id="acc-2")
+    assert (completed.value.code, completed.value.field) == ("invalid_status", "status")
 
 
 def test_only_staff_move_a_site_or_change_its_department_and_nobody_changes_its_district():  # rules D3, E4
-    site = Site("S-1")
-    site.register(details=SiteDetails(**details()), status=SiteStatus.IN_CONSTRUCTION, admin_account_id="acc-1")
+    site = Site.register("S-1", details=SiteDetails(**details()), status=SiteStatus.IN_CONSTRUCTION,
+                         admin_account_id="acc-1")
     site.update(SiteDetails(**details(name="新名称", address={"street": "解放碑街道", "detail": "民族路 2 号"})),
                 by_site_admin=True)
     assert site.pending[-1].changed_fields == ["address", "name"]
@@ -223,8 +223,8 @@ def test_only_staff_move_a_site_or_change_its_department_and_nobody_changes_its_
 
 
 def test_a_suspension_imposed_by_staff_is_lifted_by_staff_only():
-    site = Site("S-1")
-    site.register(details=SiteDetails(**details()), status=SiteStatus.IN_CONSTRUCTION, admin_account_id="acc-1")
+    site = Site.register("S-1", details=SiteDetails(**details()), status=SiteStatus.IN_CONSTRUCTION,
+                         admin_account_id="acc-1")
     site.change_status(SiteStatus.SUSPENDED, inside=[], reason="整改", by_site_admin=False)
     for status in (SiteStatus.IN_CONSTRUCTION, SiteStatus.COMPLETED):
         with pytest.raises(Forbidden) as refused:

@@ -44,7 +44,10 @@ def test_a_broker_outage_explains_a_quiet_runner_that_needs_the_broker_but_not_o
 
 async def test_a_runner_whose_task_ended_is_dead():
     health = Health("relay")
-    health.task = asyncio.create_task(asyncio.sleep(0))
+    async def ends() -> None:
+        return None
+
+    health.task = asyncio.create_task(ends())
     await health.task
     healthy, shown = health.report(60, broker_down=False)
     assert not healthy and shown["status"] == "dead"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from nrmm_kernel.reference import Role
 from tests.conftest import ROOT
 from tests.platform import Platform
 from tests.registry.fixtures import PNG, credit_code, machine, registrant
+from tests.waiting import wait_until
 
 WEB = ROOT / "web"
 DIST = WEB / "dist"
@@ -133,13 +133,13 @@ class WebPlatform:
     def gate_knows(self, site: str, password: str, code: str, reason: str) -> None:
         """Wait until the sites service's copy of the registry's codes gives ``reason`` for ``code``."""
         headers = self.login(site, password)
-        answer = None
-        for _ in range(200):
-            answer = self.http.post(f"/api/sites/sites/{site}/scans", json={"code": code}, headers=headers)
-            if answer.status_code == 200 and answer.json()["reason"] == reason:
-                return
-            time.sleep(0.1)
-        raise AssertionError(f"{code} never reached {reason} at the gate: {answer.text if answer else ''}")
+        last: list = [None]
+
+        def decided() -> bool:
+            last[0] = answer = self.http.post(f"/api/sites/sites/{site}/scans", json={"code": code}, headers=headers)
+            return answer.status_code == 200 and answer.json()["reason"] == reason
+
+        wait_until(decided, timeout=20, what=f"{code} reaching {reason} at the gate", describe=lambda _: last[0].text)
 
 
 def write_y4m(path: Path, text: str, width: int = 640, height: int = 480, frames: int = 10) -> Path:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any
 
 from nrmm_kernel.auth import Principal
 from nrmm_kernel.reference import Department, Role
@@ -39,14 +40,14 @@ class Account:
         return Principal(account_id=self.account_id, role=self.role, department=self.department,
                          district=self.district, site_id=self.site_id)
 
-    def public(self) -> dict:
+    def public(self) -> dict[str, Any]:
         shown = {"account_id": self.account_id}
         for name in PUBLIC_FIELDS:
             value = getattr(self, name)
             shown[name] = value.value if isinstance(value, Role | Department) else value
         return shown
 
-    def to_document(self) -> dict:
+    def to_document(self) -> dict[str, Any]:
         doc = {"_id": self.account_id}
         for f in fields(self):
             if f.name == "account_id":
@@ -56,7 +57,7 @@ class Account:
         return doc
 
     @classmethod
-    def from_document(cls, doc: dict) -> Account:
+    def from_document(cls, doc: dict[str, Any]) -> Account:
         return cls(
             account_id=doc["_id"], username=doc["username"], role=Role(doc["role"]),
             password_hash=doc["password_hash"], credential_stamp=doc.get("credential_stamp", ""),

@@ -9,6 +9,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from zxcvbn import zxcvbn
 
@@ -136,7 +137,8 @@ class SmsCheck:
     error: str | None = None  # sms_code_expired, sms_code_invalid
 
 
-def check_sms_code(stored: dict | None, code: str, now: datetime, *, tries: int, max_attempts: int) -> SmsCheck:
+def check_sms_code(stored: dict[str, Any] | None, code: str, now: datetime, *, tries: int,
+                   max_attempts: int) -> SmsCheck:
     """``stored``: the newest unused code sent to the number for this purpose, or None (never sent, or used).
     ``tries``: this try's number among the code's tries (each is numbered before it is judged, so racing guesses
     are judged in one order and no more than ``max_attempts`` are ever compared)."""
@@ -171,7 +173,7 @@ def login_retry_after(failures: list[datetime], now: datetime, *, max_failures: 
     return max(1, int((recent[-max_failures] + window - now).total_seconds()) + 1)
 
 
-def login_failures_that_count(earlier: list[dict]) -> list[datetime]:
+def login_failures_that_count(earlier: list[dict[str, Any]]) -> list[datetime]:
     """``earlier``: the username's attempts numbered before this one (``n``, ``at``, ``state``). What counts:
     failures since the last success, and attempts still being judged (each may turn out a failure)."""
     last_success = max((a["n"] for a in earlier if a["state"] == "succeeded"), default=0)
@@ -192,13 +194,13 @@ def client_network(address: str | None) -> str:
     return str(ip)
 
 
-def address_failures_that_count(earlier: list[dict]) -> list[datetime]:
+def address_failures_that_count(earlier: list[dict[str, Any]]) -> list[datetime]:
     """``earlier``: one client address's attempts at any usernames. A success with one account does not forgive
     failures at others: every failure counts, and every attempt still being judged."""
     return [a["at"] for a in earlier if a["state"] in ("pending", "failed")]
 
 
-def sms_sends_that_count(earlier: list[dict]) -> list[datetime]:
+def sms_sends_that_count(earlier: list[dict[str, Any]]) -> list[datetime]:
     """``earlier``: the number's send attempts before this one. Refused ones and those the channel certainly did
     not deliver (the code was dropped) do not count; those still under way, or that may have gone out, do."""
     return [a["at"] for a in earlier if a["state"] in ("pending", "sent", "uncertain")]

@@ -102,8 +102,7 @@ class CheckCommands:
                 violation_id=vid, check_id=check_id, kind=kind.value, legal_basis=LEGAL_BASIS[kind], detail=detail,
                 site_code=site["site_code"], district=site["district"], department=site.get("department"),
                 machine=machine, addressee=addressee, due_at=due_at, due_on=today_in_chongqing(due_at)))
-        check = Check(check_id)
-        check.check(checked, opened)
+        check = Check.check(check_id, checked, opened)
         await self._index(check_id, opened, machine)
         await self.checks.save(check, actor=who.as_actor(), subject=site["site_code"])
         record = {**access.site_record(site), "owner_account_id": machine.owner_account_id}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from enum import StrEnum
+from functools import cached_property
 
 import ulid
 from fastapi import UploadFile
@@ -35,8 +36,13 @@ IMAGE_ONLY = frozenset({UploadKind.EVIDENCE_PHOTO, UploadKind.FUEL_RECEIPT_PHOTO
 
 class UploadStore:
     def __init__(self, db: AsyncDatabase):
-        self._bucket = AsyncGridFSBucket(db, bucket_name=BUCKET)
+        self._db = db
         self._files = db[f"{BUCKET}.files"]
+
+    @cached_property
+    def _bucket(self) -> AsyncGridFSBucket:
+        """Made on first use: a handler that reads no file (or a unit test's in-memory database) needs no bucket."""
+        return AsyncGridFSBucket(self._db, bucket_name=BUCKET)
 
     async def save(self, account_id: str, kind: UploadKind, upload: UploadFile) -> dict:
         data = await upload.read(MAX_BYTES + 1)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from nrmm_kernel.aggregate import Aggregate
+from nrmm_kernel.aggregate import CreatedAggregate, folds
 from nrmm_kernel.errors import Conflict, NotFound
 
 from .events import (
@@ -52,19 +52,22 @@ class Violation:
         return self.status == CLOSED
 
 
-class Check(Aggregate):
-    def __init__(self, check_id: str):
-        super().__init__(check_id)
-        self.checked: MachineChecked | None = None
+class Check(CreatedAggregate[MachineChecked]):
+    creation = MachineChecked
+
+    def __init__(self, check_id: str, created: MachineChecked) -> None:
+        super().__init__(check_id, created)
+        self.checked = created
         self.violations: dict[str, Violation] = {}
 
     # commands ----------------------------------------------------------------------------------
-    def check(self, checked: MachineChecked, opened: list[ViolationOpened]) -> None:
-        if self.checked is not None:
-            raise Conflict("该检查已记录 (check already recorded)", code="check_exists")
-        self.record(checked)
+    @classmethod
+    def check(cls, check_id: str, checked: MachineChecked, opened: list[ViolationOpened]) -> Check:
+        """An inspector's check (rule D4) and the violations it opens."""
+        check = cls.create(check_id, checked)
         for event in opened:
-            self.record(event)
+            check.record(event)
+        return check
 
     def violation(self, violation: str) -> Violation:
         found = self.violations.get(violation)
@@ -131,35 +134,40 @@ class Check(Aggregate):
         return True
 
     # folding -----------------------------------------------------------------------------------
-    def on_MachineChecked(self, event: MachineChecked) -> None:
-        self.checked = event
-
+    @folds(ViolationOpened)
     def on_ViolationOpened(self, event: ViolationOpened) -> None:
         self.violations[event.violation_id] = Violation(event.violation_id, ViolationKind(event.kind),
                                                         event.site_code, event.addressee, event.due_at)
 
+    @folds(RectificationSubmitted)
     def on_RectificationSubmitted(self, event: RectificationSubmitted) -> None:
         found = self.violations[event.violation_id]
         found.status = SUBMITTED
         found.submissions.append(event.by_account_id)
 
+    @folds(RectificationReviewed)
     def on_RectificationReviewed(self, event: RectificationReviewed) -> None:
         if not event.accepted:
             self.violations[event.violation_id].status = OPEN
 
+    @folds(SmokeRetested)
     def on_SmokeRetested(self, event: SmokeRetested) -> None:
         if not event.passed:
             self.violations[event.violation_id].status = OPEN
 
+    @folds(ViolationLinked)
     def on_ViolationLinked(self, event: ViolationLinked) -> None:
         found = self.violations[event.violation_id]
         found.addressee = found.addressee.model_copy(update={"owner_account_id": event.owner_account_id})
 
+    @folds(ViolationClosed)
     def on_ViolationClosed(self, event: ViolationClosed) -> None:
         self.violations[event.violation_id].status = CLOSED
 
+    @folds(ViolationWithdrawn)
     def on_ViolationWithdrawn(self, event: ViolationWithdrawn) -> None:
         self.violations[event.violation_id].status = CLOSED
 
+    @folds(ViolationOverdue)
     def on_ViolationOverdue(self, event: ViolationOverdue) -> None:
         self.violations[event.violation_id].overdue = True

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from nrmm_kernel.aggregate import Aggregate
+from nrmm_kernel.aggregate import Aggregate, folds
 from nrmm_kernel.errors import Conflict, NotFound
 
 from .events import (
@@ -79,23 +79,30 @@ class SiteDuties(Aggregate):
         self.record(FuelReceiptDecided(site_code=self.id, receipt_id=receipt_id, accepted=accepted, reason=reason))
 
     # folding ---------------------------------------------------------------------------------------
-    def on_ManagementRulesUploaded(self, event) -> None:
+    @folds(ManagementRulesUploaded)
+    def on_ManagementRulesUploaded(self, event: ManagementRulesUploaded) -> None:
         self.rules_status = "submitted"
 
-    def on_ManagementRulesReviewed(self, event) -> None:
+    @folds(ManagementRulesReviewed)
+    def on_ManagementRulesReviewed(self, event: ManagementRulesReviewed) -> None:
         self.rules_status = "accepted" if event.accepted else "rejected"
 
-    def on_ProjectOwnerRecorded(self, event) -> None:
+    @folds(ProjectOwnerRecorded)
+    def on_ProjectOwnerRecorded(self, event: ProjectOwnerRecorded) -> None:
         self.project_owner = event
 
-    def on_ContractUploaded(self, event) -> None:
+    @folds(ContractUploaded)
+    def on_ContractUploaded(self, event: ContractUploaded) -> None:
         self.contracts[event.contract_id] = "submitted"
 
-    def on_ContractReviewed(self, event) -> None:
+    @folds(ContractReviewed)
+    def on_ContractReviewed(self, event: ContractReviewed) -> None:
         self.contracts[event.contract_id] = "accepted" if event.accepted else "rejected"
 
-    def on_FuelReceiptSubmitted(self, event) -> None:
+    @folds(FuelReceiptSubmitted)
+    def on_FuelReceiptSubmitted(self, event: FuelReceiptSubmitted) -> None:
         self.receipts[event.receipt_id] = "submitted"
 
-    def on_FuelReceiptDecided(self, event) -> None:
+    @folds(FuelReceiptDecided)
+    def on_FuelReceiptDecided(self, event: FuelReceiptDecided) -> None:
         self.receipts[event.receipt_id] = "accepted" if event.accepted else "rejected"

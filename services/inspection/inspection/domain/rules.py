@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 
 class PlateState(StrEnum):
@@ -76,7 +77,7 @@ CATEGORIES = ("excavator", "crane", "bulldozer", "loader", "road_roller", "paver
 COMPARED_FIELDS = ("category", "brand", "model", "factory_serial", "engine_serial", "emission_stage")
 
 
-def normalise(value) -> str:
+def normalise(value: object) -> str:
     return "".join(str(value or "").split()).upper()
 
 
@@ -85,7 +86,7 @@ def serial_key(brand: str, factory_serial: str) -> str:
     return f"{normalise(brand)}|{normalise(factory_serial)}"
 
 
-def discrepancies(registered: dict, observed: dict) -> list[dict]:
+def discrepancies(registered: dict[str, Any], observed: dict[str, Any]) -> list[dict[str, Any]]:
     """Each field the inspector observed that differs from the registration, named (rule D4)."""
     found = []
     for field in COMPARED_FIELDS:

@@ -9,6 +9,7 @@ ranking. Pure: no I/O.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 # additive counts kept per site and week (the names are the columns of the exports)
 COUNTS: tuple[str, ...] = (
@@ -48,11 +49,11 @@ FORMULA = (
 )
 
 
-def empty() -> dict:
+def empty() -> dict[str, Any]:
     return {**dict.fromkeys(COUNTS, 0), **{b: {} for b in BREAKDOWNS}}
 
 
-def add(total: dict, part: dict) -> dict:
+def add(total: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
     """``total`` + ``part`` (both figure dicts), as a new dict."""
     out = empty()
     for key in COUNTS:
@@ -65,7 +66,7 @@ def add(total: dict, part: dict) -> dict:
     return out
 
 
-def total(parts) -> dict:
+def total(parts: Any) -> dict[str, Any]:
     out = empty()
     for part in parts:
         out = add(out, part)
@@ -76,7 +77,7 @@ def _ratio(numerator: int, denominator: int) -> float | None:
     return round(numerator / denominator, 4) if denominator else None
 
 
-def indicators(f: dict) -> dict:
+def indicators(f: dict[str, Any]) -> dict[str, Any]:
     """Rule D6's indicators of one body, from its summed figures (None: nothing to judge it on)."""
     found = f.get("machines_found", 0)
     refusals, entries = f.get("high_emission_refusals", 0), f.get("entries", 0)
@@ -90,7 +91,7 @@ def indicators(f: dict) -> dict:
     }
 
 
-def parts(ind: dict) -> dict[str, float | None]:
+def parts(ind: dict[str, Any]) -> dict[str, float | None]:
     """Each indicator as a share in [0, 1] where 1 is best (None: left out of the score)."""
     per_machine = ind["violations_per_machine"]
     share = ind["high_emission_refusal_share"]
@@ -103,7 +104,7 @@ def parts(ind: dict) -> dict[str, float | None]:
     }
 
 
-def score(ind: dict, weights: dict[str, float]) -> float | None:
+def score(ind: dict[str, Any], weights: dict[str, float]) -> float | None:
     used = {k: v for k, v in parts(ind).items() if v is not None and weights.get(k, 0) > 0}
     if not used:
         return None
@@ -121,7 +122,7 @@ def weights_from(overrides: dict[str, float] | None) -> dict[str, float]:
     return weights
 
 
-def scoring_rules(weights: dict[str, float]) -> dict:
+def scoring_rules(weights: dict[str, float]) -> dict[str, Any]:
     """What is shown beside every ranking."""
     return {"formula": FORMULA, "weights": weights, "indicators": INDICATOR_NAMES}
 

@@ -19,6 +19,7 @@ before they are relied on in enforcement. They are data: replace LIMITS, not cod
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 SOURCE = "GB 36886-2018 表1 (非道路柴油移动机械排气烟度限值及测量方法); 环办大气函〔2021〕554号"
 K_MAX_READING = 10.0  # m⁻¹: an opacimeter reading above this is not a measurement (rule: impossible readings)
@@ -73,7 +74,7 @@ class SmokeVerdict:
     def exceeded(self) -> bool:
         return bool(self.exceeded_by)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"limit_class": self.limit_class, "band": self.band, "k_limit": self.k_limit,
                 "ringelmann_limit": self.ringelmann_limit, "k": self.k, "ringelmann": self.ringelmann,
                 "exceeded": self.exceeded, "exceeded_by": list(self.exceeded_by), "source": self.source}

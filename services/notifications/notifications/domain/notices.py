@@ -4,6 +4,7 @@ and reminders to schedule. Pure data; the projections make them from events, the
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from nrmm_kernel.clock import SHANGHAI
 
@@ -15,19 +16,20 @@ from nrmm_kernel.clock import SHANGHAI
 #   {"mobile": m, "name": n}                a person without an account (an uncoded machine's operator)
 
 
-def account(account_id: str, mobile: str | None = None) -> dict:
+def account(account_id: str, mobile: str | None = None) -> dict[str, Any]:
     return {"account": account_id, "mobile": mobile}
 
 
-def machine_owner(machine_id: str, as_of: int) -> dict:
+def machine_owner(machine_id: str, as_of: int) -> dict[str, Any]:
     return {"machine_owner": machine_id, "as_of": as_of}
 
 
-def notice(template: str, to: dict, **params) -> dict:
+def notice(template: str, to: dict[str, Any], **params: Any) -> dict[str, Any]:
     return {"template": template, "to": to, "params": {k: _plain(v) for k, v in params.items()}}
 
 
-def reminder(key: str, due_at: datetime, template: str, to: dict, condition: dict | None = None, **params) -> dict:
+def reminder(key: str, due_at: datetime, template: str, to: dict[str, Any], condition: dict[str, Any] | None = None,
+             **params: Any) -> dict[str, Any]:
     """A notice sent at ``due_at`` (once: ``key`` names it), if ``condition`` still holds then."""
     return {"key": key, "due_at": due_at, "condition": condition, **notice(template, to, **params)}
 
@@ -41,7 +43,7 @@ def days_after(day: date, days: int) -> datetime:
     return start_of_day(day + timedelta(days=days))
 
 
-def _plain(value):
+def _plain(value: object) -> object:
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     if isinstance(value, (list, tuple)):

@@ -8,6 +8,7 @@ import string
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 TEMPLATES_FILE = Path(__file__).with_name("templates.json")
 
@@ -33,13 +34,13 @@ class Template:
     def parameters(self) -> frozenset[str]:
         return frozenset(f for _, f, _, _ in string.Formatter().parse(self.text) if f)
 
-    def render(self, params: dict) -> str:
+    def render(self, params: dict[str, Any]) -> str:
         missing = self.parameters - params.keys()
         if missing:
             raise MissingParameter(f"template {self.name} needs {sorted(missing)}")
         return self.text.format_map({k: "" if v is None else v for k, v in params.items()})
 
-    def wechat_data(self, params: dict) -> dict:
+    def wechat_data(self, params: dict[str, Any]) -> dict[str, Any]:
         # subscription messages: each field at most 20 characters (thing.DATA)
         return {field: {"value": str(params.get(param, ""))[:20]} for field, param in self.wechat_fields.items()}
 

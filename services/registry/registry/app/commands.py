@@ -90,9 +90,9 @@ class RegistryCommands:
             machine_id = str(ulid.ULID.from_bytes(derived_id("apply", who.account_id, request_key).bytes))
         if request_key is not None and (earlier := await self.records.load(machine_id)) is not None:
             return earlier
-        record = MachineRecord(machine_id)
-        record.apply(owner_account_id=who.account_id, registrant=registrant, machine=machine,
-                     uploads=uploads, today=self.today())  # rule checks first: no database work for bad input
+        # rule checks first: no database work for bad input
+        record = MachineRecord.apply_for(machine_id, owner_account_id=who.account_id, registrant=registrant,
+                                         machine=machine, uploads=uploads, today=self.today())
         await self.uploads.check_references(who.account_id, uploads)
         await self.identities.claim(record.id, machine)  # rule C1: one machine, one code
         try:

@@ -7,6 +7,7 @@ Stream: ``machine-<machine id>`` (one per application, from application to cance
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from nrmm_kernel.envelope import DomainEvent, EventRegistry
 
@@ -151,7 +152,7 @@ _V1_REVIEWED = frozenset({"emission_stage", "category", "factory_serial", "engin
 
 
 @registry.upcaster(MachineInfoCorrected, from_version=1)
-def _corrected_v1_to_v2(data: dict) -> dict:
+def _corrected_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     requires_review = data.pop("requires_review")
     changed = data["changed_fields"]
     reviewed = sorted(_V1_REVIEWED.intersection(changed)) or list(changed)

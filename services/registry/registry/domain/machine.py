@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from nrmm_kernel.aggregate import Aggregate
+from nrmm_kernel.aggregate import CreatedAggregate, folds
 from nrmm_kernel.codes import parse_code
+from nrmm_kernel.envelope import DomainEvent
 from nrmm_kernel.errors import Conflict, Forbidden, ValidationFailed
 
 from . import rules
@@ -66,22 +67,26 @@ def check_uploads(uploads: dict[str, list[str]]) -> None:
                                details={"missing": missing})
 
 
-class MachineRecord(OwnerChanges, Aggregate):
-    def __init__(self, aggregate_id: str):
-        super().__init__(aggregate_id)
-        self.status: Status | None = None
-        self.owner_account_id: str | None = None
-        self.registrant: Registrant | None = None
-        self.machine: MachineInfo | None = None
-        self.pending_machine: MachineInfo | None = None
-        self.uploads: dict[str, list[str]] = {}
-        self.code: str | None = None
+class MachineRecord(OwnerChanges, CreatedAggregate[CodeRequested]):
+    """One machine's record, from its application (``CodeRequested``) on."""
+
+    creation = CodeRequested
+
+    def __init__(self, aggregate_id: str, created: CodeRequested) -> None:
+        super().__init__(aggregate_id, created)
+        self.status: Status = Status.SUBMITTED
+        self.owner_account_id = created.owner_account_id
+        self.registrant = created.registrant
+        self.machine = created.machine
+        self.pending_machine: MachineInfo | None = None  # a correction waiting for re-review
+        self.uploads = created.uploads
+        self.code: str | None = None  # None until the first code is issued
         self.codes: list[str] = []  # every code this record was issued, the current one last
         self.issued_on: date | None = None
         self.reissue_requested = False
         self.reissue_count = 0
-        self.late = False  # applied more than 30 days after acquisition (rule C2)
-        self.first_submitted_on: date | None = None
+        self.late = created.late  # applied more than 30 days after acquisition (rule C2)
+        self.first_submitted_on = created.submitted_on
         # every machine identity this record has held with a code: a corrected brand or serial does not free the
         # old one for another record (rule C1, issue 13)
         self.issued_keys: set[str] = set()
@@ -114,15 +119,15 @@ class MachineRecord(OwnerChanges, Aggregate):
                            details={"status": self.status})
 
     # commands ----------------------------------------------------------------------------
-    def apply(self, *, owner_account_id: str, registrant: Registrant, machine: MachineInfo,
-              uploads: dict[str, list[str]], today: date) -> None:
-        if self.status is not None:
-            raise Conflict("申请已存在 (application exists)", code="application_exists")
+    @classmethod
+    def apply_for(cls, machine_id: str, *, owner_account_id: str, registrant: Registrant, machine: MachineInfo,
+                  uploads: dict[str, list[str]], today: date) -> MachineRecord:
+        """An owner's application (rule C4): the record it creates."""
         check_uploads(uploads)  # rule C4
         check_dates(machine, today)
         days = rules.days_between(machine.acquired_on, today)
-        self.record(CodeRequested(
-            machine_id=self.id, owner_account_id=owner_account_id, registrant=registrant, machine=machine,
+        return cls.create(machine_id, CodeRequested(
+            machine_id=machine_id, owner_account_id=owner_account_id, registrant=registrant, machine=machine,
             uploads=uploads, submitted_on=today, days_after_acquisition=days,
             late=rules.is_late(machine.acquired_on, today, rules.APPLY_WITHIN_DAYS),  # rule C2
         ))
@@ -135,7 +140,7 @@ class MachineRecord(OwnerChanges, Aggregate):
         check_uploads(uploads)
         check_dates(machine, today)
         # rule C2 counts to the first submission: fixing a rejected application does not make it late
-        first = self.first_submitted_on or today
+        first = self.first_submitted_on
         days = rules.days_between(machine.acquired_on, first)
         self.record(ApplicationAmended(
             registrant=registrant, machine=machine, uploads=uploads, submitted_on=today,
@@ -146,6 +151,8 @@ class MachineRecord(OwnerChanges, Aggregate):
         """The code a re-review approval issues (same serial, corrected stage); None: a new serial is needed."""
         self.require_decidable()
         if self.status is Status.CORRECTION_REVIEW:
+            # under re-review: a code was issued and a correction waits
+            assert self.code is not None and self.pending_machine is not None
             return parse_code(self.code).with_stage(self.pending_machine.emission_stage).text
         return None
 
@@ -212,23 +219,21 @@ class MachineRecord(OwnerChanges, Aggregate):
                                          reviewed_fields=sorted(REVIEWED_FIELDS.intersection(changed))))
 
     # fold --------------------------------------------------------------------------------
-    def _apply(self, event) -> None:
+    def _apply(self, event: DomainEvent) -> None:
         self.status = status_after(self.status, event)
         super()._apply(event)
 
-    def on_CodeRequested(self, e: CodeRequested) -> None:
-        self.owner_account_id, self.late = e.owner_account_id, e.late
-        self.registrant, self.machine, self.uploads = e.registrant, e.machine, e.uploads
-        self.first_submitted_on = e.submitted_on
-
+    @folds(ApplicationAmended)
     def on_ApplicationAmended(self, e: ApplicationAmended) -> None:
         self.late = e.late
         self.registrant, self.machine, self.uploads = e.registrant, e.machine, e.uploads
 
+    @folds(CodeRejected)
     def on_CodeRejected(self, e: CodeRejected) -> None:
         if e.of_correction:
             self.pending_machine = None
 
+    @folds(CodeIssued)
     def on_CodeIssued(self, e: CodeIssued) -> None:
         self.code, self.issued_on = e.code, e.issued_on
         if e.code not in self.codes:
@@ -237,19 +242,24 @@ class MachineRecord(OwnerChanges, Aggregate):
             self.machine, self.pending_machine = self.pending_machine, None
         self.issued_keys.add(machine_key(self.machine))
 
+    @folds(OwnerChanged)
     def on_OwnerChanged(self, e: OwnerChanged) -> None:
         self.owner_account_id, self.registrant = e.new_owner_account_id, e.registrant
         self.pending_owner_change = None
 
+    @folds(CodeCancelled)
     def on_CodeCancelled(self, e: CodeCancelled) -> None:
         pass  # the status is all that changes
 
+    @folds(PlateReissueRequested)
     def on_PlateReissueRequested(self, e: PlateReissueRequested) -> None:
         self.reissue_requested = True
 
+    @folds(PlateReissued)
     def on_PlateReissued(self, e: PlateReissued) -> None:
         self.reissue_requested, self.reissue_count = False, e.reissue_count
 
+    @folds(MachineInfoCorrected)
     def on_MachineInfoCorrected(self, e: MachineInfoCorrected) -> None:
         if e.requires_review:
             self.pending_machine = e.machine

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -138,7 +139,7 @@ class MachineInfo(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _dates(self):
+    def _dates(self) -> Self:
         if self.acquired_on < self.manufactured_on:
             raise ValueError("购买/转入日期不能早于出厂日期 (acquired_on before manufactured_on)")
         if self.fuel is Fuel.ELECTRIC and self.emission_stage != "D":

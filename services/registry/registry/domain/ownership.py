@@ -5,7 +5,10 @@ Rule C6's 30 days count from the transfer to the old owner's report."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
+from nrmm_kernel.aggregate import folds
+from nrmm_kernel.envelope import DomainEvent
 from nrmm_kernel.errors import Conflict, Forbidden, ValidationFailed
 
 from . import rules
@@ -19,6 +22,12 @@ class OwnerChanges:
     """Mixed into MachineRecord, whose ``owner_account_id``, ``record`` and ``_require_issued`` it uses."""
 
     pending_owner_change: OwnerChangeRequested | None = None
+    owner_account_id: str
+
+    if TYPE_CHECKING:
+        def record(self, event: DomainEvent) -> None: ...
+
+        def _require_issued(self, action: str) -> None: ...
 
     def open_owner_change(self, today: date) -> OwnerChangeRequested | None:
         pending = self.pending_owner_change
@@ -77,8 +86,10 @@ class OwnerChanges:
         ))
 
     # fold ---------------------------------------------------------------------------------
+    @folds(OwnerChangeRequested)
     def on_OwnerChangeRequested(self, e: OwnerChangeRequested) -> None:
         self.pending_owner_change = e
 
+    @folds(OwnerChangeCancelled)
     def on_OwnerChangeCancelled(self, e: OwnerChangeCancelled) -> None:
         self.pending_owner_change = None

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import overload
 
 from nrmm_kernel.envelope import DomainEvent
 
@@ -21,6 +22,10 @@ class Status(StrEnum):
 IN_FORCE = frozenset({Status.ISSUED, Status.CORRECTION_REVIEW})  # the code is valid at gates and inspections
 
 
+@overload
+def status_after(status: Status, event: DomainEvent) -> Status: ...
+@overload
+def status_after(status: Status | None, event: DomainEvent) -> Status | None: ...
 def status_after(status: Status | None, event: DomainEvent) -> Status | None:
     match event:
         case CodeRequested() | ApplicationAmended():

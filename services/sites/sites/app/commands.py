@@ -32,11 +32,11 @@ class SitesCommands:
         if await self.store.stream_version(self.sites.stream_id(site_code)) > 0:
             raise Conflict("场地编号已被注册 (site code already registered)", code="duplicate_site_code",
                            field="site_code")
+        Site.check_registration(status)  # before an account is made for it
         account_id = await self.accounts.create_site_admin(
             site_code=site_code, district=details.district, name=details.manager.name,
             mobile=details.manager.mobile, password=password, sms_code=sms_code)
-        site = Site(site_code)
-        site.register(details=details, status=status, admin_account_id=account_id)
+        site = Site.register(site_code, details=details, status=status, admin_account_id=account_id)
         try:
             await self.sites.save(site, actor=Actor(account_id=account_id, role=Role.SITE_ADMIN.value))
         except ConcurrencyError:
@@ -117,8 +117,7 @@ class SitesCommands:
     # restricted zones (rule E4) ------------------------------------------------------------------
     async def define_zone(self, who: Principal, definition: ZoneDefinition) -> Zone:
         access.require_manage_zone(who, definition.district)
-        zone = Zone(str(ulid.ULID()))
-        zone.define(definition)
+        zone = Zone.define(str(ulid.ULID()), definition)
         await self.zone_definitions.claim(zone.id, definition)  # an identical zone in force: 409 zone_exists
         await self.zone_index.add(zone.id, definition.district)  # before the event: the gate applies it at once
         await self.zones.save(zone, actor=who.as_actor())

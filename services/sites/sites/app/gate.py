@@ -153,9 +153,8 @@ class GateCommands:
     async def _refuse(self, who: Principal, site: SiteAtGate, verdict: Verdict, scanned: str, code: str | None,
                       batch_id: str | None, refusal_id: str) -> bool:
         """Record the refusal; False when this request's refusal was recorded before (a retried request)."""
-        refusal = GateRefusal(refusal_id)
-        refusal.refuse(verdict=verdict, site_code=site.site_code, district=site.district, scanned=scanned,
-                       code=code, batch_id=batch_id)
+        refusal = GateRefusal.refuse(refusal_id, verdict=verdict, site_code=site.site_code, district=site.district,
+                                     scanned=scanned, code=code, batch_id=batch_id)
         try:
             await self.refusals.save(refusal, actor=who.as_actor())
         except ConcurrencyError:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
-from nrmm_kernel.aggregate import Aggregate
+from nrmm_kernel.aggregate import Aggregate, CreatedAggregate, folds
 from nrmm_kernel.codes import STAGE_NAMES, EnvironmentalCode
 from nrmm_kernel.errors import Conflict
 
@@ -50,7 +51,8 @@ class Verdict:
     current_code: str | None = None  # for a superseded code
 
 
-def facts_from(code: EnvironmentalCode, registry_doc: dict | None, external_doc: dict | None) -> MachineFacts | None:
+def facts_from(code: EnvironmentalCode, registry_doc: dict[str, Any] | None,
+               external_doc: dict[str, Any] | None) -> MachineFacts | None:
     """What the gate knows of the machine; None for a Chongqing code the registry never issued."""
     if not code.is_chongqing:
         return MachineFacts(code=code.text, province=code.province, stage=code.stage,
@@ -70,8 +72,8 @@ def held_code(code: EnvironmentalCode, confirmed: list[str]) -> str:
     return max(confirmed) if confirmed and code.text not in confirmed else code.text
 
 
-def machine_facts(code: EnvironmentalCode, record: dict | None,
-                  declared: list[dict]) -> tuple[MachineFacts | None, str | None]:
+def machine_facts(code: EnvironmentalCode, record: dict[str, Any] | None,
+                  declared: list[dict[str, Any]]) -> tuple[MachineFacts | None, str | None]:
     """(what the gate knows of the machine, the code it is held to) from the registry's facts: a Chongqing code's
     record (None: never issued), or another province's declarations of the machine under any stage (rule C3).
     The same whether the facts come from this service's copy or from the registry itself."""
@@ -91,7 +93,7 @@ def registry_unreachable(facts: MachineFacts | None) -> Verdict:
     return _refused("registry_unreachable", "暂时无法向编码登记系统核实该编码，请稍后重试", machine=facts)
 
 
-def _refused(reason: str, message: str, **kw) -> Verdict:
+def _refused(reason: str, message: str, **kw: Any) -> Verdict:
     return Verdict(admitted=False, colour=GateColour.RED, reason=reason, message=message, **kw)
 
 
@@ -171,39 +173,44 @@ class MachinePresence(Aggregate):
             raise Conflict("该机械不在本场地内，不能登记出场 (not inside this site)", code="not_inside", field="code")
         self.record(MachineExited(stay_id=stay_id, site_code=site_code, code=code, exited_on=today))
 
+    @folds(MachineEntered)
     def on_MachineEntered(self, e: MachineEntered) -> None:
         self.inside[e.site_code] = e.stay_id
         self.entries[e.stay_id] = e
 
+    @folds(MachineExited)
     def on_MachineExited(self, e: MachineExited) -> None:
         self.inside.pop(e.site_code, None)
 
+    @folds(MachineOnTwoSites)
     def on_MachineOnTwoSites(self, e: MachineOnTwoSites) -> None:
         if e.admitted and e.site_code in self.inside:
             self.elsewhere[self.inside[e.site_code]] = e.inside_site_codes
 
 
-class GateRefusal(Aggregate):
+class GateRefusal(CreatedAggregate[EntryRefused]):
     """One refused entry (stream ``refusal-<id>``), with its two-site anomaly when that was the reason."""
 
-    def __init__(self, refusal_id: str):
-        super().__init__(refusal_id)
-        self.refused: EntryRefused | None = None
+    creation = EntryRefused
 
-    def refuse(self, *, verdict: Verdict, site_code: str, district: str, scanned: str, code: str | None,
-               batch_id: str | None = None) -> None:
-        self.record(EntryRefused(
+    def __init__(self, refusal_id: str, created: EntryRefused) -> None:
+        super().__init__(refusal_id, created)
+        self.refused = created
+
+    @classmethod
+    def refuse(cls, refusal_id: str, *, verdict: Verdict, site_code: str, district: str, scanned: str,
+               code: str | None, batch_id: str | None = None) -> GateRefusal:
+        refusal = cls.create(refusal_id, EntryRefused(
             site_code=site_code, district=district, scanned=scanned[:100], code=code, reason=verdict.reason,
             message=verdict.message, machine=verdict.machine, zones=verdict.zones,
             other_site_code=verdict.inside_elsewhere[0] if verdict.inside_elsewhere else None, batch_id=batch_id,
             current_code=verdict.current_code,
         ))
         if verdict.inside_elsewhere:
-            self.record(MachineOnTwoSites(code=code, site_code=site_code, district=district,
-                                          inside_site_codes=verdict.inside_elsewhere, admitted=False))
+            refusal.record(MachineOnTwoSites(code=code, site_code=site_code, district=district,
+                                             inside_site_codes=verdict.inside_elsewhere, admitted=False))
+        return refusal
 
-    def on_EntryRefused(self, e: EntryRefused) -> None:
-        self.refused = e
-
+    @folds(MachineOnTwoSites)
     def on_MachineOnTwoSites(self, e: MachineOnTwoSites) -> None:
         pass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from enum import StrEnum
+from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -118,7 +119,7 @@ class SiteDetails(BaseModel):
     manager: Manager
 
     @model_validator(mode="after")
-    def _consistent(self):
+    def _consistent(self) -> Self:
         if self.ends_on < self.starts_on:
             raise PydanticCustomError("dates_reversed", "竣工日期不能早于开工日期 (ends_on before starts_on)")
         if self.department is None:
@@ -140,7 +141,7 @@ class StateOwnership(BaseModel):
     project_owner_state_owned: bool = False
 
     @model_validator(mode="after")
-    def _owner_named(self):
+    def _owner_named(self) -> Self:
         if self.project_owner_state_owned and self.project_owner is None:
             raise PydanticCustomError("project_owner_required", "国有建设单位须填写名称与统一社会信用代码")
         return self
@@ -157,7 +158,7 @@ class WorkingPeriod(BaseModel):
     ends_on: date
 
     @model_validator(mode="after")
-    def _order(self):
+    def _order(self) -> Self:
         if self.ends_on < self.starts_on:
             raise PydanticCustomError("dates_reversed", "作业结束日期不能早于开始日期")
         return self

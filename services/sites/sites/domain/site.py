@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from nrmm_kernel.aggregate import Aggregate
+from typing import Any
+
+from nrmm_kernel.aggregate import CreatedAggregate, folds
 from nrmm_kernel.errors import Conflict, Forbidden, ValidationFailed
 
 from .events import (
@@ -31,26 +33,37 @@ TRANSITIONS = {
 STAFF_ONLY_FIELDS = ("address.street", "coordinates", "category", "department", "jurisdiction")
 
 
-def _dotted(document: dict, path: str):
+def _dotted(document: dict[str, Any], path: str) -> Any:
+    value: Any = document
     for part in path.split("."):
-        document = document.get(part) if isinstance(document, dict) else None
-    return document
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
 
 
-class Site(Aggregate):
-    def __init__(self, site_code: str):
-        super().__init__(site_code)
-        self.details: SiteDetails | None = None
-        self.status: SiteStatus | None = None
-        self.admin_account_id: str | None = None
+class Site(CreatedAggregate[SiteRegistered]):
+    creation = SiteRegistered
+
+    def __init__(self, site_code: str, created: SiteRegistered) -> None:
+        super().__init__(site_code, created)
+        self.details = created.details
+        self.status = created.status
+        self.admin_account_id = created.admin_account_id
         self.suspended_by_staff = False
         self.confirmed_department: str | None = None  # rule D3: who governs it, once that department confirmed
-        self.state_ownership: StateOwnership | None = None
+        self.state_ownership: StateOwnership | None = None  # none declared yet
         self.state_ownership_confirmed = False
 
-    @property
-    def registered(self) -> bool:
-        return self.status is not None
+    @staticmethod
+    def check_registration(status: SiteStatus) -> None:
+        if status is SiteStatus.COMPLETED:
+            raise ValidationFailed("已完工的场地无需注册", code="invalid_status", field="status")
+
+    @classmethod
+    def register(cls, site_code: str, *, details: SiteDetails, status: SiteStatus, admin_account_id: str) -> Site:
+        """A site registers itself (rule E1); a second registration of its code collides on its stream."""
+        cls.check_registration(status)
+        return cls.create(site_code, SiteRegistered(site_code=site_code, details=details, status=status,
+                                                    admin_account_id=admin_account_id))
 
     @property
     def competent_department(self) -> str | None:
@@ -88,15 +101,6 @@ class Site(Aggregate):
         if not reason:
             raise ValidationFailed("不予确认须说明理由 (reason required)", code="reason_required", field="reason")
         self.record(SiteStateOwnershipDeclined(reason=reason))
-
-    def register(self, *, details: SiteDetails, status: SiteStatus, admin_account_id: str) -> None:
-        if self.registered:
-            raise Conflict("场地编号已被注册 (site code already registered)", code="duplicate_site_code",
-                           field="site_code")
-        if status is SiteStatus.COMPLETED:
-            raise ValidationFailed("已完工的场地无需注册", code="invalid_status", field="status")
-        self.record(SiteRegistered(site_code=self.id, details=details, status=status,
-                                   admin_account_id=admin_account_id))
 
     def update(self, details: SiteDetails, *, by_site_admin: bool) -> None:
         """A site's own admin corrects its name, company, address detail, dates and manager. Where the site lies
@@ -139,44 +143,49 @@ class Site(Aggregate):
                            details={"inside": sorted(inside)})
         self.record(SiteStatusChanged(previous=self.status, status=status, reason=reason, by_staff=not by_site_admin))
 
-    def on_SiteRegistered(self, e: SiteRegistered) -> None:
-        self.details, self.status, self.admin_account_id = e.details, e.status, e.admin_account_id
-
+    @folds(SiteUpdated)
     def on_SiteUpdated(self, e: SiteUpdated) -> None:
         self.details = e.details
         if self.confirmed_department != self.competent_department:
             self.confirmed_department = None  # another category: its department confirms again
 
+    @folds(SiteDepartmentConfirmed)
     def on_SiteDepartmentConfirmed(self, e: SiteDepartmentConfirmed) -> None:
         self.confirmed_department = e.department
 
+    @folds(SiteDepartmentDeclined)
     def on_SiteDepartmentDeclined(self, e: SiteDepartmentDeclined) -> None:
         self.confirmed_department = None
 
+    @folds(SiteStateOwnershipDeclared)
     def on_SiteStateOwnershipDeclared(self, e: SiteStateOwnershipDeclared) -> None:
         self.state_ownership, self.state_ownership_confirmed = e.ownership, False
 
+    @folds(SiteStateOwnershipConfirmed)
     def on_SiteStateOwnershipConfirmed(self, e: SiteStateOwnershipConfirmed) -> None:
         self.state_ownership_confirmed = True
 
+    @folds(SiteStateOwnershipDeclined)
     def on_SiteStateOwnershipDeclined(self, e: SiteStateOwnershipDeclined) -> None:
         self.state_ownership_confirmed = False
 
+    @folds(SiteStatusChanged)
     def on_SiteStatusChanged(self, e: SiteStatusChanged) -> None:
         self.status = e.status
         self.suspended_by_staff = e.status is SiteStatus.SUSPENDED and e.by_staff
 
 
-class Zone(Aggregate):
-    def __init__(self, zone_id: str):
-        super().__init__(zone_id)
-        self.definition: ZoneDefinition | None = None
-        self.active = False
+class Zone(CreatedAggregate[ZoneDefined]):
+    creation = ZoneDefined
 
-    def define(self, definition: ZoneDefinition) -> None:
-        if self.definition is not None:
-            raise Conflict("禁用区已存在", code="zone_exists")
-        self.record(ZoneDefined(zone_id=self.id, definition=definition))
+    def __init__(self, zone_id: str, created: ZoneDefined) -> None:
+        super().__init__(zone_id, created)
+        self.definition = created.definition
+        self.active = True
+
+    @classmethod
+    def define(cls, zone_id: str, definition: ZoneDefinition) -> Zone:
+        return cls.create(zone_id, ZoneDefined(zone_id=zone_id, definition=definition))
 
     def change(self, definition: ZoneDefinition, *, active: bool = True) -> None:
         if definition.district != self.definition.district:
@@ -185,8 +194,6 @@ class Zone(Aggregate):
             raise ValidationFailed("没有需要修改的信息 (nothing changed)", code="nothing_changed", field="definition")
         self.record(ZoneChanged(definition=definition, active=active))
 
-    def on_ZoneDefined(self, e: ZoneDefined) -> None:
-        self.definition, self.active = e.definition, True
-
+    @folds(ZoneChanged)
     def on_ZoneChanged(self, e: ZoneChanged) -> None:
         self.definition, self.active = e.definition, e.active

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Any, Self
 
 import shapely
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_serializer, field_validator, model_validator
@@ -42,14 +42,15 @@ class ZoneDefinition(BaseModel):
     district: DistrictCode
     kind: ZoneKind
     streets: list[StreetName] = Field(default=[], max_length=500)
-    geometry: dict | None = Field(default=None, description="GeoJSON Polygon or MultiPolygon (kind polygons), "
-                                  f"at most {GEOMETRY_BYTES // 1000} KB")
+    geometry: dict[str, Any] | None = Field(
+        default=None,
+        description=f"GeoJSON Polygon or MultiPolygon (kind polygons), at most {GEOMETRY_BYTES // 1000} KB")
     high_emission_stages: list[ShortText] = Field(default=list(DEFAULT_HIGH_EMISSION_STAGES), min_length=1,
                                                    max_length=6)
 
     @field_validator("geometry", mode="before")
     @classmethod
-    def _geometry_text(cls, value):
+    def _geometry_text(cls, value: Any) -> Any:
         """Events and read models keep the polygons as GeoJSON text (see ``_geometry_as_text``): read back, and
         also taken from a client that sends text."""
         if isinstance(value, str):
@@ -60,14 +61,14 @@ class ZoneDefinition(BaseModel):
         return value
 
     @field_serializer("geometry", when_used="json")
-    def _geometry_as_text(self, value: dict | None) -> str | None:
+    def _geometry_as_text(self, value: dict[str, Any] | None) -> str | None:
         """In JSON form (events, the zones read model) the polygons are GeoJSON text: their coordinates are arrays of
         arrays, which FerretDB refuses to store ("nested arrays are not supported")."""
         return None if value is None else json.dumps(value, separators=(",", ":"))
 
     @field_validator("geometry")
     @classmethod
-    def _geometry_size(cls, value: dict | None) -> dict | None:
+    def _geometry_size(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is not None and len(json.dumps(value, separators=(",", ":"))) > GEOMETRY_BYTES:
             raise PydanticCustomError("geometry_too_large", f"区域边界数据过大 (at most {GEOMETRY_BYTES // 1000} KB)")
         return value
@@ -87,7 +88,7 @@ class ZoneDefinition(BaseModel):
         return names
 
     @model_validator(mode="after")
-    def _area(self):
+    def _area(self) -> Self:
         if self.kind is ZoneKind.STREETS and not self.streets:
             raise PydanticCustomError("streets_required", "按街道划定的禁用区须列出街道或镇")
         if self.kind is ZoneKind.POLYGONS:
@@ -101,7 +102,7 @@ class ZoneDefinition(BaseModel):
         return self
 
 
-def geometry_problem(geometry: dict) -> str | None:
+def geometry_problem(geometry: dict[str, Any]) -> str | None:
     if geometry.get("type") not in ("Polygon", "MultiPolygon"):
         return "type must be Polygon or MultiPolygon"
     try:
@@ -117,7 +118,7 @@ def geometry_problem(geometry: dict) -> str | None:
 
 
 @lru_cache(maxsize=4096)
-def _prepared(geometry_json: str):
+def _prepared(geometry_json: str) -> Any:
     geometry = shape(json.loads(geometry_json))
     shapely.prepare(geometry)
     return geometry
@@ -146,7 +147,7 @@ def covers(zone: ZoneDefinition, site: SiteLocation) -> bool:
     if site.longitude is None or site.latitude is None:
         return True
     polygon = _prepared(json.dumps(zone.geometry, sort_keys=True))
-    return polygon.covers(Point(site.longitude, site.latitude))
+    return bool(polygon.covers(Point(site.longitude, site.latitude)))
 
 
 def is_high_emission(stage: str, zone: ZoneDefinition) -> bool:

@@ -1,12 +1,18 @@
-"""Event store on the real database: expected-version appends, commit order, the hash chain."""
+"""The event store's contract: expected-version appends, commit order, the hash chain, commit size.
+
+Every test runs against the real store on the database (marked ``integration``) and against the in-memory store
+that command handlers are unit-tested with, so the double cannot drift from the real thing."""
 
 import asyncio
+import uuid
 
 import pytest
 
 from nrmm_kernel.aggregate import AggregateRepository
 from nrmm_kernel.errors import ConcurrencyError
-from nrmm_kernel.eventstore import GENESIS_HASH, EventStore, commit_hash
+from nrmm_kernel.eventstore import GENESIS_HASH, CommitTooLarge, EventStore, commit_hash
+from nrmm_kernel.memory_store import InMemoryEventStore
+from nrmm_kernel.runtime import mongo_client
 from tests.sample import MachineMoved, MachineRegistered, SampleMachine, registry
 
 
@@ -14,11 +20,18 @@ def wrap(stream: str, version: int, event):
     return registry.wrap(event, stream_id=stream, stream_version=version)
 
 
-@pytest.fixture
-async def store(db):
-    store = EventStore(db)
+@pytest.fixture(params=[pytest.param("database", marks=pytest.mark.integration), "memory"])
+async def store(request):
+    if request.param == "memory":  # asks for no infrastructure
+        yield InMemoryEventStore(max_commit_bytes=4096)
+        return
+    client = mongo_client(request.getfixturevalue("infra").mongodb_url)
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    store = EventStore(client[name], max_commit_bytes=4096)
     await store.ensure_indexes()
-    return store
+    yield store
+    await client.drop_database(name)
+    await client.close()
 
 
 async def test_append_and_read_back_a_stream(store):
@@ -88,8 +101,7 @@ async def test_each_commit_hashes_its_content_and_links_to_the_previous_commit(s
 
 async def test_repository_round_trip_with_expected_version(store):
     repo = AggregateRepository(store, registry, SampleMachine, "machine")
-    machine = SampleMachine("42")
-    machine.register("4-N11ABCDE", "excavator")
+    machine = SampleMachine.register("42", "4-N11ABCDE", "excavator")
     machine.move("S-1")
     commit, envelopes = await repo.save(machine)
     assert commit.stream_id == "machine-42" and [e.streamversion for e in envelopes] == [1, 2]
@@ -105,6 +117,31 @@ async def test_repository_round_trip_with_expected_version(store):
     assert await repo.load("nobody") is None
 
 
+async def test_a_commit_too_large_for_the_broker_is_refused_before_it_is_written(store):
+    with pytest.raises(CommitTooLarge) as refused:
+        await store.append("m", 0, [wrap("m", 1, MachineMoved(site="x" * 5000))])
+    assert refused.value.status == 413 and refused.value.code == "commit_too_large"
+    assert await store.stream_version("m") == 0 and await store.head_position() == 0
+
+
+async def test_events_out_of_sequence_are_a_programming_error_not_a_conflict(store):
+    with pytest.raises(ValueError):
+        await store.append("m", 0, [wrap("m", 2, MachineMoved(site="a"))])
+    with pytest.raises(ValueError):
+        await store.append("m", 0, [wrap("other", 1, MachineMoved(site="a"))])
+    with pytest.raises(ValueError):
+        await store.append("m", 0, [])
+    assert await store.read_stream("m") == []
+
+
+async def test_the_head_position_is_the_last_commit_and_the_appended_signal_is_set(store):
+    assert await store.head_position() == 0
+    store.appended.clear()
+    commit = await store.append("m", 0, [wrap("m", 1, MachineMoved(site="a"))])
+    assert commit.position == 1 and await store.head_position() == 1 and store.appended.is_set()
+
+
+@pytest.mark.integration
 async def test_the_head_is_found_from_a_saved_hint_by_probing_forward_and_without_one(db):
     from nrmm_kernel.eventstore import HEAD_HINT, EventStore
 
