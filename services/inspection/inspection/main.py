@@ -18,6 +18,8 @@ from .app.checks import CheckCommands
 from .app.duties import DutyCommands, DutyQueries
 from .app.machines import RegistryWord
 from .app.queries import Queries
+from .app.sharing_queries import SharingQueries
+from .app.spot_checks import SpotChecks
 from .app.uploads import UploadStore
 from .app.violations import ViolationCommands
 from .domain.events import registry
@@ -51,6 +53,10 @@ async def wire(app: FastAPI) -> None:
     app.state.duty_commands = DutyCommands(runtime.db, runtime.store, uploads)
     app.state.duty_queries = DutyQueries(runtime.db)
     app.state.inspection_scheduler = runtime.scheduler
+    # data sharing (rules D5, N1, N2)
+    app.state.sharing_imports = runtime.sharing
+    app.state.sharing_queries = SharingQueries(runtime.db)
+    app.state.spot_checks = SpotChecks(runtime.store, runtime.sharing, uploads)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -6,10 +6,13 @@ from __future__ import annotations
 from nrmm_kernel.runtime import ServiceRuntime
 
 from .app.scheduler import Scheduler
+from .app.sharing import SharingImports
+from .app.sharing_closer import FollowUpCloser
 
 
 class InspectionRuntime(ServiceRuntime):
     scheduler: Scheduler | None = None
+    sharing: SharingImports | None = None
 
     async def start(self) -> None:
         await super().start()
@@ -20,4 +23,12 @@ class InspectionRuntime(ServiceRuntime):
             # database only (its events reach the broker through the outbox relay)
             poll = self.settings.scheduler_poll_seconds
             self.supervise("scheduler", lambda stop: self.scheduler.run(stop, poll), health=self.scheduler.health,
+                           needs_broker=False)
+        # data sharing (rule D5): the imports' write-side indexes; the closer of follow-ups once a code is applied for
+        self.sharing = SharingImports(self.db, self.store)
+        await self.sharing.ensure_indexes()
+        if self.run_background:
+            closer = FollowUpCloser(self.db, self.sharing)
+            self.supervise("sharing-closer", lambda stop: closer.run(stop, self.settings.scheduler_poll_seconds),
+                           health=closer.health,
                            needs_broker=False)

@@ -6,5 +6,6 @@ from fastapi import APIRouter
 def routers() -> list[APIRouter]:
     from .duties import router as duties
     from .routes import router
+    from .sharing import router as sharing
 
-    return [router, duties]
+    return [router, duties, sharing]

@@ -6,14 +6,15 @@ from nrmm_kernel.projector import Projection
 from .duties import SiteDutiesView
 from .foreign import RegistryMachines, Sites, Stays
 from .own import Checks, Violations
+from .sharing import SharingApplications, sharing_projections
 
 
 def projections() -> list[Projection]:
-    return [Checks(), Violations(), SiteDutiesView()]
+    return [Checks(), Violations(), SiteDutiesView(), *sharing_projections()]
 
 
 def registry_projections() -> list[Projection]:
-    return [RegistryMachines()]
+    return [RegistryMachines(), SharingApplications()]
 
 
 def sites_projections() -> list[Projection]:

@@ -1,0 +1,108 @@
+"""Queries of data sharing: follow-up tasks and their progress (rule D5), public disclosures (rule N1), spot
+checks and their results per manufacturer (rule N2). Read models only."""
+
+from __future__ import annotations
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+
+from nrmm_kernel.auth import Principal
+from nrmm_kernel.errors import NotFound
+
+from ..domain.special_equipment import model_key
+from ..projections.sharing import DISCLOSURES, SPECIAL_EQUIPMENT, SPOT_CHECKS
+from .sharing_access import reader_district
+
+
+def _public(doc: dict) -> dict:
+    return {k: v for k, v in doc.items() if not k.startswith("_")}
+
+
+class SharingQueries:
+    def __init__(self, db: AsyncDatabase):
+        self.equipment = db[SPECIAL_EQUIPMENT]
+        self.disclosures = db[DISCLOSURES]
+        self.spot_checks = db[SPOT_CHECKS]
+
+    async def follow_ups(self, who: Principal, *, district: str | None, state: str | None, limit: int,
+                         skip: int) -> dict:
+        """rule D5: special equipment without a code, per district, with the user unit to contact."""
+        district = reader_district(who, district)
+        query: dict = {"follow_up_state": state} if state else {"follow_up_state": {"$in": ["open", "closed"]}}
+        if district:
+            query["district"] = district
+        total = await self.equipment.count_documents(query)
+        docs = await self.equipment.find(query).sort("_id", ASCENDING).skip(skip).to_list(limit)
+        return {"total": total, "items": [_public(d) for d in docs]}
+
+    async def progress(self, who: Principal, *, district: str | None) -> dict:
+        """How far the follow-ups have come: open and closed per district (and in all)."""
+        district = reader_district(who, district)
+        match: dict = {"follow_up_state": {"$in": ["open", "closed"]}}
+        if district:
+            match["district"] = district
+        rows = await (await self.equipment.aggregate([
+            {"$match": match},
+            {"$group": {"_id": {"district": "$district", "state": "$follow_up_state"}, "n": {"$sum": 1}}},
+        ])).to_list(None)
+        per: dict[str, dict] = {}
+        for row in rows:
+            entry = per.setdefault(row["_id"]["district"], {"district": row["_id"]["district"], "open": 0,
+                                                            "closed": 0})
+            entry[row["_id"]["state"]] = row["n"]
+        districts = sorted(per.values(), key=lambda e: e["district"])
+        for entry in districts:
+            entry["total"] = entry["open"] + entry["closed"]
+            entry["closed_share"] = round(entry["closed"] / entry["total"], 4) if entry["total"] else 0.0
+        opened = sum(e["open"] for e in districts)
+        closed = sum(e["closed"] for e in districts)
+        return {"open": opened, "closed": closed, "total": opened + closed, "districts": districts}
+
+    async def equipment_record(self, who: Principal, registration_number: str) -> dict:
+        doc = await self.equipment.find_one({"_id": registration_number.strip().upper()})
+        if doc is None:
+            raise NotFound("特种设备记录不存在 (no such record)", code="equipment_not_found",
+                           field="registration_number")
+        reader_district(who, doc.get("district"))
+        return _public(doc)
+
+    async def disclosure(self, brand: str, model: str) -> dict:
+        """rule N1: a model's disclosed facts, for anyone."""
+        doc = await self.disclosures.find_one({"_id": model_key(brand, model)})
+        if doc is None:
+            raise NotFound("该型号未公开排放信息 (no disclosure of this model)", code="disclosure_not_found",
+                           field="model")
+        return _public(doc)
+
+    async def spot_checks(self, who: Principal, *, district: str | None, manufacturer: str | None, limit: int,
+                          skip: int) -> list[dict]:
+        district = reader_district(who, district)
+        query: dict = {}
+        if district:
+            query["district"] = district
+        if manufacturer:
+            query["manufacturer_key"] = "".join(manufacturer.split()).upper()
+        docs = await self.spot_checks.find(query).sort("recorded_at", DESCENDING).skip(skip).to_list(limit)
+        return [_public(d) for d in docs]
+
+    async def by_manufacturer(self, who: Principal, *, district: str | None) -> list[dict]:
+        """rule N2: spot-check results per manufacturer: checked, passed, failed, and each finding's count."""
+        district = reader_district(who, district)
+        match = {"district": district} if district else {}
+        rows = await (await self.spot_checks.aggregate([
+            {"$match": match},
+            {"$group": {"_id": "$manufacturer_key", "manufacturer": {"$first": "$manufacturer"},
+                        "checked": {"$sum": 1}, "passed": {"$sum": {"$cond": ["$passed", 1, 0]}}}},
+        ])).to_list(None)
+        kinds = await (await self.spot_checks.aggregate([
+            {"$match": match}, {"$unwind": "$findings"},
+            {"$group": {"_id": {"m": "$manufacturer_key", "k": "$findings.kind"}, "n": {"$sum": 1}}},
+        ])).to_list(None)
+        findings: dict[str, dict] = {}
+        for k in kinds:
+            findings.setdefault(k["_id"]["m"], {})[k["_id"]["k"]] = k["n"]
+        out = [{"manufacturer": r["manufacturer"], "checked": r["checked"], "passed": r["passed"],
+                "failed": r["checked"] - r["passed"],
+                "pass_rate": round(r["passed"] / r["checked"], 4) if r["checked"] else 0.0,
+                "findings": findings.get(r["_id"], {})} for r in rows]
+        return sorted(out, key=lambda r: (-r["failed"], r["manufacturer"]))
