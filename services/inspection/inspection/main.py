@@ -2,6 +2,7 @@
 
 Serve:    uvicorn inspection.main:create_app --factory --port 8003
 Operate:  python -m inspection.main rebuild [projection]
+          python -m inspection.main import-special-equipment FILE   (and import-disclosures FILE)
 """
 
 from __future__ import annotations
@@ -70,4 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 if __name__ == "__main__":
+    from .app.sharing_cli import COMMANDS, run
+
+    if len(sys.argv) > 1 and sys.argv[1] in COMMANDS:
+        sys.exit(run(sys.argv[1], sys.argv[2:], build_runtime))
     sys.exit(run_cli(build_runtime))
