@@ -1,0 +1,146 @@
+"""Issue 18, end to end on the real broker and database, everything through the gateway: a market-supervision system
+client (OAuth2 client credentials) pushes 1,000 forklift records, 10 of which match coded machines; 990 follow-up
+tasks appear for their districts; the same records again change nothing; an owner applies for a code for one of
+them and its task closes; a disclosure with another stage than an application flags it in the reviewer's queue;
+the public disclosure query answers without a token (rules D5, N1)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from nrmm_kernel.reference import Department, Role
+from tests.platform import eventually
+
+pytestmark = pytest.mark.integration
+
+DISTRICTS = ["04", "12", "11", "39"]
+
+
+def client_token(p, client_id: str, secret: str) -> dict:
+    answer = p.gateway.post("/api/auth/oauth/token", data={"grant_type": "client_credentials",
+                                                           "client_id": client_id, "client_secret": secret})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["token_type"] == "bearer"
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+def apply(p, owner: dict, **machine) -> tuple[str, str]:
+    """An owner's application (machine overrides): (machine id, the registry's X-Position)."""
+    body = p.application(owner, machine.pop("district", "04"), machine.pop("stage", "4"))
+    body["machine"].update(machine)
+    applied = p.gateway.post("/api/registry/applications", json=body, headers=owner)
+    assert applied.status_code == 201, applied.text
+    return applied.json()["machine_id"], applied.headers["x-position"]
+
+
+def coded(p, owner: dict, **machine) -> str:
+    machine_id, _ = apply(p, owner, **machine)
+    approved = p.gateway.post(f"/api/registry/applications/{machine_id}/approval",
+                              headers=p.token(Role.REVIEWER, "rev-share"), json={})
+    assert approved.status_code == 200, approved.text
+    return approved.headers["x-position"]
+
+
+def forklifts(run: str, count: int = 1000) -> list[dict]:
+    return [{"registration_number": f"叉{run}-{i:05d}", "equipment_kind": "叉车",
+             "user_unit": f"重庆某物流公司{i % 37}",
+             "brand": "合力", "model": "CPCD30", "factory_serial": f"HL{run}{i:05d}",
+             "district": DISTRICTS[i % len(DISTRICTS)]} for i in range(count)]
+
+
+def test_market_supervision_pushes_forklifts_and_follow_ups_close_when_coded(platform):
+    p = platform
+    run = uuid.uuid4().hex[:6].upper()
+    registered = p.gateway.post("/api/auth/system-clients", json={"name": "市特种设备信息平台"}, headers=p.admin)
+    assert registered.status_code == 201, registered.text
+    client = registered.json()
+    listed = p.gateway.get("/api/auth/system-clients", headers=p.admin).json()
+    assert all("client_secret" not in c and "secret_hash" not in c for c in listed)
+    market = client_token(p, client["client_id"], client["client_secret"])
+    wrong = p.gateway.post("/api/auth/oauth/token", data={"grant_type": "client_credentials",
+                                                          "client_id": client["client_id"], "client_secret": "x" * 43})
+    assert wrong.status_code == 401 and wrong.json()["code"] == "invalid_client"
+
+    # 10 of the forklifts are coded machines (brand and serial spelled the registry's way, not the platform's)
+    owner = p.token(Role.OWNER, f"owner-{run}")
+    records = forklifts(run)
+    position = None
+    for record in records[:10]:
+        position = coded(p, owner, category="forklift", brand=" 合 力", factory_serial=record["factory_serial"].lower(),
+                         district=record["district"])
+
+    pushed = p.gateway.post("/api/inspection/special-equipment", json={"records": records},
+                            headers={**market, "X-Min-Position": position}, timeout=300)
+    assert pushed.status_code == 200, pushed.text
+    report = pushed.json()
+    assert (report["rows"], report["recorded"], report["rejected"]) == (1000, 1000, 0), report
+    assert (report["matched"], report["follow_ups_opened"]) == (10, 990), report
+    written = pushed.headers["x-position"]
+
+    city = p.token(Role.DEPARTMENT_VIEWER, "eco-city", department=Department.ECOLOGY)
+    progress = p.gateway.get("/api/inspection/special-equipment/follow-ups/progress",
+                             headers={**city, "X-Min-Position": written}).json()
+    mine = {d["district"]: d for d in progress["districts"]}
+    expected = {d: sum(1 for r in records[10:] if r["district"] == d) for d in DISTRICTS}
+    assert {d: mine[d]["open"] for d in DISTRICTS} == expected  # this module's platform: no other tasks
+    assert progress["open"] == 990 and progress["closed"] == 0
+    district_12 = p.token(Role.INSPECTOR, "insp-share-12", district="12")
+    tasks = p.gateway.get("/api/inspection/special-equipment/follow-ups", params={"state": "open", "limit": 500},
+                          headers={**district_12, "X-Min-Position": written}).json()
+    ours = [t for t in tasks["items"] if t["registration_number"].startswith(f"叉{run}")]
+    assert len(ours) == expected["12"] and all(t["district"] == "12" for t in tasks["items"])
+    assert all(t["follow_up"]["contact"] == t["user_unit"] for t in ours)  # the user unit is the contact
+    other_district = p.gateway.get("/api/inspection/special-equipment/follow-ups", params={"district": "04"},
+                                   headers=district_12)
+    assert other_district.status_code == 403 and other_district.json()["code"] == "outside_jurisdiction"
+    matched = p.gateway.get(f"/api/inspection/special-equipment/{records[0]['registration_number']}",
+                            headers={**city, "X-Min-Position": written}).json()
+    assert matched["match"]["code"] and matched["follow_up"] is None
+
+    # the same records again: nothing recorded
+    again = p.gateway.post("/api/inspection/special-equipment", json={"records": records}, headers=market, timeout=300)
+    assert again.status_code == 200, again.text
+    assert (again.json()["recorded"], again.json()["unchanged"]) == (0, 1000), again.json()
+    assert "x-position" not in again.headers
+
+    # an owner applies for a code for one of them: its task closes
+    target = records[500]
+    apply(p, owner, category="forklift", brand=target["brand"], factory_serial=target["factory_serial"],
+          district=target["district"])
+    closed = eventually(p.gateway, f"/api/inspection/special-equipment/{target['registration_number']}", city,
+                        lambda d: (d.get("follow_up") or {}).get("state") == "closed", attempts=300).json()
+    assert closed["follow_up"]["reason"] == "code_applied"
+
+
+def test_a_disclosure_flags_an_application_with_another_stage_and_answers_without_a_token(platform):
+    p = platform
+    run = uuid.uuid4().hex[:6].upper()
+    model = f"SY{run}"
+    owner = p.token(Role.OWNER, f"owner-d-{run}")
+    machine_id, _ = apply(p, owner, brand="三一", model=model, stage="4")
+    pushed = p.gateway.post("/api/inspection/disclosures", headers=p.admin, json={"records": [
+        {"manufacturer": "三一重机有限公司", "brand": "三一", "model": model, "engine_model": "QSB7",
+         "emission_stage": "国三", "label_number": f"L{run}", "test_facts": {"检测机构": "国家工程机械质检中心"}},
+        {"manufacturer": "", "brand": "三一", "model": "X"}]})
+    assert pushed.status_code == 200, pushed.text
+    assert (pushed.json()["recorded"], pushed.json()["rejected"]) == (1, 1)
+    assert {e["field"] for e in pushed.json()["errors"]} >= {"manufacturer", "engine_model"}
+    assert all(e["row"] == 2 for e in pushed.json()["errors"])
+
+    public = p.gateway.get("/api/inspection/disclosures", params={"brand": "三一", "model": model.lower()},
+                           headers={"X-Min-Position": pushed.headers["x-position"]})
+    assert public.status_code == 200, public.text
+    assert public.json()["emission_stage"] == "3" and public.json()["label_number"] == f"L{run}"
+
+    reviewer = {**p.token(Role.REVIEWER, "rev-share"), "X-Min-Position": pushed.headers["x-position"]}
+    queue = p.gateway.get("/api/registry/applications", params={"status": "submitted", "limit": 500},
+                          headers=reviewer)
+    assert queue.status_code == 200, queue.text
+    ours = next(a for a in queue.json() if a.get("machine_id") == machine_id or a.get("id") == machine_id
+                or (a.get("machine") or {}).get("model") == model)
+    assert ours["disclosure"]["flagged"] is True
+    assert ours["disclosure"]["differences"] == [{"field": "emission_stage", "applied": "4", "disclosed": "3"}]
+    one = p.gateway.get(f"/api/registry/applications/{machine_id}", headers=reviewer).json()
+    assert one["disclosure"]["flagged"] is True
