@@ -48,10 +48,14 @@ def shown(doc: dict) -> dict:
     return out
 
 
-def may_manage(who: Principal, department: Department) -> None:
-    """City-level administrators of the ecology bureau (which runs the platform) or of the client's department."""
+def require_city_admin(who: Principal) -> None:
     if who.role is not Role.ADMIN or who.district is not None:
         raise Forbidden("仅市级管理员可管理系统客户端 (city-level administrators only)", code="city_admin_only")
+
+
+def may_manage(who: Principal, department: Department) -> None:
+    """City-level administrators of the ecology bureau (which runs the platform) or of the client's department."""
+    require_city_admin(who)
     if who.department not in (Department.ECOLOGY, department):
         raise Forbidden("只能管理本部门的系统客户端 (another department's client)", code="department_not_allowed",
                         field="department")
@@ -68,6 +72,7 @@ class SystemClients:
         await self.clients.create_index([("department", ASCENDING)])
 
     async def register(self, who: Principal, *, name: str, department: Department) -> dict:
+        require_city_admin(who)
         if department not in CLIENT_DEPARTMENTS:
             raise AppError("该部门不能注册系统客户端 (only market supervision's systems, rule D5)",
                            code="department_not_allowed", field="department", status=422)
@@ -81,13 +86,13 @@ class SystemClients:
         return {**shown(doc), "client_secret": secret}  # shown this once
 
     async def list(self, who: Principal) -> list[dict]:
-        if who.role is not Role.ADMIN or who.district is not None:
-            raise Forbidden("仅市级管理员可管理系统客户端 (city-level administrators only)", code="city_admin_only")
+        require_city_admin(who)
         query = {} if who.department is Department.ECOLOGY else {"department": who.department.value
                                                                  if who.department else None}
         return [shown(d) for d in await self.clients.find(query).sort("_id", ASCENDING).to_list(500)]
 
     async def revoke(self, who: Principal, client_id: str) -> dict:
+        require_city_admin(who)
         doc = await self.clients.find_one({"_id": client_id})
         if doc is None:
             raise NotFound("系统客户端不存在 (no such client)", code="client_not_found", field="client_id")
