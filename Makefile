@@ -12,6 +12,7 @@ bench:          ## print figures: the kernel, the sites gate over HTTP, the mobi
 	uv run python bench/kernel_bench.py
 	uv run python bench/gate_bench.py
 	uv run python bench/web_bench.py
+	uv run python bench/sharing_bench.py
 
 infra-up:
 	bash deploy/native.sh start
