@@ -23,6 +23,7 @@ from nrmm_kernel.errors import ConcurrencyError
 from nrmm_kernel.eventstore import EventStore
 
 from ..domain.events import registry
+from ..domain.sharing_events import FollowUpOpened
 from ..domain.special_equipment import Disclosure, DisclosureRow, EquipmentRow, SpecialEquipment
 from ..projections.sharing import APPLICATIONS, KNOWN_STATUSES
 
@@ -124,6 +125,7 @@ class SharingImports:
                 report.unchanged += 1
                 await self._index_equipment(aggregate)
                 return
+            opened = any(isinstance(e, FollowUpOpened) for e in aggregate.pending)
             try:
                 await self.equipment.save(aggregate, actor=actor, subject=row.district)
             except ConcurrencyError:
@@ -135,7 +137,7 @@ class SharingImports:
             break
         report.recorded += 1
         report.matched += known is not None
-        report.follow_ups_opened += aggregate.follow_up == "open" and (hint or {}).get("follow_up") is None
+        report.follow_ups_opened += opened
         await self._index_equipment(aggregate)
 
     async def _index_equipment(self, aggregate: SpecialEquipment) -> None:
@@ -146,7 +148,7 @@ class SharingImports:
     async def close_follow_ups(self, serial_key: str, registry_machine_id: str, actor: Actor) -> int:
         """A code application for this machine appeared: every open task for it closes (rule D5)."""
         closed = 0
-        async for doc in self.db[EQUIPMENT_INDEX].find({"serial_key": serial_key, "follow_up": "open"}):
+        for doc in await self.db[EQUIPMENT_INDEX].find({"serial_key": serial_key, "follow_up": "open"}).to_list(None):
             for _ in range(3):
                 aggregate = await self.equipment.load(doc["_id"])
                 if aggregate is None or not aggregate.close(registry_machine_id, self.clock()):

@@ -9,6 +9,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from nrmm_kernel.auth import Principal
 from nrmm_kernel.errors import NotFound
 
+from ..domain.rules import normalise
 from ..domain.special_equipment import model_key
 from ..projections.sharing import DISCLOSURES, SPECIAL_EQUIPMENT, SPOT_CHECKS
 from .sharing_access import reader_district
@@ -59,7 +60,7 @@ class SharingQueries:
         return {"open": opened, "closed": closed, "total": opened + closed, "districts": districts}
 
     async def equipment_record(self, who: Principal, registration_number: str) -> dict:
-        doc = await self.equipment.find_one({"_id": registration_number.strip().upper()})
+        doc = await self.equipment.find_one({"_id": normalise(registration_number)})
         if doc is None:
             raise NotFound("特种设备记录不存在 (no such record)", code="equipment_not_found",
                            field="registration_number")
