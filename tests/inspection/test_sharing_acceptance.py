@@ -144,3 +144,39 @@ def test_a_disclosure_flags_an_application_with_another_stage_and_answers_withou
     assert ours["disclosure"]["differences"] == [{"field": "emission_stage", "applied": "4", "disclosed": "3"}]
     one = p.gateway.get(f"/api/registry/applications/{machine_id}", headers=reviewer).json()
     assert one["disclosure"]["flagged"] is True
+
+
+def test_spot_checks_are_judged_against_the_disclosure_and_counted_per_manufacturer(platform):
+    p = platform
+    run = uuid.uuid4().hex[:6].upper()
+    maker = f"柳工{run}"
+    pushed = p.gateway.post("/api/inspection/disclosures", headers=p.admin, json={"records": [
+        {"manufacturer": maker, "brand": "柳工", "model": f"LG{run}", "engine_model": "WP6", "emission_stage": "4",
+         "label_number": f"LB{run}"}]})
+    assert pushed.status_code == 200 and pushed.json()["recorded"] == 1, pushed.text
+    market = p.token(Role.INSPECTOR, "insp-mkt-12", district="12", department=Department.MARKET)
+    body = {"district": "12", "place_kind": "dealer", "place_name": "巴南某经销商", "sale_state": "sold",
+            "manufacturer": maker, "category": "loader", "brand": "柳工", "model": f"LG{run}",
+            "factory_serial": f"LG-{run}-1", "engine_model": "WP6", "emission_stage": "4",
+            "label_number": f"LB{run}", "label_present": True, "participants": ["市场监管 李四"]}
+    passed = p.gateway.post("/api/inspection/spot-checks", json=body, headers={**market, "Idempotency-Key": run})
+    assert passed.status_code == 201, passed.text
+    assert passed.json()["passed"] is True
+    again = p.gateway.post("/api/inspection/spot-checks", json=body, headers={**market, "Idempotency-Key": run})
+    assert again.json()["replayed"] is True and again.json()["spot_check_id"] == passed.json()["spot_check_id"]
+    failed = p.gateway.post("/api/inspection/spot-checks", headers=market, json={
+        **body, "factory_serial": f"LG-{run}-2", "emission_stage": "3", "label_present": False,
+        "smoke": {"k": 1.5, "rated_power_kw": 100}})
+    assert failed.status_code == 201, failed.text
+    assert [f["kind"] for f in failed.json()["findings"]] == ["stage_differs", "label_missing", "smoke_exceedance"]
+    outside = p.gateway.post("/api/inspection/spot-checks", json={**body, "district": "04"}, headers=market)
+    assert (outside.status_code, outside.json()["code"]) == (403, "outside_jurisdiction")
+    bad = p.gateway.post("/api/inspection/spot-checks", json={**body, "sale_state": "stolen"}, headers=market)
+    assert bad.status_code == 422 and bad.json()["field"] == "sale_state"
+
+    viewer = {**p.token(Role.DEPARTMENT_VIEWER, "eco-city", department=Department.ECOLOGY),
+              "X-Min-Position": failed.headers["x-position"]}
+    results = p.gateway.get("/api/inspection/spot-checks/by-manufacturer", headers=viewer).json()
+    ours = next(r for r in results if r["manufacturer"] == maker)
+    assert (ours["checked"], ours["passed"], ours["failed"]) == (2, 1, 1)
+    assert ours["findings"] == {"stage_differs": 1, "label_missing": 1, "smoke_exceedance": 1}
