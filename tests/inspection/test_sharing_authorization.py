@@ -36,6 +36,7 @@ def endpoints() -> list[Endpoint]:
         ("push equipment", "POST", "/api/inspection/special-equipment", {"json": {"records": []}}, IMPORTERS),
         ("import equipment", "POST", "/api/inspection/special-equipment/imports", {"files": {"file": CSV}},
          IMPORTERS),
+        ("import state", "GET", "/api/inspection/imports/NO-SUCH-IMPORT", {}, IMPORTERS),
         ("follow-ups", "GET", "/api/inspection/special-equipment/follow-ups", {}, READERS),
         ("follow-up progress", "GET", "/api/inspection/special-equipment/follow-ups/progress", {}, READERS),
         ("one record", "GET", "/api/inspection/special-equipment/NO-SUCH", {}, READERS),

@@ -56,6 +56,7 @@ async def wire(app: FastAPI) -> None:
     app.state.inspection_scheduler = runtime.scheduler
     # data sharing (rules D5, N1, N2)
     app.state.sharing_imports = runtime.sharing
+    app.state.import_jobs = runtime.import_jobs
     app.state.sharing_queries = SharingQueries(runtime.db)
     app.state.spot_checks = SpotChecks(runtime.store, runtime.sharing, uploads)
 

@@ -46,21 +46,29 @@ def _source(who: Principal, default: str) -> str:
 
 
 # special equipment (rule D5) -----------------------------------------------------------------------------------
-@router.post("/special-equipment", summary="rule D5: market supervision pushes special-equipment records (JSON); "
-                                           "the same records again change nothing; refused rows are reported")
+@router.post("/special-equipment", status_code=202,
+             summary="rule D5: market supervision pushes special-equipment records (JSON): taken at once, imported "
+                     "in the background (GET /imports/{id}); the same records again change nothing")
 async def push_equipment(body: Pushed, app=Depends(state), who: Principal = Depends(require_role(*IMPORTERS))):
     require_importer(who)
-    return await app.sharing_imports.import_equipment(_pushed(body, EQUIPMENT_HEADERS), source=_source(who, "push"),
-                                                      actor=who.as_actor())
+    return await app.import_jobs.submit(who, "special_equipment", _pushed(body, EQUIPMENT_HEADERS),
+                                        _source(who, "push"))
 
 
-@router.post("/special-equipment/imports", summary="rule D5: import special-equipment records from a CSV, XLSX or "
-                                                   "JSON file; a report names each refused row")
+@router.post("/special-equipment/imports", status_code=202,
+             summary="rule D5: import special-equipment records from a CSV, XLSX or JSON file (in the background)")
 async def import_equipment(file: UploadFile = File(...), app=Depends(state),
                            who: Principal = Depends(require_role(*IMPORTERS))):
     require_importer(who)
     rows = await _file_rows(file, EQUIPMENT_HEADERS)
-    return await app.sharing_imports.import_equipment(rows, source=_source(who, "upload"), actor=who.as_actor())
+    return await app.import_jobs.submit(who, "special_equipment", rows, _source(who, "upload"))
+
+
+@router.get("/imports/{import_id}", summary="An import's state and, once done, its report (each refused row named) "
+                                            "and the position it wrote")
+async def import_state(import_id: str, app=Depends(state), who: Principal = Depends(require_role(*IMPORTERS))):
+    require_importer(who)
+    return await app.import_jobs.get(who, import_id[:40])
 
 
 @router.get("/special-equipment/follow-ups", summary="rule D5: special equipment without a code, per district, "
@@ -84,20 +92,22 @@ async def equipment_record(registration_number: str, app=Depends(state),
 
 
 # manufacturers' disclosures (rule N1) ----------------------------------------------------------------------------
-@router.post("/disclosures", summary="rule N1: push manufacturers' model disclosures (JSON)")
+@router.post("/disclosures", status_code=202,
+             summary="rule N1: push manufacturers' model disclosures (JSON), imported in the background")
 async def push_disclosures(body: Pushed, app=Depends(state), who: Principal = Depends(require_role(*IMPORTERS))):
     require_importer(who)
-    return await app.sharing_imports.import_disclosures(_pushed(body, DISCLOSURE_HEADERS, facts=True),
-                                                        source=_source(who, "push"), actor=who.as_actor())
+    return await app.import_jobs.submit(who, "disclosures", _pushed(body, DISCLOSURE_HEADERS, facts=True),
+                                        _source(who, "push"))
 
 
-@router.post("/disclosures/imports", summary="rule N1: import model disclosures from a CSV, XLSX or JSON file "
-                                             "(columns test_<name>: test facts)")
+@router.post("/disclosures/imports", status_code=202,
+             summary="rule N1: import model disclosures from a CSV, XLSX or JSON file (columns test_<name>: test "
+                     "facts), in the background")
 async def import_disclosures(file: UploadFile = File(...), app=Depends(state),
                              who: Principal = Depends(require_role(*IMPORTERS))):
     require_importer(who)
     rows = await _file_rows(file, DISCLOSURE_HEADERS, facts=True)
-    return await app.sharing_imports.import_disclosures(rows, source=_source(who, "upload"), actor=who.as_actor())
+    return await app.import_jobs.submit(who, "disclosures", rows, _source(who, "upload"))
 
 
 @router.get("/disclosures", summary="rule N1, public (no sign-in): a model's disclosed emission facts")
