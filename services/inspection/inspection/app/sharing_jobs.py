@@ -53,12 +53,13 @@ class ImportJobs:
         await self.jobs.create_index([("state", ASCENDING)])
 
     async def submit(self, who: Principal, kind: str, rows, source: str) -> dict:
-        # as JSON text: a pushed key may be anything ("$where", "a.b"), which a document field may not
-        taken = [[number, json.dumps(row, ensure_ascii=False)] for number, row in rows]
+        # as one JSON text: a pushed key may be anything ("$where", "a.b"), which a document field may not, and
+        # FerretDB keeps no arrays of arrays
+        taken = [[number, row] for number, row in rows]
         if len(taken) > MAX_JOB_ROWS:
             raise TooManyRows(f"一次最多导入 {MAX_JOB_ROWS} 行，更大的文件请用命令行导入 (too many rows)",
                               field="file", details={"limit": MAX_JOB_ROWS})
-        job = {"_id": str(ulid.ULID()), "kind": kind, "source": source, "state": "queued", "rows": taken,
+        job = {"_id": str(ulid.ULID()), "kind": kind, "source": source, "state": "queued", "rows": json.dumps(taken, ensure_ascii=False),
                "row_count": len(taken), "account_id": who.account_id, "role": who.role.value,
                "department": who.department.value if who.department else None, "created_at": self.clock(),
                "runs": 0}
@@ -92,7 +93,7 @@ class ImportJobs:
         written = collect_written()
         actor = Actor(account_id=job["account_id"], role=job["role"])
         importer = getattr(self.imports, KINDS[job["kind"]])
-        report = await importer(((n, json.loads(r)) for n, r in job["rows"]), source=job["source"], actor=actor,
+        report = await importer(((n, r) for n, r in json.loads(job["rows"])), source=job["source"], actor=actor,
                                 progress=lambda _: self.health.ok())
         if resumed:
             report["resumed"] = True
