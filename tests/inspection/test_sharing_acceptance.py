@@ -51,6 +51,15 @@ def imported(p, headers: dict, taken) -> dict:
     return {**job["report"], "position": job["position"]}
 
 
+def caught_up(send, attempts: int = 60):
+    """Send again while the service answers 503 read_model_behind (as the front ends do after Retry-After)."""
+    for _ in range(attempts):
+        response = send()
+        if response.status_code != 503 or response.json().get("code") != "read_model_behind":
+            return response
+    raise AssertionError(f"the read model never caught up: {response.text}")
+
+
 def forklifts(run: str, count: int = 1000) -> list[dict]:
     return [{"registration_number": f"叉{run}-{i:05d}", "equipment_kind": "叉车",
              "user_unit": f"重庆某物流公司{i % 37}",
@@ -80,30 +89,31 @@ def test_market_supervision_pushes_forklifts_and_follow_ups_close_when_coded(pla
                          district=record["district"])
 
     # the inspection service's copy of the registry has the 10 codes when the push is taken (read your writes)
-    report = imported(p, market, p.gateway.post("/api/inspection/special-equipment", json={"records": records},
-                                                headers={**market, "X-Min-Position": position}))
+    report = imported(p, market, caught_up(lambda: p.gateway.post(
+        "/api/inspection/special-equipment", json={"records": records}, headers={**market, "X-Min-Position": position})))
     assert (report["rows"], report["recorded"], report["rejected"]) == (1000, 1000, 0), report
     assert (report["matched"], report["follow_ups_opened"]) == (10, 990), report
     written = report["position"]
 
     city = p.token(Role.DEPARTMENT_VIEWER, "eco-city", department=Department.ECOLOGY)
-    progress = p.gateway.get("/api/inspection/special-equipment/follow-ups/progress",
-                             headers={**city, "X-Min-Position": written}).json()
+    progress = caught_up(lambda: p.gateway.get("/api/inspection/special-equipment/follow-ups/progress",
+                                               headers={**city, "X-Min-Position": written})).json()
     mine = {d["district"]: d for d in progress["districts"]}
     expected = {d: sum(1 for r in records[10:] if r["district"] == d) for d in DISTRICTS}
     assert {d: mine[d]["open"] for d in DISTRICTS} == expected  # this module's platform: no other tasks
     assert progress["open"] == 990 and progress["closed"] == 0
     district_12 = p.token(Role.INSPECTOR, "insp-share-12", district="12")
-    tasks = p.gateway.get("/api/inspection/special-equipment/follow-ups", params={"state": "open", "limit": 500},
-                          headers={**district_12, "X-Min-Position": written}).json()
+    tasks = caught_up(lambda: p.gateway.get("/api/inspection/special-equipment/follow-ups",
+                                            params={"state": "open", "limit": 500},
+                                            headers={**district_12, "X-Min-Position": written})).json()
     ours = [t for t in tasks["items"] if t["registration_number"].startswith(f"叉{run}")]
     assert len(ours) == expected["12"] and all(t["district"] == "12" for t in tasks["items"])
     assert all(t["follow_up"]["contact"] == t["user_unit"] for t in ours)  # the user unit is the contact
     other_district = p.gateway.get("/api/inspection/special-equipment/follow-ups", params={"district": "04"},
                                    headers=district_12)
     assert other_district.status_code == 403 and other_district.json()["code"] == "outside_jurisdiction"
-    matched = p.gateway.get(f"/api/inspection/special-equipment/{records[0]['registration_number']}",
-                            headers={**city, "X-Min-Position": written}).json()
+    matched = caught_up(lambda: p.gateway.get(f"/api/inspection/special-equipment/{records[0]['registration_number']}",
+                                              headers={**city, "X-Min-Position": written})).json()
     assert matched["match"]["code"] and matched["follow_up"] is None
 
     # the same records again: nothing recorded
@@ -135,14 +145,15 @@ def test_a_disclosure_flags_an_application_with_another_stage_and_answers_withou
     assert {e["field"] for e in pushed["errors"]} >= {"manufacturer", "engine_model"}
     assert all(e["row"] == 2 for e in pushed["errors"])
 
-    public = p.gateway.get("/api/inspection/disclosures", params={"brand": "三一", "model": model.lower()},
-                           headers={"X-Min-Position": pushed["position"]})
+    public = caught_up(lambda: p.gateway.get("/api/inspection/disclosures",
+                                             params={"brand": "三一", "model": model.lower()},
+                                             headers={"X-Min-Position": pushed["position"]}))
     assert public.status_code == 200, public.text
     assert public.json()["emission_stage"] == "3" and public.json()["label_number"] == f"L{run}"
 
     reviewer = {**p.token(Role.REVIEWER, "rev-share"), "X-Min-Position": pushed["position"]}
-    queue = p.gateway.get("/api/registry/applications", params={"status": "submitted", "limit": 500},
-                          headers=reviewer)
+    queue = caught_up(lambda: p.gateway.get("/api/registry/applications",
+                                            params={"status": "submitted", "limit": 500}, headers=reviewer))
     assert queue.status_code == 200, queue.text
     ours = next(a for a in queue.json() if a.get("machine_id") == machine_id or a.get("id") == machine_id
                 or (a.get("machine") or {}).get("model") == model)
@@ -183,7 +194,7 @@ def test_spot_checks_are_judged_against_the_disclosure_and_counted_per_manufactu
 
     viewer = {**p.token(Role.DEPARTMENT_VIEWER, "eco-city", department=Department.ECOLOGY),
               "X-Min-Position": failed.headers["x-position"]}
-    results = p.gateway.get("/api/inspection/spot-checks/by-manufacturer", headers=viewer).json()
+    results = caught_up(lambda: p.gateway.get("/api/inspection/spot-checks/by-manufacturer", headers=viewer)).json()
     ours = next(r for r in results if r["manufacturer"] == maker)
     assert (ours["checked"], ours["passed"], ours["failed"]) == (2, 1, 1)
     assert ours["findings"] == {"stage_differs": 1, "label_missing": 1, "smoke_exceedance": 1}
