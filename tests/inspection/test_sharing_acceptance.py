@@ -90,7 +90,8 @@ def test_market_supervision_pushes_forklifts_and_follow_ups_close_when_coded(pla
 
     # the inspection service's copy of the registry has the 10 codes when the push is taken (read your writes)
     report = imported(p, market, caught_up(lambda: p.gateway.post(
-        "/api/inspection/special-equipment", json={"records": records}, headers={**market, "X-Min-Position": position})))
+        "/api/inspection/special-equipment", json={"records": records},
+        headers={**market, "X-Min-Position": position})))
     assert (report["rows"], report["recorded"], report["rejected"]) == (1000, 1000, 0), report
     assert (report["matched"], report["follow_ups_opened"]) == (10, 990), report
     written = report["position"]
@@ -177,10 +178,11 @@ def test_spot_checks_are_judged_against_the_disclosure_and_counted_per_manufactu
             "manufacturer": maker, "category": "loader", "brand": "柳工", "model": f"LG{run}",
             "factory_serial": f"LG-{run}-1", "engine_model": "WP6", "emission_stage": "4",
             "label_number": f"LB{run}", "label_present": True, "participants": ["市场监管 李四"]}
-    passed = p.gateway.post("/api/inspection/spot-checks", json=body, headers={**market, "Idempotency-Key": run})
+    once = {**market, "Idempotency-Key": f"spot-{run}"}
+    passed = p.gateway.post("/api/inspection/spot-checks", json=body, headers=once)
     assert passed.status_code == 201, passed.text
     assert passed.json()["passed"] is True
-    again = p.gateway.post("/api/inspection/spot-checks", json=body, headers={**market, "Idempotency-Key": run})
+    again = p.gateway.post("/api/inspection/spot-checks", json=body, headers=once)
     assert again.json()["replayed"] is True and again.json()["spot_check_id"] == passed.json()["spot_check_id"]
     failed = p.gateway.post("/api/inspection/spot-checks", headers=market, json={
         **body, "factory_serial": f"LG-{run}-2", "emission_stage": "3", "label_present": False,

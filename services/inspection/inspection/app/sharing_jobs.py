@@ -60,7 +60,8 @@ class ImportJobs:
             raise TooManyRows(f"一次最多导入 {MAX_JOB_ROWS} 行，更大的文件请用命令行导入 (too many rows)",
                               field="file", details={"limit": MAX_JOB_ROWS})
         job = {"_id": str(ulid.ULID()), "kind": kind, "source": source, "state": "queued",
-               "rows": json.dumps(taken, ensure_ascii=False), "row_count": len(taken), "account_id": who.account_id, "role": who.role.value,
+               "rows": json.dumps(taken, ensure_ascii=False), "row_count": len(taken), "account_id": who.account_id,
+               "role": who.role.value,
                "department": who.department.value if who.department else None, "created_at": self.clock(),
                "runs": 0}
         await self.jobs.insert_one(job)
