@@ -60,6 +60,7 @@ class SharingQueries:
         return {"open": opened, "closed": closed, "total": opened + closed, "districts": districts}
 
     async def equipment_record(self, who: Principal, registration_number: str) -> dict:
+        reader_district(who, None)  # the department first: other departments learn nothing, not even absence
         doc = await self.equipment.find_one({"_id": normalise(registration_number)})
         if doc is None:
             raise NotFound("特种设备记录不存在 (no such record)", code="equipment_not_found",
