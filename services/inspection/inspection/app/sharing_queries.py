@@ -23,7 +23,7 @@ class SharingQueries:
     def __init__(self, db: AsyncDatabase):
         self.equipment = db[SPECIAL_EQUIPMENT]
         self.disclosures = db[DISCLOSURES]
-        self.spot_checks = db[SPOT_CHECKS]
+        self.spots = db[SPOT_CHECKS]
 
     async def follow_ups(self, who: Principal, *, district: str | None, state: str | None, limit: int,
                          skip: int) -> dict:
@@ -84,7 +84,7 @@ class SharingQueries:
             query["district"] = district
         if manufacturer:
             query["manufacturer_key"] = "".join(manufacturer.split()).upper()
-        docs = await self.spot_checks.find(query).sort("recorded_at", DESCENDING).skip(skip).to_list(limit)
+        docs = await self.spots.find(query).sort("recorded_at", DESCENDING).skip(skip).to_list(limit)
         return [_public(d) for d in docs]
 
     async def by_manufacturer(self, who: Principal, *, district: str | None) -> list[dict]:
@@ -92,7 +92,7 @@ class SharingQueries:
         district = reader_district(who, district)
         # folded here: spot checks are made by hand (thousands a year), and FerretDB lacks $first and $cond
         per: dict[str, dict] = {}
-        async for doc in self.spot_checks.find({"district": district} if district else {},
+        async for doc in self.spots.find({"district": district} if district else {},
                                                projection={"manufacturer_key": 1, "manufacturer": 1, "passed": 1,
                                                            "findings.kind": 1}):
             entry = per.setdefault(doc["manufacturer_key"], {"manufacturer": doc["manufacturer"], "checked": 0,
