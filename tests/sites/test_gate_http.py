@@ -245,6 +245,42 @@ def test_site_registration_errors_are_clear_and_store_nothing(platform):
     assert missing.status_code == 404
 
 
+def test_a_polygon_zone_is_stored_and_keeps_a_china_one_machine_out_of_sites_inside_it(platform):  # rule E4
+    """A zone drawn as a polygon (the console draws one): stored on the real database (FerretDB keeps no nested
+    arrays, so events and the read model hold the GeoJSON as text), read back as GeoJSON, applied at the gate."""
+    p = platform
+    old = p.issue_code(district="19", stage="1")
+    inside, inside_admin = p.register_site(district="19", street="龙岗街道",
+                                           coordinates={"longitude": 105.72, "latitude": 29.70})
+    outside, outside_admin = p.register_site(district="19", street="龙岗街道",
+                                             coordinates={"longitude": 105.90, "latitude": 29.90})
+    ring = [[105.70, 29.68], [105.75, 29.68], [105.75, 29.73], [105.70, 29.73], [105.70, 29.68]]
+    geometry = {"type": "Polygon", "coordinates": [ring]}
+    ecology = p.token(Role.REVIEWER, "eco-19", district="19")
+    zone = p.sites.post("/api/sites/zones", headers=ecology,
+                        json={"name": "大足城区", "district": "19", "kind": "polygons", "geometry": geometry})
+    assert zone.status_code == 201, zone.text
+    assert zone.json()["definition"]["geometry"] == geometry
+    listed = eventually(p.sites, "/api/sites/zones?district=19", ecology, lambda rows: rows).json()
+    assert listed[0]["definition"]["geometry"] == geometry and listed[0]["definition"]["kind"] == "polygons"
+
+    p.known_at_gate(inside, inside_admin, old, until=lambda d: d["reason"] == "high_emission_in_zone")
+    refused = p.sites.post(f"/api/sites/sites/{inside}/entries", headers=inside_admin, json={"code": old, **reported()})
+    assert refused.status_code == 409 and refused.json()["code"] == "high_emission_in_zone", refused.text
+    admitted = p.sites.post(f"/api/sites/sites/{outside}/entries", headers=outside_admin,
+                            json={"code": old, **reported()})
+    assert admitted.status_code == 201, admitted.text
+
+    # changed through PUT with the definition as GET gave it; text that is no JSON is a 422 naming the field
+    moved = [[105.85, 29.85], [105.95, 29.85], [105.95, 29.95], [105.85, 29.85]]
+    changed = p.sites.put(f"/api/sites/zones/{zone.json()['zone_id']}", headers=ecology, json={
+        "definition": {**listed[0]["definition"], "geometry": {"type": "Polygon", "coordinates": [moved]}}})
+    assert changed.status_code == 200 and changed.json()["version"] == 2, changed.text
+    garbled = p.sites.post("/api/sites/zones", headers=ecology,
+                           json={"name": "x", "district": "19", "kind": "polygons", "geometry": "{not json"})
+    assert garbled.status_code == 422 and "geometry" in garbled.json()["field"], garbled.text
+
+
 def test_a_site_moved_into_a_zone_refuses_what_it_admitted_before(platform):
     p = platform
     site, admin = p.register_site(district="16", street="中山路街道")
