@@ -3,10 +3,10 @@ disclosure (rule N1), decided from the write side (the disclosure index the impo
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import ulid
-from pydantic import Field, field_validator
+from pydantic import Field, StringConstraints, field_validator
 from pydantic_core import PydanticCustomError
 
 from nrmm_kernel.aggregate import Aggregate, AggregateRepository
@@ -16,7 +16,7 @@ from nrmm_kernel.codes import STAGES
 from nrmm_kernel.envelope import utcnow
 from nrmm_kernel.errors import NotFound
 from nrmm_kernel.eventstore import EventStore
-from nrmm_kernel.fields import DistrictCode
+from nrmm_kernel.fields import DistrictCode, ShortText
 from nrmm_kernel.idempotency import derived_id
 
 from ..domain.events import MachineRef, registry
@@ -30,6 +30,7 @@ from .sharing_access import require_spot_checker
 from .uploads import UploadKind, UploadStore
 
 Name = Field(min_length=1, max_length=100)
+Participant = Annotated[str, StringConstraints(max_length=50)]
 
 
 class SpotCheckIn(Body):
@@ -38,7 +39,7 @@ class SpotCheckIn(Body):
     place_name: str = Name
     sale_state: Literal["new", "sold"]
     manufacturer: str = Name
-    category: Category
+    category: Category = Field(max_length=20)
     brand: str = Name
     model: str = Name
     factory_serial: str = Field(min_length=1, max_length=64)
@@ -46,8 +47,9 @@ class SpotCheckIn(Body):
     emission_stage: str | None = Field(default=None, max_length=2)
     label_number: str | None = Field(default=None, min_length=1, max_length=64)
     label_present: bool
-    participants: list[str] = Field(default=[], max_length=10, description="market supervision's staff with them")
-    photos: list[str] = Field(default=[], max_length=20)
+    participants: list[Participant] = Field(default=[], max_length=10,
+                                            description="market supervision's staff with them")
+    photos: list[ShortText] = Field(default=[], max_length=20)
     smoke: SmokeReading | None = None
 
     @field_validator("emission_stage")
