@@ -43,7 +43,8 @@ def sign_in(page: Page, username: str, password: str) -> None:
 
 def choose(page: Page, select: str, option: str) -> None:
     """An Element Plus select: open it by its label, pick the option by its text."""
-    box = page.get_by_role("combobox", name=select).locator("xpath=ancestor::div[contains(@class, 'el-select__wrapper')]")
+    box = page.get_by_role("combobox", name=select).locator(
+        "xpath=ancestor::div[contains(@class, 'el-select__wrapper')]")
     box.click()  # the select's box: its chosen value lies over the input
     page.get_by_role("option", name=option, exact=True).click()
 

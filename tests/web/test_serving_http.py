@@ -1,6 +1,6 @@
-"""The gateway serves the mini-program's pages at /m/ and the PC console at / under a strict CSP, and the browser's session: the refresh
-token in an HttpOnly, SameSite=Strict cookie scoped to the refresh path, the refresh and sign-out refused
-without the CSRF token or from another site."""
+"""The gateway serves the mini-program's pages at /m/ and the PC console at / under a strict CSP, and the browser's
+session: the refresh token in an HttpOnly, SameSite=Strict cookie scoped to the refresh path, the refresh and
+sign-out refused without the CSRF token or from another site."""
 
 from __future__ import annotations
 

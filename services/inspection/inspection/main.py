@@ -22,9 +22,11 @@ from .app.queries import Queries
 from .app.sharing_queries import SharingQueries
 from .app.spot_checks import SpotChecks
 from .app.uploads import UploadStore
+from .app.views_queries import ViewsQueries
 from .app.violations import ViolationCommands
 from .domain.events import registry
 from .domain.rules import deadline_days
+from .domain.scoring import weights_from
 from .projections import projections, registry_projections, sites_projections
 from .runtime import InspectionRuntime
 from .settings import Settings
@@ -59,6 +61,7 @@ async def wire(app: FastAPI) -> None:
     app.state.import_jobs = runtime.import_jobs
     app.state.sharing_queries = SharingQueries(runtime.db)
     app.state.spot_checks = SpotChecks(runtime.store, runtime.sharing, uploads)
+    app.state.views_queries = ViewsQueries(runtime.db, weights_from(settings.ranking_weights))  # rules D3, D6
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

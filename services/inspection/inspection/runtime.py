@@ -9,12 +9,14 @@ from .app.scheduler import Scheduler
 from .app.sharing import SharingImports
 from .app.sharing_closer import FollowUpCloser
 from .app.sharing_jobs import ImportJobs
+from .app.views_refresh import ViewsRefresher
 
 
 class InspectionRuntime(ServiceRuntime):
     scheduler: Scheduler | None = None
     sharing: SharingImports | None = None
     import_jobs: ImportJobs | None = None
+    views: ViewsRefresher | None = None
 
     async def start(self) -> None:
         await super().start()
@@ -39,3 +41,9 @@ class InspectionRuntime(ServiceRuntime):
             self.supervise("sharing-closer", lambda stop: closer.run(stop, self.settings.scheduler_poll_seconds),
                            health=closer.health,
                            needs_broker=False)
+        self.views = ViewsRefresher(self.db)
+        await self.views.ensure_indexes()
+        if self.run_background:
+            # department views and rankings (rules D3, D6), recomputed from the documents the projectors wrote
+            self.supervise("views", lambda stop: self.views.run(stop, self.settings.views_poll_seconds),
+                           health=self.views.health, needs_broker=False)

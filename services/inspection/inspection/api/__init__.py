@@ -7,5 +7,6 @@ def routers() -> list[APIRouter]:
     from .duties import router as duties
     from .routes import router
     from .sharing import router as sharing
+    from .views import router as views
 
-    return [router, duties, sharing]
+    return [router, duties, views, sharing]

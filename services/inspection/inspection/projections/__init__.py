@@ -7,10 +7,12 @@ from .duties import SiteDutiesView
 from .foreign import RegistryMachines, Sites, Stays
 from .own import Checks, Violations
 from .sharing import SharingApplications, sharing_projections
+from .views_facts import ChangesFromSites, ChangesOwn, ViewRefusals, ViewSites, ViewStays
 
 
 def projections() -> list[Projection]:
-    return [Checks(), Violations(), SiteDutiesView(), *sharing_projections()]
+    # the views' change marks last: a mark is written once the documents it names hold its event
+    return [Checks(), Violations(), SiteDutiesView(), *sharing_projections(), ChangesOwn()]
 
 
 def registry_projections() -> list[Projection]:
@@ -18,4 +20,4 @@ def registry_projections() -> list[Projection]:
 
 
 def sites_projections() -> list[Projection]:
-    return [Sites(), Stays()]
+    return [Sites(), Stays(), ViewSites(), ViewStays(), ViewRefusals(), ChangesFromSites()]

@@ -13,8 +13,8 @@ from nrmm_kernel.errors import Forbidden, NotFound, ValidationFailed
 from nrmm_kernel.identity import mask_mobile
 from nrmm_kernel.reference import DISTRICTS, Role
 
-from ..projections.codes import REGISTRY_CODES
 from ..domain.zones import ZoneDefinition
+from ..projections.codes import REGISTRY_CODES
 from ..projections.sites import ANOMALIES, REFUSALS, SITES, STAYS, ZONES
 from . import access
 
