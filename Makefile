@@ -18,6 +18,7 @@ bench:          ## print figures: the kernel, the sites gate over HTTP, the mobi
 	uv run python bench/gate_bench.py
 	uv run python bench/views_bench.py --sites 200
 	uv run python bench/web_bench.py
+	uv run python bench/sharing_bench.py
 
 bench-scale:    ## the city generator and scale benchmark: 10k, 100k, 1 M machines (JSON + PNG in bench/results/)
 	uv run python bench/scale_bench.py $(SCALE_ARGS)

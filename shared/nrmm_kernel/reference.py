@@ -58,6 +58,9 @@ class Role(StrEnum):
     AUDITOR = "auditor"
     ADMIN = "admin"
     SERVICE = "service"  # another service of the platform calling an internal endpoint; no jurisdiction
+    # another department's system (market supervision's special-equipment platform, rule D5), signed in with OAuth2
+    # client credentials issued by the gateway; its department is in the token, it has no district
+    SYSTEM_CLIENT = "system_client"
 
 
 STAFF_ROLES = frozenset(

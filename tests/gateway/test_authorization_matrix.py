@@ -53,12 +53,18 @@ def callers(gateway) -> dict[str, dict]:
         found[name] = g.bearer(f"mx-{name}", "Matrix-Passw0rd")
     mobile, password = g.register_owner()
     found["owner"] = g.bearer(mobile, password)
+    client = g.http.post("/api/auth/system-clients", headers=g.admin, json={"name": "矩阵特种设备平台"})
+    assert client.status_code == 201, client.text
+    issued = g.http.post("/api/auth/oauth/token", data={"grant_type": "client_credentials", **{
+        k: client.json()[k] for k in ("client_id", "client_secret")}})
+    assert issued.status_code == 200, issued.text
+    found["system_client"] = {"Authorization": f"Bearer {issued.json()['access_token']}"}
     return found
 
 
-EVERYONE = {"anonymous", "admin", "service", "owner", "site_admin", *STAFF}
+EVERYONE = {"anonymous", "admin", "service", "system_client", "owner", "site_admin", *STAFF}
 SIGNED_IN = EVERYONE - {"anonymous"}
-PEOPLE = SIGNED_IN - {"service"}
+PEOPLE = SIGNED_IN - {"service", "system_client"}
 
 
 def endpoints() -> list[Endpoint]:
@@ -80,6 +86,11 @@ def endpoints() -> list[Endpoint]:
          {"json": {"old_password": "not-it-1", "new_password": "Whatever-1"}}, PEOPLE),
         ("reset password", "POST", "/api/auth/password-reset", invalid, EVERYONE),
         ("me", "GET", "/api/auth/me", {}, SIGNED_IN),
+        # system clients (rule D5): city-level administrators manage them; anyone may ask for a token
+        ("register system client", "POST", "/api/auth/system-clients", {"json": {"name": "矩阵系统"}}, {"admin"}),
+        ("list system clients", "GET", "/api/auth/system-clients", {}, {"admin"}),
+        ("revoke system client", "POST", "/api/auth/system-clients/no-such-client/revocation", {}, {"admin"}),
+        ("client credentials", "POST", "/api/auth/oauth/token", {"data": {}}, EVERYONE),
         ("send message", "POST", "/api/notifications/messages", invalid, {"service"}),
         ("read outbox", "GET", "/api/notifications/outbox?limit=1", {}, {"admin"}),  # SMS codes: city ecology
         # every account its own inbox (services have none); deliveries: the city ecology administrator
@@ -103,12 +114,13 @@ def test_every_caller_gets_exactly_what_the_matrix_allows(gateway, callers, endp
 
 def test_the_matrix_covers_every_auth_and_notifications_route():
     from gateway.api.auth import router as auth
+    from gateway.api.system_clients import router as system_clients
     from notifications.api import routers
 
-    missing = uncovered([auth, *routers()], endpoints())
+    missing = uncovered([auth, system_clients, *routers()], endpoints())
     assert not missing, f"routes missing from the matrix: {sorted(missing)}"
 
 
 def test_roles_of_the_platform_are_all_in_some_matrix():
-    assert {Role(spec[0]) for spec in STAFF.values()} | {Role.ADMIN, Role.OWNER, Role.SITE_ADMIN, Role.SERVICE} \
-        == set(Role)
+    assert {Role(spec[0]) for spec in STAFF.values()} | {Role.ADMIN, Role.OWNER, Role.SITE_ADMIN, Role.SERVICE,
+                                                        Role.SYSTEM_CLIENT} == set(Role)

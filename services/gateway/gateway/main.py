@@ -24,6 +24,7 @@ from nrmm_kernel.runtime import ServiceRuntime, mongo_client
 from .api import routers
 from .app.identity import Identity, build_identity
 from .app.messages import NotificationsClient
+from .app.system_clients import SystemClients
 from .domain.events import registry
 from .settings import Settings
 
@@ -72,6 +73,8 @@ async def wire(app: FastAPI) -> None:
     settings: Settings = runtime.settings
     app.state.identity = make_identity(runtime.db, settings, app.state.token_verifier)
     await app.state.identity.ensure_indexes()
+    app.state.system_clients = SystemClients(runtime.db, app.state.token_verifier, settings.access_token_minutes)
+    await app.state.system_clients.ensure_indexes()
     if settings.bootstrap_admin_username and settings.bootstrap_admin_password:
         try:
             if await app.state.identity.accounts.bootstrap_admin(settings.bootstrap_admin_username,

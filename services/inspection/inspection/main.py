@@ -2,6 +2,7 @@
 
 Serve:    uvicorn inspection.main:create_app --factory --port 8003
 Operate:  python -m inspection.main rebuild [projection]
+          python -m inspection.main import-special-equipment FILE   (and import-disclosures FILE)
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from .app.checks import CheckCommands
 from .app.duties import DutyCommands, DutyQueries
 from .app.machines import RegistryWord
 from .app.queries import Queries
+from .app.sharing_queries import SharingQueries
+from .app.spot_checks import SpotChecks
 from .app.uploads import UploadStore
 from .app.views_queries import ViewsQueries
 from .app.violations import ViolationCommands
@@ -53,6 +56,11 @@ async def wire(app: FastAPI) -> None:
     app.state.duty_commands = DutyCommands(runtime.db, runtime.store, uploads)
     app.state.duty_queries = DutyQueries(runtime.db)
     app.state.inspection_scheduler = runtime.scheduler
+    # data sharing (rules D5, N1, N2)
+    app.state.sharing_imports = runtime.sharing
+    app.state.import_jobs = runtime.import_jobs
+    app.state.sharing_queries = SharingQueries(runtime.db)
+    app.state.spot_checks = SpotChecks(runtime.store, runtime.sharing, uploads)
     app.state.views_queries = ViewsQueries(runtime.db, weights_from(settings.ranking_weights))  # rules D3, D6
 
 
@@ -67,4 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 if __name__ == "__main__":
+    from .app.sharing_cli import COMMANDS, run
+
+    if len(sys.argv) > 1 and sys.argv[1] in COMMANDS:
+        sys.exit(run(sys.argv[1], sys.argv[2:], build_runtime))
     sys.exit(run_cli(build_runtime))

@@ -20,13 +20,16 @@ from .app.owners import OwnerDirectory
 from .app.queries import RegistryQueries
 from .domain.events import registry
 from .projections import projections
+from .projections.disclosures import disclosure_projections
 from .settings import Settings
 
 DEFAULT_PORT = 8001
 
 
 def build_runtime(settings: Settings | None = None) -> ServiceRuntime:
-    return ServiceRuntime(settings or Settings(), registry, projections())
+    # manufacturers' disclosures (rule N1) arrive on the inspection service's topic, into the registry's own copy
+    return ServiceRuntime(settings or Settings(), registry, projections(),
+                          foreign={"inspection": disclosure_projections()})
 
 
 async def wire(app: FastAPI) -> None:

@@ -7,6 +7,7 @@ def routers() -> list[APIRouter]:
     from .auth import router as auth
     from .proxy import router as proxy
     from .session import router as session
+    from .system_clients import router as system_clients
     from .web import router as web
 
-    return [auth, session, proxy, web]
+    return [auth, system_clients, session, proxy, web]

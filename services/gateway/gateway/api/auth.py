@@ -18,6 +18,8 @@ from ..app.sessions import Sessions
 from ..app.sms_codes import SmsCodes
 from .limits import SmallBodyRoute
 
+# accounts of people (a service or a system client has no password here)
+PEOPLE = tuple(r for r in Role if r not in (Role.SERVICE, Role.SYSTEM_CLIENT))
 router = APIRouter(prefix="/api/auth", tags=["auth"], route_class=SmallBodyRoute)
 
 
@@ -183,7 +185,7 @@ async def logout(body: RefreshBody, request: Request):
 
 @router.post("/password", status_code=204, summary="Change the password; every refresh token is revoked")
 async def change_password(body: PasswordChange, request: Request,
-                          who: Principal = Depends(require_role(*(r for r in Role if r is not Role.SERVICE)))):
+                          who: Principal = Depends(require_role(*PEOPLE))):
     await accounts(request).change_password(who, body.old_password, body.new_password)
     return Response(status_code=204)
 
@@ -196,6 +198,6 @@ async def reset_password(body: PasswordReset, request: Request):
 
 @router.get("/me", summary="The signed-in account")
 async def me(request: Request, who: Principal = Depends(current_principal)):
-    if who.role is Role.SERVICE:
-        return {"account_id": who.account_id, "role": who.role}
+    if who.role in (Role.SERVICE, Role.SYSTEM_CLIENT):
+        return {"account_id": who.account_id, "role": who.role, "department": who.department}
     return (await accounts(request).account(who.account_id)).public()

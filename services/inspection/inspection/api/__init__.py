@@ -6,6 +6,7 @@ from fastapi import APIRouter
 def routers() -> list[APIRouter]:
     from .duties import router as duties
     from .routes import router
+    from .sharing import router as sharing
     from .views import router as views
 
-    return [router, duties, views]
+    return [router, duties, views, sharing]

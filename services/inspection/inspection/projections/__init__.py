@@ -6,16 +6,17 @@ from nrmm_kernel.projector import Projection
 from .duties import SiteDutiesView
 from .foreign import RegistryMachines, Sites, Stays
 from .own import Checks, Violations
+from .sharing import SharingApplications, sharing_projections
 from .views_facts import ChangesFromSites, ChangesOwn, ViewRefusals, ViewSites, ViewStays
 
 
 def projections() -> list[Projection]:
     # the views' change marks last: a mark is written once the documents it names hold its event
-    return [Checks(), Violations(), SiteDutiesView(), ChangesOwn()]
+    return [Checks(), Violations(), SiteDutiesView(), *sharing_projections(), ChangesOwn()]
 
 
 def registry_projections() -> list[Projection]:
-    return [RegistryMachines()]
+    return [RegistryMachines(), SharingApplications()]
 
 
 def sites_projections() -> list[Projection]:

@@ -11,7 +11,7 @@ from nrmm_kernel.reference import Role
 
 router = APIRouter(prefix="/api/notifications/inbox", tags=["inbox"])
 # every account reads its own inbox; services of the platform have none
-anyone = require_role(*(r for r in Role if r is not Role.SERVICE))
+anyone = require_role(*(r for r in Role if r not in (Role.SERVICE, Role.SYSTEM_CLIENT)))  # people's inboxes
 FIELDS = ("template", "title", "text", "params", "created_at", "read", "read_at")
 
 

@@ -17,6 +17,7 @@ from nrmm_kernel.idempotency import IDEMPOTENCY_KEY
 from nrmm_kernel.reference import DISTRICTS, Role
 
 from ..app.commands import RegistryCommands
+from ..app.disclosures import with_disclosure_flags
 from ..app.documents import CardData, qr_payload, render_card, render_plate
 from ..app.queries import (
     GATE_VIEW_ROLES,
@@ -161,13 +162,17 @@ async def list_applications(request: Request, who: Principal = Depends(require_r
                             limit: int = Query(100, ge=1, le=500), skip: Skip = 0):
     if who.role is Role.OWNER:
         return await queries(request).mine(who)
-    return await queries(request).search(who, district=district, status=status, late=late, limit=limit, skip=skip)
+    found = await queries(request).search(who, district=district, status=status, late=late, limit=limit, skip=skip)
+    return await with_disclosure_flags(request.app.state.runtime.db, found)  # rule N1: flagged against disclosures
 
 
 @router.get("/applications/{machine_id}", summary="One application with its history")
 async def get_application(machine_id: str, request: Request,
                           who: Principal = Depends(require_role(Role.OWNER, *QUEUE_ROLES))):
-    return view_for(await queries(request).record(machine_id), who)
+    shown = view_for(await queries(request).record(machine_id), who)
+    if who.role is Role.OWNER:
+        return shown
+    return (await with_disclosure_flags(request.app.state.runtime.db, [shown]))[0]
 
 
 @router.post("/applications/{machine_id}/approval", summary="Approve: issue the code (rules C4, C5)")
