@@ -1,0 +1,156 @@
+"""Department event feeds: the router. One Kafka consumer group over the registry, sites and inspection topics;
+each event is routed (feed_routes), matched against every active subscription (the scoping rule,
+domain.feeds.receives), masked for subscribers who may not see personal data, and appended to each matching
+subscription's feed with the next sequence; then the in-memory hub hears of it (SSE streams, webhook senders).
+Offsets are committed after the feeds are written; an event the broker brings again goes nowhere twice (its id is
+looked up among the feeds first). Supervised like the projectors; one per service process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer
+
+from nrmm_kernel import bus
+from nrmm_kernel.envelope import EventEnvelope, utcnow
+from nrmm_kernel.logging import correlation, get_logger
+from nrmm_kernel.supervisor import Backoff, Health
+
+from ..domain.feeds import SOURCES, Scope, cloud_event, masked, receives
+from .feed_hub import FeedHub
+from .feed_routes import FeedContext
+from .feed_store import FeedStore, item_id
+
+log = get_logger("notifications.feeds")
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    id: str
+    scope: Scope
+    masked: bool
+    webhook: bool
+
+
+def subscriber(doc: dict) -> Subscriber:
+    return Subscriber(doc["_id"], Scope(doc["department"], doc.get("district"), frozenset(doc["event_types"])),
+                      bool(doc.get("masked", True)), bool(doc.get("webhook")))
+
+
+class FeedRouter:
+    def __init__(self, store: FeedStore, hub: FeedHub, *, bootstrap: str, topics: dict[str, str], group_id: str,
+                 on_items: Callable[[str], None] = lambda _: None):
+        self.store, self.hub, self.on_items = store, hub, on_items
+        self.context = FeedContext(store.context)
+        self.bootstrap, self.group_id = bootstrap, group_id
+        self.topics = topics  # topic -> service
+        self.subscribers: dict[str, Subscriber] = {}
+        self.sequences: dict[str, int] = {}
+        self._noted: dict[str, int] = {}
+        self._reload_lock = asyncio.Lock()
+        self.routed = 0
+        self.health = Health("feed-router")
+
+    async def reload(self) -> None:
+        """Take up new subscriptions (from the sequence their feed stands at) and drop ended ones."""
+        async with self._reload_lock:
+            docs = await self.store.active()
+            fresh = {}
+            for doc in docs:
+                fresh[doc["_id"]] = subscriber(doc)
+                if doc["_id"] not in self.sequences:
+                    self.sequences[doc["_id"]] = await self.store.last_sequence(doc)
+                    self._noted[doc["_id"]] = self.sequences[doc["_id"]]
+                    self.hub.known(doc["_id"], self.sequences[doc["_id"]])
+            self.subscribers = fresh
+
+    async def run(self, stop: asyncio.Event) -> None:
+        backoff = Backoff()
+        while not stop.is_set():
+            consumer = None
+            try:
+                await self.reload()
+                consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=self.group_id,
+                                            enable_auto_commit=False, auto_offset_reset="earliest",
+                                            max_poll_records=500)
+                consumer.subscribe(list(self.topics))
+                await consumer.start()
+                await self._consume(consumer, stop, backoff)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - resumed from the last committed offsets: nothing skipped
+                self.health.failed(exc)
+                # a write that failed halfway may have used sequences: they are found again from the database
+                self.sequences.clear()
+                self._noted.clear()
+                log.warning("feeds.router_error", error=f"{type(exc).__name__}: {exc}"[:300])
+                await backoff.wait(stop)
+            finally:
+                if consumer is not None:
+                    try:
+                        await consumer.stop()
+                    except Exception:  # noqa: BLE001
+                        log.warning("feeds.router_close_failed")
+
+    async def _consume(self, consumer: AIOKafkaConsumer, stop: asyncio.Event, backoff: Backoff) -> None:
+        last_reload = asyncio.get_running_loop().time()
+        while not stop.is_set():
+            batch = await consumer.getmany(timeout_ms=200, max_records=500)
+            for tp, messages in batch.items():
+                service = self.topics[tp.topic]
+                for message in messages:
+                    if not bus.is_control(message):
+                        await self.route(service, bus.decode(message.value))
+            if batch:
+                await self._note()
+                await consumer.commit()  # only now: the feeds hold everything fetched
+            now = asyncio.get_running_loop().time()
+            if now - last_reload > 5:  # subscriptions ended or made by another process
+                await self.reload()
+                last_reload = now
+            lag = 0
+            for tp in consumer.assignment():
+                high = consumer.highwater(tp)
+                if high is not None:
+                    lag += max(high - await consumer.position(tp), 0)
+            self.health.ok(lag=lag)
+            backoff.reset()
+
+    async def route(self, service: str, envelope: EventEnvelope) -> int:
+        """Append one event to every feed that receives it; how many did."""
+        contract = SOURCES[service]
+        if not contract.knows(envelope.type):
+            return 0  # a type this build does not know: no subscription can have named it
+        envelope = contract.upcast(envelope)
+        with correlation(envelope.correlationid, event_id=envelope.id, event_type=envelope.event_name):
+            route = await self.context.route(service, envelope)
+            matching = [s for s in self.subscribers.values() if receives(s.scope, envelope.type, route)]
+            if not matching:
+                return 0
+            already = await self.store.having(envelope.id)
+            matching = [s for s in matching if s.id not in already]
+            items, now = [], utcnow()
+            for sub in matching:
+                seq = self.sequences[sub.id] + 1
+                data = masked(envelope.data) if sub.masked else envelope.data
+                body = json.dumps(cloud_event(envelope, data, seq), ensure_ascii=False, separators=(",", ":"))
+                items.append({"_id": item_id(sub.id, seq), "sub": sub.id, "seq": seq, "event_id": envelope.id,
+                              "type": envelope.type, "body": body, "at": now,
+                              "wh": "pending" if sub.webhook else None, "attempts": 0, "next_at": now})
+            await self.store.append(items)
+            for sub, item in zip(matching, items, strict=True):
+                self.sequences[sub.id] = item["seq"]
+                self.hub.publish(sub.id, [(item["seq"], item["body"])])
+                if sub.webhook:
+                    self.on_items(sub.id)
+            self.routed += len(items)
+            return len(items)
+
+    async def _note(self) -> None:
+        changed = {k: v for k, v in self.sequences.items() if self._noted.get(k) != v}
+        if changed:
+            await self.store.note_sequences(changed)
+            self._noted.update(changed)

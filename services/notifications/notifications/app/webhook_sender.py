@@ -1,0 +1,177 @@
+"""Department event feeds: webhooks. Each subscription with a webhook has its own sender task (so an endpoint that
+hangs holds up nobody else), under one supervised dispatcher that starts, ends and restarts them. A sender takes the
+feed's pending items in order, up to ``NRMM_FEED_WEBHOOK_WINDOW`` at once, signs each (Standard Webhooks; the item's
+id is the ``webhook-id``, the same on every attempt and after a restart) and posts it; a 2xx marks it sent, anything
+else is retried with doubling delays, then the item is a dead letter that an administrator may send again.
+At-least-once: an item is marked sent only after its answer, so a process killed mid-delivery sends it again."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+import httpx
+from prometheus_client import Counter
+
+from nrmm_kernel.aio import sleep_or_stop
+from nrmm_kernel.logging import get_logger
+from nrmm_kernel.supervisor import Backoff, Health
+
+from ..domain.webhooks import address_problem, signed_headers
+from .feed_store import FeedStore
+
+log = get_logger("notifications.webhooks")
+ATTEMPTS = Counter("nrmm_feed_webhook_attempts_total", "Webhook deliveries of department feeds", ["outcome"])
+MAX_RETRY_DELAY = 3600.0
+RESOLVED_FOR = 60.0  # seconds a host's addresses are trusted
+
+
+def active_secrets(subscription: dict, now: datetime) -> list[str]:
+    return [s["secret"] for s in subscription.get("secrets", [])
+            if s.get("expires_at") is None or _aware(s["expires_at"]) > now]
+
+
+def _aware(value: datetime) -> datetime:
+    from datetime import UTC
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class WebhookSender:
+    def __init__(self, store: FeedStore, settings, clock: Callable[[], datetime]):
+        self.store, self.settings, self.now = store, settings, clock
+        self.client = httpx.AsyncClient(timeout=settings.feed_webhook_timeout_seconds, follow_redirects=False,
+                                        limits=httpx.Limits(max_connections=None, max_keepalive_connections=1000))
+        self._workers: dict[str, asyncio.Task] = {}
+        self._wakeups: dict[str, asyncio.Event] = {}
+        self._resolved: dict[tuple[str, int], tuple[float, list[str]]] = {}
+        self.sent = 0
+
+    def wake(self, subscription_id: str) -> None:
+        self._wakeups.setdefault(subscription_id, asyncio.Event()).set()
+
+    async def run(self, stop: asyncio.Event, health: Health) -> None:
+        """The dispatcher: one sender per subscription with a webhook, started again if it ends."""
+        try:
+            while not stop.is_set():
+                wanted = {d["_id"] for d in await self.store.subs.find(
+                    {"status": "active", "webhook": {"$ne": None}}, {"_id": 1}).to_list(None)}
+                for sub_id in list(self._workers):
+                    if sub_id not in wanted:
+                        self._workers.pop(sub_id).cancel()
+                for sub_id in wanted:
+                    task = self._workers.get(sub_id)
+                    if task is None or task.done():
+                        self._workers[sub_id] = asyncio.create_task(self._sender(sub_id, stop),
+                                                                    name=f"webhook-{sub_id}")
+                health.ok(lag=None)
+                await sleep_or_stop(stop, 2.0)
+        finally:
+            for task in self._workers.values():
+                task.cancel()
+            self._workers.clear()
+
+    async def _sender(self, sub_id: str, stop: asyncio.Event) -> None:
+        wakeup = self._wakeups.setdefault(sub_id, asyncio.Event())
+        backoff = Backoff(first=0.5, limit=10)
+        while not stop.is_set():
+            try:
+                wakeup.clear()
+                sub = await self.store.get(sub_id)
+                if sub is None or sub.get("status") != "active" or not sub.get("webhook"):
+                    return
+                pending = await self.store.pending(sub_id, self.settings.feed_webhook_window)
+                now = self.now()
+                due = [p for p in pending if _aware(p["next_at"]) <= now]
+                if not due:
+                    later = [(_aware(p["next_at"]) - now).total_seconds() for p in pending]
+                    try:
+                        await asyncio.wait_for(wakeup.wait(), min([30.0, *later]))
+                    except TimeoutError:
+                        pass
+                    continue
+                outcomes = await asyncio.gather(*(self._send(sub, item) for item in due))
+                await self.store.mark_sent([i["_id"] for i, ok in zip(due, outcomes, strict=True) if ok is None],
+                                           self.now())
+                for item, error in zip(due, outcomes, strict=True):
+                    if error is not None:
+                        await self._failed(item, error)
+                backoff.reset()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the database is away: tried again
+                log.warning("webhook.sender_error", subscription=sub_id, error=f"{type(exc).__name__}: {exc}"[:300])
+                await backoff.wait(stop)
+
+    async def _send(self, sub: dict, item: dict) -> str | None:
+        """One attempt; None when the subscriber took it, else what went wrong."""
+        url = sub["webhook"]["url"]
+        problem = await self._target_problem(url)
+        if problem:
+            ATTEMPTS.labels("refused").inc()
+            return problem
+        body = item["body"].encode()
+        headers = signed_headers(active_secrets(sub, self.now()), item["_id"], int(time.time()), body)
+        try:
+            answer = await self.client.post(url, content=body, headers=headers)
+        except httpx.TimeoutException:
+            ATTEMPTS.labels("timeout").inc()
+            return "timeout"
+        except httpx.HTTPError as exc:
+            ATTEMPTS.labels("unreachable").inc()
+            return f"unreachable: {type(exc).__name__}"
+        if 200 <= answer.status_code < 300:
+            ATTEMPTS.labels("sent").inc()
+            self.sent += 1
+            return None
+        ATTEMPTS.labels("refused_by_subscriber").inc()
+        return f"http_{answer.status_code}"
+
+    async def _target_problem(self, url: str) -> str | None:
+        """Checked at every attempt, on the addresses the host has now (a name may have moved to a private one)."""
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        key, now = (parts.hostname, port), time.monotonic()
+        cached = self._resolved.get(key)
+        if cached is None or now - cached[0] > RESOLVED_FOR:
+            try:
+                infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, port)
+            except OSError:
+                return "unresolvable_host"
+            cached = (now, sorted({info[4][0] for info in infos}))
+            self._resolved[key] = cached
+        for address in cached[1]:
+            problem = address_problem(address, allow_private=self.settings.feed_allow_private_targets,
+                                      allow_loopback=self.settings.feed_allow_loopback_http)
+            if problem:
+                return problem
+        return None
+
+    async def _failed(self, item: dict, error: str) -> None:
+        attempts = item.get("attempts", 0) + 1
+        now = self.now()
+        if attempts >= self.settings.feed_webhook_max_attempts:
+            update = {"wh": "dead", "dead_at": now}
+            log.warning("webhook.dead_letter", item=item["_id"], error=error)
+        else:
+            delay = min(self.settings.feed_webhook_retry_seconds * 2 ** (attempts - 1), MAX_RETRY_DELAY)
+            update = {"next_at": now + timedelta(seconds=delay)}
+        await self.store.items.update_one({"_id": item["_id"], "wh": "pending"},
+                                          {"$set": {**update, "attempts": attempts, "last_error": error,
+                                                    "last_attempt_at": now}})
+
+    async def redeliver(self, sub_id: str, sequence: int) -> dict | None:
+        """A dead letter (or a pending item) is sent again from its first attempt."""
+        item_id = f"{sub_id}.{sequence}"
+        doc = await self.store.items.find_one({"_id": item_id, "sub": sub_id}, {"body": 0})
+        if doc is None or doc.get("wh") not in ("dead", "pending"):
+            return doc
+        await self.store.items.update_one({"_id": item_id}, {"$set": {"wh": "pending", "attempts": 0,
+                                                                      "next_at": self.now(), "last_error": None}})
+        self.wake(sub_id)
+        return await self.store.items.find_one({"_id": item_id}, {"body": 0})
+
+    async def close(self) -> None:
+        await self.client.aclose()
