@@ -8,10 +8,11 @@ test:           ## run every test on real infrastructure (started if needed)
 	uv sync --frozen --quiet
 	uv run pytest $(PYTEST_ARGS)
 
-bench:          ## print figures: the kernel, the sites gate over HTTP, the mobile pages in Chromium
+bench:          ## print figures: the kernel, the sites gate over HTTP, the mobile pages in Chromium, department feeds
 	uv run python bench/kernel_bench.py
 	uv run python bench/gate_bench.py
 	uv run python bench/web_bench.py
+	uv run python bench/feeds_bench.py
 
 infra-up:
 	bash deploy/native.sh start
