@@ -58,7 +58,7 @@ async def subscribe(body: SubscriptionRequest, request: Request, who: Principal 
 
 @router.get("/subscriptions", summary="The subscriptions the caller manages")
 async def subscriptions(request: Request, who: Principal = Depends(admins)):
-    docs = await _feeds(request).store.subs.find({}, {"secrets.secret": 0}).sort("_id", 1).to_list(2000)
+    docs = await _feeds(request).store.subs.find({}).sort("_id", 1).to_list(2000)
     return [view(d) for d in docs if can_manage(who, d["department"], d.get("district"))]
 
 

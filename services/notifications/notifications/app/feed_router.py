@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaConsumer
 from nrmm_kernel import bus
 from nrmm_kernel.envelope import EventEnvelope, utcnow
 from nrmm_kernel.logging import correlation, get_logger
+from nrmm_kernel.projector import POISON
 from nrmm_kernel.supervisor import Backoff, Health
 
 from ..domain.feeds import SOURCES, Scope, cloud_event, masked, receives
@@ -124,9 +125,14 @@ class FeedRouter:
         contract = SOURCES[service]
         if not contract.knows(envelope.type):
             return 0  # a type this build does not know: no subscription can have named it
-        envelope = contract.upcast(envelope)
         with correlation(envelope.correlationid, event_id=envelope.id, event_type=envelope.event_name):
-            route = await self.context.route(service, envelope)
+            try:
+                envelope = contract.upcast(envelope)
+                route = await self.context.route(service, envelope)
+            except POISON as exc:  # its data does not fit the contract: it can never be routed; the flow goes on
+                log.error("feeds.event_unroutable", stream=envelope.streamid, version=envelope.streamversion,
+                          error=f"{type(exc).__name__}: {exc}"[:300])
+                return 0
             matching = [s for s in self.subscribers.values() if receives(s.scope, envelope.type, route)]
             if not matching:
                 return 0
