@@ -44,17 +44,20 @@ def test_a_housing_subscriber_of_district_05_receives_its_sites_entries_by_pull_
         witness = subscribe(http, ecology, department="ecology", event_types=[ev.ENTERED])["subscription_id"]
 
         streamed: list[dict] = []
-        listening = threading.Event()
+        listening, stop = threading.Event(), threading.Event()
 
         def listen():
             with httpx.stream("GET", f"{platform.urls['notifications']}/api/notifications/feeds/{sub_id}/stream",
                               headers=housing, params={"cursor": f"{sub_id}.0"}, timeout=120) as answer:
                 listening.set()
-                for line in answer.iter_lines():
+                for line in answer.iter_lines():  # a keep-alive comment comes every 15 s at the latest
                     if line.startswith("data: "):
                         streamed.append(json.loads(line[6:]))
+                    if stop.is_set():
+                        return
 
-        threading.Thread(target=listen, daemon=True).start()
+        listener = threading.Thread(target=listen, daemon=True)
+        listener.start()
         assert listening.wait(30)
 
         ours, _ = city.register_site(district="05", street="新山村街道")  # building: housing
@@ -85,5 +88,7 @@ def test_a_housing_subscriber_of_district_05_receives_its_sites_entries_by_pull_
         event = Webhook(sub["secret"]).verify(delivered[0]["body"], delivered[0]["headers"])
         assert event == feed["events"][0] and event["data"]["department"] == "housing"
         assert delivered[0]["headers"]["webhook-id"] == f"{sub_id}.1"
+        stop.set()
+        listener.join(30)  # the stream is closed: the service's shutdown waits for no open stream
     finally:
         receiver.stop()
