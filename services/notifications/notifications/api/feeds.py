@@ -78,13 +78,16 @@ async def unsubscribe(subscription_id: str, request: Request, who: Principal = D
 async def rotate(subscription_id: str, request: Request, who: Principal = Depends(admins)):
     sub = await _managed(request, subscription_id, who)
     doc, secret = await _feeds(request).subscriptions.rotate(sub)
+    _feeds(request).webhooks.refresh(sub["_id"])  # the next delivery is signed with the new secret too
     return {**view(doc), "secret": secret}
 
 
 @router.delete("/subscriptions/{subscription_id}/secrets/previous", summary="Stop signing with the previous secret")
 async def retire(subscription_id: str, request: Request, who: Principal = Depends(admins)):
     sub = await _managed(request, subscription_id, who)
-    return view(await _feeds(request).subscriptions.retire_previous(sub))
+    doc = await _feeds(request).subscriptions.retire_previous(sub)
+    _feeds(request).webhooks.refresh(sub["_id"])
+    return view(doc)
 
 
 def _delivery(doc: dict) -> dict:

@@ -97,18 +97,20 @@ class FeedRouter:
                         log.warning("feeds.router_close_failed")
 
     async def _consume(self, consumer: AIOKafkaConsumer, stop: asyncio.Event, backoff: Backoff) -> None:
-        last_reload = asyncio.get_running_loop().time()
+        loop = asyncio.get_running_loop()
+        last_reload = last_note = loop.time()
         while not stop.is_set():
             batch = await consumer.getmany(timeout_ms=200, max_records=500)
-            for tp, messages in batch.items():
-                service = self.topics[tp.topic]
-                for message in messages:
-                    if not bus.is_control(message):
-                        await self.route(service, bus.decode(message.value))
+            events = [(self.topics[tp.topic], bus.decode(message.value))
+                      for tp, messages in batch.items() for message in messages if not bus.is_control(message)]
+            if events:
+                await self.route_batch(events)
             if batch:
-                await self._note()
                 await consumer.commit()  # only now: the feeds hold everything fetched
-            now = asyncio.get_running_loop().time()
+            now = loop.time()
+            if now - last_note > 5:  # a hint only: a restart probes past it
+                await self._note()
+                last_note = now
             if now - last_reload > 5:  # subscriptions ended or made by another process
                 await self.reload()
                 last_reload = now
@@ -121,10 +123,12 @@ class FeedRouter:
             backoff.reset()
 
     async def route(self, service: str, envelope: EventEnvelope) -> int:
-        """Append one event to every feed that receives it; how many did."""
+        return await self.route_batch([(service, envelope)])
+
+    async def _match(self, service: str, envelope: EventEnvelope) -> tuple[EventEnvelope, list[Subscriber]] | None:
         contract = SOURCES[service]
         if not contract.knows(envelope.type):
-            return 0  # a type this build does not know: no subscription can have named it
+            return None  # a type this build does not know: no subscription can have named it
         with correlation(envelope.correlationid, event_id=envelope.id, event_type=envelope.event_name):
             try:
                 envelope = contract.upcast(envelope)
@@ -132,28 +136,38 @@ class FeedRouter:
             except POISON as exc:  # its data does not fit the contract: it can never be routed; the flow goes on
                 log.error("feeds.event_unroutable", stream=envelope.streamid, version=envelope.streamversion,
                           error=f"{type(exc).__name__}: {exc}"[:300])
-                return 0
-            matching = [s for s in self.subscribers.values() if receives(s.scope, envelope.type, route)]
-            if not matching:
-                return 0
-            already = await self.store.having(envelope.id)
-            matching = [s for s in matching if s.id not in already]
-            items, now = [], utcnow()
-            for sub in matching:
-                seq = self.sequences[sub.id] + 1
+                return None
+        matching = [s for s in self.subscribers.values() if receives(s.scope, envelope.type, route)]
+        return (envelope, matching) if matching else None
+
+    async def route_batch(self, events: list[tuple[str, EventEnvelope]]) -> int:
+        """Append events, in order, to every feed that receives them, in one write; how many items."""
+        matched = [m for service, envelope in events if (m := await self._match(service, envelope)) is not None]
+        if not matched:
+            return 0
+        seen = await self.store.having_any([envelope.id for envelope, _ in matched])
+        items, now = [], utcnow()
+        for envelope, subs in matched:
+            for sub in subs:
+                if (sub.id, envelope.id) in seen:
+                    continue  # brought again by the broker: already in this feed
+                seen.add((sub.id, envelope.id))
+                seq = self.sequences[sub.id] = self.sequences[sub.id] + 1
                 data = masked(envelope.data) if sub.masked else envelope.data
                 body = json.dumps(cloud_event(envelope, data, seq), ensure_ascii=False, separators=(",", ":"))
                 items.append({"_id": item_id(sub.id, seq), "sub": sub.id, "seq": seq, "event_id": envelope.id,
                               "type": envelope.type, "body": body, "at": now,
                               "wh": "pending" if sub.webhook else None, "attempts": 0, "next_at": now})
-            await self.store.append(items)
-            for sub, item in zip(matching, items, strict=True):
-                self.sequences[sub.id] = item["seq"]
-                self.hub.publish(sub.id, [(item["seq"], item["body"])])
-                if sub.webhook:
-                    self.on_items(sub.id)
-            self.routed += len(items)
-            return len(items)
+        # a failed write leaves sequences used in memory: the runner clears them and probes the database again
+        await self.store.append(items)
+        woken = set()
+        for item in items:
+            self.hub.publish(item["sub"], [(item["seq"], item["body"])])
+            if item["wh"] is not None and item["sub"] not in woken:
+                woken.add(item["sub"])
+                self.on_items(item["sub"])
+        self.routed += len(items)
+        return len(items)
 
     async def _note(self) -> None:
         changed = {k: v for k, v in self.sequences.items() if self._noted.get(k) != v}

@@ -60,9 +60,10 @@ class FeedStore:
             await self.subs.update_one({"_id": subscription_id, "seq": {"$lt": seq}}, {"$set": {"seq": seq}})
 
     # feeds ------------------------------------------------------------------------------------------------------
-    async def having(self, event_id: str) -> set[str]:
-        """The subscriptions whose feeds already hold this event (a redelivered event goes nowhere twice)."""
-        return {d["sub"] async for d in self.items.find({"event_id": event_id}, {"sub": 1})}
+    async def having_any(self, event_ids: list[str]) -> set[tuple[str, str]]:
+        """(subscription, event id) of these events already in feeds."""
+        docs = self.items.find({"event_id": {"$in": event_ids}}, {"sub": 1, "event_id": 1})
+        return {(d["sub"], d["event_id"]) async for d in docs}
 
     async def append(self, items: list[dict]) -> None:
         if items:

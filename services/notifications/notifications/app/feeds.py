@@ -20,7 +20,7 @@ class Feeds:
     def __init__(self, runtime, settings, clock: Callable[[], datetime]):
         self.store = FeedStore(runtime.db)
         self.hub = FeedHub()
-        self.webhooks = WebhookSender(self.store, settings, clock)
+        self.webhooks = WebhookSender(self.store, self.hub, settings, clock)
         self.router = FeedRouter(self.store, self.hub, bootstrap=settings.kafka_bootstrap,
                                  topics={runtime.topic_of(service): service for service in SOURCES},
                                  group_id=f"{settings.namespace}.{settings.service_name}.feeds",

@@ -21,12 +21,14 @@ from nrmm_kernel.logging import get_logger
 from nrmm_kernel.supervisor import Backoff, Health
 
 from ..domain.webhooks import address_problem, signed_headers
+from .feed_hub import FeedHub
 from .feed_store import FeedStore
 
 log = get_logger("notifications.webhooks")
 ATTEMPTS = Counter("nrmm_feed_webhook_attempts_total", "Webhook deliveries of department feeds", ["outcome"])
 MAX_RETRY_DELAY = 3600.0
 RESOLVED_FOR = 60.0  # seconds a host's addresses are trusted
+SUBSCRIPTION_FRESH = 5.0  # seconds a sender trusts its copy of the subscription (a rotation refreshes it at once)
 
 
 def active_secrets(subscription: dict, now: datetime) -> list[str]:
@@ -40,8 +42,10 @@ def _aware(value: datetime) -> datetime:
 
 
 class WebhookSender:
-    def __init__(self, store: FeedStore, settings, clock: Callable[[], datetime]):
-        self.store, self.settings, self.now = store, settings, clock
+    def __init__(self, store: FeedStore, hub: FeedHub, settings, clock: Callable[[], datetime]):
+        self.store, self.hub, self.settings, self.now = store, hub, settings, clock
+        self._scan: set[str] = set()  # senders that look in the database for what to send
+        self._fresh: set[str] = set()  # senders that read their subscription again
         self.client = httpx.AsyncClient(timeout=settings.feed_webhook_timeout_seconds, follow_redirects=False,
                                         limits=httpx.Limits(max_connections=None, max_keepalive_connections=1000))
         self._workers: dict[str, asyncio.Task] = {}
@@ -74,36 +78,73 @@ class WebhookSender:
             self._workers.clear()
 
     async def _sender(self, sub_id: str, stop: asyncio.Event) -> None:
+        """Two ways to find what to send: the database's pending items (at start, while any are waiting for a retry,
+        after a redelivery), else what the router has just written, from memory (items are in the database before
+        the hub hears of them, so a scan that found nothing pending covers everything up to the hub's mark read
+        before it)."""
         wakeup = self._wakeups.setdefault(sub_id, asyncio.Event())
         backoff = Backoff(first=0.5, limit=10)
+        self._scan.add(sub_id)
+        after, sub, sub_read = 0, None, 0.0
         while not stop.is_set():
             try:
                 wakeup.clear()
-                sub = await self.store.get(sub_id)
+                if sub is None or sub_id in self._fresh or time.monotonic() - sub_read > SUBSCRIPTION_FRESH:
+                    self._fresh.discard(sub_id)
+                    sub, sub_read = await self.store.get(sub_id), time.monotonic()
                 if sub is None or sub.get("status") != "active" or not sub.get("webhook"):
                     return
-                pending = await self.store.pending(sub_id, self.settings.feed_webhook_window)
-                now = self.now()
-                due = [p for p in pending if _aware(p["next_at"]) <= now]
-                if not due:
-                    later = [(_aware(p["next_at"]) - now).total_seconds() for p in pending]
-                    try:
-                        await asyncio.wait_for(wakeup.wait(), min([30.0, *later]))
-                    except TimeoutError:
-                        pass
-                    continue
+                if sub_id in self._scan:
+                    mark = self.hub.latest(sub_id) or 0
+                    pending = await self.store.pending(sub_id, self.settings.feed_webhook_window)
+                    if not pending:
+                        self._scan.discard(sub_id)
+                        after = mark
+                        continue
+                    now = self.now()
+                    due = [p for p in pending if _aware(p["next_at"]) <= now]
+                    if not due:
+                        await self._sleep(wakeup, min(30.0, *((_aware(p["next_at"]) - now).total_seconds()
+                                                             for p in pending)))
+                        continue
+                else:
+                    fresh = self.hub.after(sub_id, after, self.settings.feed_webhook_window)
+                    if fresh is None:  # memory does not reach back that far: the database
+                        self._scan.add(sub_id)
+                        continue
+                    if not fresh:
+                        await self._sleep(wakeup, 30.0)
+                        continue
+                    due = [{"_id": f"{sub_id}.{seq}", "seq": seq, "body": body, "attempts": 0} for seq, body in fresh]
+                    after = fresh[-1][0]
                 outcomes = await asyncio.gather(*(self._send(sub, item) for item in due))
                 await self.store.mark_sent([i["_id"] for i, ok in zip(due, outcomes, strict=True) if ok is None],
                                            self.now())
                 for item, error in zip(due, outcomes, strict=True):
                     if error is not None:
                         await self._failed(item, error)
+                        self._scan.add(sub_id)  # its retry comes from the database
                 backoff.reset()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - the database is away: tried again
+            except Exception as exc:  # noqa: BLE001 - the database is away: tried again, from the database
+                self._scan.add(sub_id)
+                sub = None
                 log.warning("webhook.sender_error", subscription=sub_id, error=f"{type(exc).__name__}: {exc}"[:300])
                 await backoff.wait(stop)
+
+    @staticmethod
+    async def _sleep(wakeup: asyncio.Event, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(wakeup.wait(), max(seconds, 0.0))
+        except TimeoutError:
+            pass
+
+    def refresh(self, sub_id: str) -> None:
+        """A redelivery or a rotation: the sender reads the subscription and the database again."""
+        self._scan.add(sub_id)
+        self._fresh.add(sub_id)
+        self.wake(sub_id)
 
     async def _send(self, sub: dict, item: dict) -> str | None:
         """One attempt; None when the subscriber took it, else what went wrong."""
@@ -170,7 +211,7 @@ class WebhookSender:
             return doc
         await self.store.items.update_one({"_id": item_id}, {"$set": {"wh": "pending", "attempts": 0,
                                                                       "next_at": self.now(), "last_error": None}})
-        self.wake(sub_id)
+        self.refresh(sub_id)
         return await self.store.items.find_one({"_id": item_id}, {"body": 0})
 
     async def close(self) -> None:
