@@ -109,6 +109,9 @@ class WebhookSender:
                         continue
                 else:
                     fresh = self.hub.after(sub_id, after, self.settings.feed_webhook_window)
+                    if fresh is None and self.hub.latest(sub_id) is None:  # nothing routed to it in this process yet
+                        await self._sleep(wakeup, 30.0)
+                        continue
                     if fresh is None:  # memory does not reach back that far: the database
                         self._scan.add(sub_id)
                         continue
