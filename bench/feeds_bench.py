@@ -86,10 +86,13 @@ async def publish(infra: Infra, namespace: str, site: str, n: int, pace: float =
             stay = ev.entered(site, "05", "housing", ev.new_code("05"))
             envelope = sites.events.wrap(stay, stream_id=f"presence-{stay.machine.code[2:]}", stream_version=1)
             key, value, headers = bus.encode(envelope)
-            await producer.send_and_wait(f"{namespace}.sites.events", value=value, key=key, headers=headers)
-            sent.append(time.time())
-            if pace:
+            if pace:  # one at a time, each measured from its own publication
+                await producer.send_and_wait(f"{namespace}.sites.events", value=value, key=key, headers=headers)
                 await asyncio.sleep(pace)
+            else:  # a burst, as the relay publishes a batch
+                await producer.send(f"{namespace}.sites.events", value=value, key=key, headers=headers)
+            sent.append(time.time())
+        await producer.flush()
     finally:
         await producer.stop()
     return sent
@@ -118,6 +121,8 @@ async def fan_out(platform, infra: Infra, subscribers: int, events: int) -> None
     for i, body, headers in receivers.samples:
         Webhook(secrets[i]).verify(body, headers)
     print(f"  signatures of {len(receivers.samples)} sampled deliveries verified with standardwebhooks", flush=True)
+    for server in receivers.servers:
+        server.close()
     for sub_id in ids:  # ended: the SSE part measures the streams alone
         (await http.delete(f"/api/notifications/subscriptions/{sub_id}", headers=housing)).raise_for_status()
     await http.aclose()
