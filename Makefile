@@ -1,5 +1,5 @@
 # The two commands of the README, plus a few conveniences.
-.PHONY: run test bench infra-up infra-down lint
+.PHONY: run test bench bench-scale infra-up infra-down lint deploy-check
 
 run:            ## run the platform: infrastructure + every service, logs followed
 	bash deploy/run.sh
@@ -14,6 +14,9 @@ bench:          ## print figures: the kernel, the sites gate over HTTP, the mobi
 	uv run python bench/web_bench.py
 	uv run python bench/feeds_bench.py
 
+bench-scale:    ## the city generator and scale benchmark: 10k, 100k, 1 M machines (JSON + PNG in bench/results/)
+	uv run python bench/scale_bench.py $(SCALE_ARGS)
+
 infra-up:
 	bash deploy/native.sh start
 
@@ -22,3 +25,6 @@ infra-down:
 
 lint:
 	uv run ruff check .
+
+deploy-check:   ## the Dockerfile, Compose and Kubernetes manifests, checked offline (tools into var/tools)
+	bash deploy/check.sh

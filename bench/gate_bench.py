@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import subprocess
 import sys
@@ -124,7 +125,8 @@ def main() -> int:
         "NRMM_LOG_LEVEL": "WARNING"})
     bare_port = free_port()
     bare = subprocess.Popen([sys.executable, "-m", "uvicorn", "bare_app:app", "--port", str(bare_port),
-                             "--no-access-log", "--log-level", "warning"], cwd=ROOT / "bench")
+                             "--no-access-log", "--log-level", "warning"], cwd=ROOT / "bench",
+                            env={**os.environ, "NRMM_JWT_SECRET": platform.secret})  # the same token check
     try:
         sites = Sites(platform)
         site, admin = sites.register_site(district="04")
@@ -132,7 +134,7 @@ def main() -> int:
         bare_url = f"http://127.0.0.1:{bare_port}/entries"
         for _ in range(100):
             try:
-                httpx.post(bare_url, json=body(0))
+                httpx.post(bare_url, json=body(0), headers=admin)
                 break
             except httpx.HTTPError:
                 time.sleep(0.1)
@@ -140,11 +142,11 @@ def main() -> int:
         asyncio.run(closed_loop(gate, admin, 10_000_000, 100, 4))  # warm-up
         admitted, gate_seconds = asyncio.run(closed_loop(gate, admin, 0, args.entries, args.concurrency))
         line("sites: entries admitted, closed loop", admitted, gate_seconds, "entries")
-        count, bare_seconds = asyncio.run(closed_loop(bare_url, {}, 0, args.entries, args.concurrency))
+        count, bare_seconds = asyncio.run(closed_loop(bare_url, admin, 0, args.entries, args.concurrency))
         line("bare FastAPI endpoint, closed loop", count, bare_seconds, "requests")
         latencies, failures = asyncio.run(open_loop(gate, admin, 1_000_000, args.rate, args.seconds))
         percentiles("sites: entries at a fixed rate", latencies, failures, args.rate)
-        latencies, failures = asyncio.run(open_loop(bare_url, {}, 0, args.rate, args.seconds))
+        latencies, failures = asyncio.run(open_loop(bare_url, admin, 0, args.rate, args.seconds))
         percentiles("bare FastAPI endpoint at a fixed rate", latencies, failures, args.rate)
         latencies, failures = asyncio.run(read_lag(platform.urls["sites"], site, admin, 2_000_000, args.rate,
                                                    args.seconds))

@@ -148,7 +148,7 @@ start_ferretdb() {
   start_postgres
   log "starting ferretdb on 127.0.0.1:$FERRETDB_PORT (postgresql backend)"
   nohup "$FERRETDB_BIN" --handler=postgresql \
-    --postgresql-url="postgres://postgres@127.0.0.1:$PG_PORT/ferretdb?pool_max_conns=50" \
+    --postgresql-url="postgres://postgres@127.0.0.1:$PG_PORT/ferretdb?pool_max_conns=150" \
     --state-dir="$STATE/state/ferretdb" --listen-addr="127.0.0.1:$FERRETDB_PORT" \
     --debug-addr=- --telemetry=disable --log-level=warn \
     >>"$LOGS/ferretdb.log" 2>&1 &

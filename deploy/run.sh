@@ -25,7 +25,7 @@ infrastructure() {
   elif docker info >/dev/null 2>&1; then
     log "Docker engine found: docker compose up kafka mongo"
     docker compose -f "$ROOT/docker-compose.yml" up -d --wait kafka mongo
-    export NRMM_KAFKA_BOOTSTRAP=127.0.0.1:9092 NRMM_MONGODB_URL=mongodb://127.0.0.1:27017/
+    export NRMM_KAFKA_BOOTSTRAP=127.0.0.1:9092 NRMM_MONGODB_URL="mongodb://127.0.0.1:27017/?directConnection=true"
   else
     "$ROOT/deploy/native.sh" start
     eval "$("$ROOT/deploy/native.sh" env)"

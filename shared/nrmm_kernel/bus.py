@@ -66,7 +66,8 @@ def make_producer(bootstrap: str, **overrides) -> AIOKafkaProducer:
     return AIOKafkaProducer(**options)
 
 
-async def ensure_topics(bootstrap: str, topics: list[str], partitions: int = 3) -> None:
+async def ensure_topics(bootstrap: str, topics: list[str], partitions: int = 3, replication_factor: int = 1) -> None:
+    """Creates the topics that do not exist yet (in Kubernetes the KafkaTopic resources have made them first)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
@@ -74,7 +75,8 @@ async def ensure_topics(bootstrap: str, topics: list[str], partitions: int = 3) 
         missing = [t for t in topics if t not in existing]
         if missing:
             response = await admin.create_topics(
-                [NewTopic(name=t, num_partitions=partitions, replication_factor=1, topic_configs=TOPIC_CONFIG)
+                [NewTopic(name=t, num_partitions=partitions, replication_factor=replication_factor,
+                          topic_configs=TOPIC_CONFIG)
                  for t in missing]
             )
             # errors come back per topic, not raised; another process creating it first is fine

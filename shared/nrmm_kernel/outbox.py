@@ -8,6 +8,8 @@ the parked one is re-driven, so the stream's order on the topic is kept), absent
 
 from __future__ import annotations
 
+from pymongo import UpdateOne
+
 from .envelope import utcnow
 from .eventstore import PENDING, Commit, EventStore
 from .logging import get_logger
@@ -42,7 +44,8 @@ class Outbox:
 
     async def hold(self, positions: list[int]) -> None:
         if positions:
-            await self._commits.update_many({"_id": {"$in": positions}}, {"$set": {"outbox": HELD}})
+            await self._commits.bulk_write([UpdateOne({"_id": p}, {"$set": {"outbox": HELD}}) for p in positions],
+                                           ordered=False)
 
     async def parked_streams(self) -> dict[str, int]:
         """Stream -> the position of its first parked commit."""
@@ -74,6 +77,8 @@ class Outbox:
         return moved.modified_count
 
     async def published(self, positions: list[int]) -> None:
+        # one equality update per position, in one round trip: FerretDB serves ``_id`` equality from an index but
+        # an ``$in`` over many ids by a scan of the whole store
         if positions:
-            await self._commits.update_many({"_id": {"$in": positions}, "outbox": PENDING},
-                                            {"$unset": {"outbox": ""}})
+            await self._commits.bulk_write([UpdateOne({"_id": p, "outbox": PENDING}, {"$unset": {"outbox": ""}})
+                                            for p in positions], ordered=False)

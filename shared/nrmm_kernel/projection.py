@@ -80,7 +80,7 @@ class Projection:
         """Indexes the queries on this read model need."""
 
 
-def _version_key(stream_id: str) -> str:
+def version_key(stream_id: str) -> str:
     # '.' and '$' are not allowed in field names: swap in their full-width forms, which keeps keys distinct
     return stream_id.replace(".", "\uff0e").replace("$", "\uff04")
 
@@ -96,7 +96,7 @@ async def apply_event(collection: AsyncCollection, projection: Projection, envel
     if not projection.handles(envelope):
         return "ignored"
     doc_id = projection.doc_id(envelope)
-    key = _version_key(envelope.streamid)
+    key = version_key(envelope.streamid)
     for _ in range(100):
         current = await collection.find_one({"_id": doc_id})
         seen = (current or {}).get("_v", {}).get(key, 0)

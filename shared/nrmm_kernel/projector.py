@@ -17,6 +17,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from . import bus
 from .aio import sleep_or_stop
+from .batch_apply import apply_batch
 from .envelope import EventEnvelope, EventRegistry, UnknownEventType, utcnow
 from .logging import correlation, get_logger
 from .metrics import CONSUMER_LAG, PROJECTION_APPLIED
@@ -142,20 +143,45 @@ class ProjectionRunner:
     async def handle(self, envelope: EventEnvelope) -> None:
         if not self._in_order(envelope):
             return
+        for projection in self.projections:
+            await self._apply_one(projection, envelope)
+
+    async def _apply_one(self, projection: Projection, envelope: EventEnvelope) -> None:
         with correlation(envelope.correlationid, event_id=envelope.id, event_type=envelope.event_name):
-            for projection in self.projections:
-                try:
-                    outcome = await apply_event(self.db[projection.name], projection, envelope)
-                except POISON as exc:
-                    # this event can never be applied (its data does not fit the contract): parked, and the
-                    # flow goes on; /readyz shows it until an operator has looked
-                    outcome = "parked"
-                    await self._park(projection, envelope, exc)
-                PROJECTION_APPLIED.labels(projection.name, outcome).inc()
-                if outcome == "applied":
-                    self.applied += 1
-                    log.debug("projection.applied", projection=projection.name,
-                              stream=envelope.streamid, version=envelope.streamversion)
+            try:
+                outcome = await apply_event(self.db[projection.name], projection, envelope)
+            except POISON as exc:
+                # this event can never be applied (its data does not fit the contract): parked, and the
+                # flow goes on; /readyz shows it until an operator has looked
+                outcome = "parked"
+                await self._park(projection, envelope, exc)
+            PROJECTION_APPLIED.labels(projection.name, outcome).inc()
+            if outcome == "applied":
+                self.applied += 1
+                log.debug("projection.applied", projection=projection.name,
+                          stream=envelope.streamid, version=envelope.streamversion)
+
+    async def handle_batch(self, envelopes: list[EventEnvelope]) -> None:
+        """A fetched batch: one bulk write per projection (batch_apply.py); a batch holding an event that cannot
+        be applied goes event by event, so that only that event is parked."""
+        accepted = [e for e in envelopes if self._in_order(e)]
+        if not accepted:
+            return
+        for projection in self.projections:
+            applied: list[EventEnvelope] = []
+            try:
+                outcomes = await apply_batch(self.db[projection.name], projection, accepted, applied=applied)
+            except POISON:
+                for envelope in accepted:
+                    await self._apply_one(projection, envelope)
+                continue
+            for outcome, count in outcomes.items():
+                PROJECTION_APPLIED.labels(projection.name, outcome).inc(count)
+            self.applied += outcomes["applied"]
+            for envelope in applied:  # each event's own correlation, as a request's log lines have it
+                with correlation(envelope.correlationid, event_id=envelope.id, event_type=envelope.event_name):
+                    log.debug("projection.applied", projection=projection.name, stream=envelope.streamid,
+                              version=envelope.streamversion)
 
     async def _park(self, projection: Projection, envelope: EventEnvelope, exc: Exception) -> None:
         log.error("projection.parked", projection=projection.name, stream=envelope.streamid,
@@ -229,13 +255,15 @@ class ProjectionRunner:
                     continue
             batch = await consumer.getmany(timeout_ms=200, max_records=self.batch_size)
             marks: dict[int, tuple[int, int]] = {}
+            envelopes: list[EventEnvelope] = []
             for tp, messages in batch.items():
                 for message in messages:
                     mark = bus.watermark_of(message)
                     if mark is not None:
                         marks[tp.partition] = mark  # everything before it in this partition is applied
                     else:
-                        await self.handle(bus.decode(message.value))
+                        envelopes.append(bus.decode(message.value))
+            await self.handle_batch(envelopes)  # before the marks: they promise everything before them
             if marks:
                 await self._save_watermarks(marks)
             if batch:

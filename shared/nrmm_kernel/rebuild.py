@@ -9,28 +9,44 @@ from pymongo.asynchronous.database import AsyncDatabase
 from tqdm import tqdm
 
 from . import bus
-from .envelope import EventRegistry
+from .batch_apply import DocumentCache, apply_batch
+from .envelope import EventEnvelope, EventRegistry
 from .eventstore import EventStore
 from .logging import get_logger
-from .projection import Projection, apply_event
+from .projection import Projection
 from .projector import StreamOrder
 from .swap import swap_in
 
 log = get_logger("projector")
 
+REPLAY_BATCH = 2000  # events per bulk write
+REPLAY_PAGE = 256  # commits read concurrently by their positions
+
 
 async def replay(store: EventStore, collection: AsyncCollection, projection: Projection, *,
-                 registry: EventRegistry | None = None, from_position: int = 1, bar: tqdm | None = None) -> int:
-    """Apply every stored event from ``from_position`` on; returns the last position read."""
+                 registry: EventRegistry | None = None, from_position: int = 1, bar: tqdm | None = None,
+                 cache: DocumentCache | None = None, batch: int = REPLAY_BATCH) -> int:
+    """Apply every stored event from ``from_position`` on, a bulk write per ``batch`` events; returns the last
+    position read."""
     last = from_position - 1
-    async for commit in store.read_all(from_position):
+    pending: list[EventEnvelope] = []
+    commits = 0
+    async for commit in store.read_all(from_position, page=REPLAY_PAGE):
         for envelope in commit.events:
             if registry is not None and registry.knows(envelope.type):
                 envelope = registry.upcast(envelope)
-            await apply_event(collection, projection, envelope)
-        last = commit.position
-        if bar is not None:
-            bar.update(1)
+            pending.append(envelope)
+        last, commits = commit.position, commits + 1
+        if len(pending) >= batch:
+            await apply_batch(collection, projection, pending, cache=cache)
+            pending = []
+            if bar is not None:
+                bar.update(commits)
+            commits = 0
+    if pending:
+        await apply_batch(collection, projection, pending, cache=cache)
+    if bar is not None:
+        bar.update(commits)
     return last
 
 
@@ -43,12 +59,14 @@ async def rebuild(db: AsyncDatabase, store: EventStore, projection: Projection, 
     await scratch.drop()
     bar = tqdm(total=await store.head_position(), desc=f"rebuild {name}", unit="commit", disable=not progress)
     try:
-        last = await replay(store, scratch, projection, registry=registry, bar=bar)
+        cache = DocumentCache()  # the scratch collection is this rebuild's alone: what it wrote is what is there
+        last = await replay(store, scratch, projection, registry=registry, bar=bar, cache=cache)
 
         async def catch_up() -> None:
             nonlocal last
             bar.total = await store.head_position()
-            last = await replay(store, scratch, projection, registry=registry, from_position=last + 1, bar=bar)
+            last = await replay(store, scratch, projection, registry=registry, from_position=last + 1, bar=bar,
+                                cache=cache)
 
         await swap_in(db, projection, scratch, catch_up, pause_timeout)
     finally:
@@ -59,7 +77,8 @@ async def rebuild(db: AsyncDatabase, store: EventStore, projection: Projection, 
 
 async def replay_topic(bootstrap: str, topic: str, collection: AsyncCollection, projection: Projection, *,
                        start: dict[TopicPartition, int] | None = None, bar: tqdm | None = None,
-                       order: StreamOrder | None = None) -> dict[TopicPartition, int]:
+                       order: StreamOrder | None = None, cache: DocumentCache | None = None
+                       ) -> dict[TopicPartition, int]:
     """Apply a topic's events from ``start`` (default: the beginning) up to its current end; returns the end.
 
     For projections of another service's events, which this service's event store does not hold; the
@@ -85,16 +104,19 @@ async def replay_topic(bootstrap: str, topic: str, collection: AsyncCollection, 
             bar.total = (bar.n or 0) + sum(end[tp] - begun[tp] for tp in partitions)
         remaining = {tp for tp in partitions if await consumer.position(tp) < end[tp]}
         while remaining:
-            batch = await consumer.getmany(*remaining, timeout_ms=1000, max_records=500)
+            batch = await consumer.getmany(*remaining, timeout_ms=1000, max_records=REPLAY_BATCH)
+            accepted: list[EventEnvelope] = []
             for tp, messages in batch.items():
                 for message in messages:
                     if message.offset >= end[tp] or bus.is_control(message):
                         continue
                     envelope = bus.decode(message.value)
                     if order.accept(envelope):
-                        await apply_event(collection, projection, envelope)
-                    if bar is not None:
-                        bar.update(1)
+                        accepted.append(envelope)
+            # per stream the order holds: a stream lives in one partition, read in offset order
+            await apply_batch(collection, projection, accepted, cache=cache)
+            if bar is not None:
+                bar.update(len(accepted))
             remaining = {tp for tp in remaining if await consumer.position(tp) < end[tp]}
         return end
     finally:
@@ -108,12 +130,14 @@ async def rebuild_from_topic(db: AsyncDatabase, bootstrap: str, topic: str, proj
     await scratch.drop()
     bar = tqdm(total=0, desc=f"rebuild {projection.name}", unit="event", disable=not progress)
     order = StreamOrder()
+    cache = DocumentCache()
     try:
-        end = await replay_topic(bootstrap, topic, scratch, projection, bar=bar, order=order)
+        end = await replay_topic(bootstrap, topic, scratch, projection, bar=bar, order=order, cache=cache)
 
         async def catch_up() -> None:
             nonlocal end
-            end = await replay_topic(bootstrap, topic, scratch, projection, start=end, bar=bar, order=order)
+            end = await replay_topic(bootstrap, topic, scratch, projection, start=end, bar=bar, order=order,
+                                     cache=cache)
 
         await swap_in(db, projection, scratch, catch_up, pause_timeout)
     finally:

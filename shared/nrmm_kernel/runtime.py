@@ -21,8 +21,16 @@ from .supervisor import Health, supervise
 log = get_logger("runtime")
 
 
+# Operations one process runs at once on the database. FerretDB 1.24 deadlocks when its PostgreSQL pool
+# (pool_max_conns in deploy/native.sh) is full of readers while an index or collection is created: the creator
+# holds its metadata lock waiting for a connection, the readers hold the connections waiting for the lock
+# (seen here with several platforms on one FerretDB). Small pools per process keep the sum below it.
+MAX_POOL_SIZE = 24
+
+
 def mongo_client(url: str) -> AsyncMongoClient:
-    return AsyncMongoClient(url, tz_aware=True, uuidRepresentation="standard", serverSelectionTimeoutMS=5000)
+    return AsyncMongoClient(url, tz_aware=True, uuidRepresentation="standard", serverSelectionTimeoutMS=5000,
+                            maxPoolSize=MAX_POOL_SIZE)
 
 
 class ServiceRuntime:
@@ -68,7 +76,7 @@ class ServiceRuntime:
         await self.store.ensure_indexes()
         foreign_topics = {service: self.topic_of(service) for service in self.foreign}
         await ensure_topics(s.kafka_bootstrap, sorted({s.topic, *self.subscribe_to, *foreign_topics.values()}),
-                            s.topic_partitions)
+                            s.topic_partitions, s.topic_replication_factor)
         self.producer = make_producer(s.kafka_bootstrap)
         await self.producer.start()
         self.relay = OutboxRelay(self.store, self.producer, s.topic,

@@ -18,6 +18,8 @@ class KernelSettings(BaseSettings):
     # and a database server without seeing each other.
     namespace: str = Field(default="nrmm", pattern=r"^[a-z][a-z0-9_]{0,30}$")
     topic_partitions: int = Field(default=3, ge=1)
+    # replicas of a topic a service creates (a broker cluster: 3, so a write survives the loss of a broker)
+    topic_replication_factor: int = Field(default=1, ge=1)
     # No default: a known key would let anyone mint tokens. deploy/run.sh makes one per installation.
     jwt_secret: str | None = Field(default=None, min_length=32)
     jwt_issuer: str = "nrmm-gateway"

@@ -1,0 +1,138 @@
+"""The scale benchmark over HTTP: the real services started on the generated city's data.
+
+The sites service starts with an empty copy of the registry's codes and builds it from the registry's topic (the
+relay published the generated history there): the projector's catch-up rate. Then gate entries of generated coded
+machines (distinct machines, each entering once) against a bare FastAPI endpoint with the same token check, closed
+loop and at half the bare endpoint's closed-loop rate, and verify.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+from common import ROOT  # bench/ is on sys.path
+
+from nrmm_kernel.runtime import mongo_client
+
+from . import seed
+from .measure import Figures
+
+sys.path.insert(0, str(ROOT))
+from tests.conftest import Infra  # noqa: E402
+from tests.platform import Platform, free_port, start_platform  # noqa: E402
+from tests.sites.conftest import ADMIN_PASSWORD, ADMIN_USER, SERVICES, Sites  # noqa: E402
+
+WORKING_PERIOD = {"starts_on": "2026-11-28", "ends_on": "2027-06-30"}
+_used = 0  # machines that have entered a site in this process (each enters once)
+
+
+def entries(count: int, size: int) -> list[dict]:
+    """Entry bodies of ``count`` distinct coded machines not used yet."""
+    global _used
+    bodies = []
+    while len(bodies) < count and _used < size:
+        m = seed.machine(_used)
+        _used += 1
+        if m.code:
+            machine = m.commits[0][0].data["machine"]
+            bodies.append({"code": m.code, "working_period": WORKING_PERIOD, "machine_type": machine["category"],
+                           "emission_stage": machine["emission_stage"]})  # rule E2
+    return bodies
+
+
+async def _post_all(url: str, headers: dict, bodies: list[dict], concurrency: int) -> tuple[int, float]:
+    queue = iter(bodies)
+    admitted = 0
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal admitted
+        for body in queue:
+            response = await client.post(url, json=body, headers=headers)
+            admitted += response.status_code == 201
+
+    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=concurrency)) as client:
+        began = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        return admitted, time.perf_counter() - began
+
+
+async def _at_rate(url: str, headers: dict, bodies: list[dict], rate: float) -> tuple[list[float], int]:
+    latencies: list[float] = []
+    failures = 0
+
+    async def one(client: httpx.AsyncClient, body: dict) -> None:
+        nonlocal failures
+        began = time.perf_counter()
+        response = await client.post(url, json=body, headers=headers)
+        latencies.append((time.perf_counter() - began) * 1000)
+        failures += response.status_code != 201
+
+    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=200)) as client:
+        tasks = []
+        began = time.perf_counter()
+        for i, body in enumerate(bodies):
+            await asyncio.sleep(max(0.0, began + i / rate - time.perf_counter()))
+            tasks.append(asyncio.create_task(one(client, body)))
+        await asyncio.gather(*tasks)
+    return latencies, failures
+
+
+async def _verify(url: str, headers: dict, codes: list[str]) -> list[float]:
+    samples = []
+    async with httpx.AsyncClient(timeout=60) as client:
+        for code in codes:
+            began = time.perf_counter()
+            response = await client.get(url, params={"code": code}, headers=headers)
+            samples.append((time.perf_counter() - began) * 1000)
+            response.raise_for_status()
+    return samples
+
+
+async def _wait_for_codes(mongo_url: str, namespace: str, expected: int, figures: Figures) -> None:
+    client = mongo_client(mongo_url)
+    codes = client[f"{namespace}_sites"]["registry_codes"]
+    began, count = time.perf_counter(), 0
+    while count < expected:
+        await asyncio.sleep(2)  # a benchmark's progress poll, not a test's synchronisation
+        count = await codes.count_documents({})
+    figures.rate("sites projector: registry records copied (catch-up)", count, time.perf_counter() - began,
+                 "records")
+    await client.close()
+
+
+def http_figures(figures: Figures, kafka: str, mongo: str, namespace: str, size: int, count: int) -> None:
+    platform = start_platform(Infra(kafka, mongo, "bench"), SERVICES, {
+        "NRMM_BOOTSTRAP_ADMIN_USERNAME": ADMIN_USER, "NRMM_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "NRMM_LOG_LEVEL": "WARNING"}, joining=Platform(namespace=namespace, secret=_secret(namespace)))
+    bare_port = free_port()
+    bare = subprocess.Popen([sys.executable, "-m", "uvicorn", "bare_app:app", "--port", str(bare_port),
+                             "--no-access-log", "--log-level", "warning"], cwd=ROOT / "bench",
+                            env={**os.environ, "NRMM_JWT_SECRET": platform.secret})
+    try:
+        asyncio.run(_wait_for_codes(mongo, namespace, int(figures.notes["machine records"]), figures))
+        site, admin = Sites(platform).register_site(district="04")
+        gate = f"{platform.urls['sites']}/api/sites/sites/{site}/entries"
+        bare_url = f"http://127.0.0.1:{bare_port}/entries"
+        admitted, seconds = asyncio.run(_post_all(gate, admin, entries(count, size), 16))
+        figures.rate("gate: entries admitted over HTTP, closed loop", admitted, seconds, "entries")
+        done, bare_seconds = asyncio.run(_post_all(bare_url, admin, entries(count, size), 16))
+        figures.rate("bare endpoint (same token check), closed loop", done, bare_seconds, "requests")
+        rate = max(1.0, done / bare_seconds / 2)
+        latencies, failures = asyncio.run(_at_rate(gate, admin, entries(int(rate * 15), size), rate))
+        figures.latency("gate: entries at half the bare closed-loop rate", latencies, failures, rate=round(rate))
+        codes = [b["code"] for b in entries(300, size)]
+        verify = asyncio.run(_verify(f"{platform.urls['registry']}/api/registry/verify", admin, codes))
+        figures.latency("verify over HTTP", verify)
+    finally:
+        bare.terminate()
+        platform.stop()
+
+
+def _secret(namespace: str) -> str:
+    # one signing key per benchmark namespace: the gateway's accounts there keep working from run to run
+    return f"scale-bench-{namespace}-" + "k" * 32
