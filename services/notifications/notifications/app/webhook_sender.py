@@ -28,6 +28,7 @@ log = get_logger("notifications.webhooks")
 ATTEMPTS = Counter("nrmm_feed_webhook_attempts_total", "Webhook deliveries of department feeds", ["outcome"])
 MAX_RETRY_DELAY = 3600.0
 RESOLVED_FOR = 60.0  # seconds a host's addresses are trusted
+MARK_GATHER_SECONDS = 0.02  # sent marks gathered into one write
 SUBSCRIPTION_FRESH = 5.0  # seconds a sender trusts its copy of the subscription (a rotation refreshes it at once)
 
 
@@ -46,6 +47,9 @@ class WebhookSender:
         self.store, self.hub, self.settings, self.now = store, hub, settings, clock
         self._scan: set[str] = set()  # senders that look in the database for what to send
         self._fresh: set[str] = set()  # senders that read their subscription again
+        self._marks: list[str] = []
+        self._flush: asyncio.Future | None = None
+        self._flusher: asyncio.Task | None = None
         self.client = httpx.AsyncClient(timeout=settings.feed_webhook_timeout_seconds, follow_redirects=False,
                                         limits=httpx.Limits(max_connections=None, max_keepalive_connections=1000))
         self._workers: dict[str, asyncio.Task] = {}
@@ -121,8 +125,7 @@ class WebhookSender:
                     due = [{"_id": f"{sub_id}.{seq}", "seq": seq, "body": body, "attempts": 0} for seq, body in fresh]
                     after = fresh[-1][0]
                 outcomes = await asyncio.gather(*(self._send(sub, item) for item in due))
-                await self.store.mark_sent([i["_id"] for i, ok in zip(due, outcomes, strict=True) if ok is None],
-                                           self.now())
+                await self._mark_sent([i["_id"] for i, ok in zip(due, outcomes, strict=True) if ok is None])
                 for item, error in zip(due, outcomes, strict=True):
                     if error is not None:
                         await self._failed(item, error)
@@ -135,6 +138,26 @@ class WebhookSender:
                 sub = None
                 log.warning("webhook.sender_error", subscription=sub_id, error=f"{type(exc).__name__}: {exc}"[:300])
                 await backoff.wait(stop)
+
+    async def _mark_sent(self, ids: list[str]) -> None:
+        """Group commit: the senders' marks of a few milliseconds go in one write, which each of them awaits."""
+        if not ids:
+            return
+        self._marks.extend(ids)
+        if self._flush is None:
+            self._flush = asyncio.get_running_loop().create_future()
+            self._flusher = asyncio.create_task(self._write_marks())
+        await asyncio.shield(self._flush)
+
+    async def _write_marks(self) -> None:
+        await asyncio.sleep(MARK_GATHER_SECONDS)
+        ids, done = self._marks, self._flush
+        self._marks, self._flush = [], None
+        try:
+            await self.store.mark_sent(ids, self.now())
+            done.set_result(None)
+        except Exception as exc:  # noqa: BLE001 - every waiting sender hears of it and takes the database path
+            done.set_exception(exc)
 
     @staticmethod
     async def _sleep(wakeup: asyncio.Event, seconds: float) -> None:
