@@ -11,6 +11,7 @@ test:           ## run every test on real infrastructure (started if needed)
 bench:          ## print figures: the kernel, the sites gate over HTTP, the mobile pages in Chromium, department feeds
 	uv run python bench/kernel_bench.py
 	uv run python bench/gate_bench.py
+	uv run python bench/views_bench.py --sites 200
 	uv run python bench/web_bench.py
 	uv run python bench/feeds_bench.py
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the mini-program's pages (web/: Vue 3 + Vite + Vant) into web/dist, which the gateway serves at /m/.
+# Builds the front end (web/: the mini-program's pages, Vue 3 + Vite + Vant, served by the gateway at /m/; the PC
+# console, Element Plus + ECharts + pdf.js, served at /) into web/dist.
 #
 #   deploy/web.sh           build when web/dist is missing (deploy/run.sh does this)
 #   deploy/web.sh --force   build from the lock file every time (.ci/run does this)
@@ -21,4 +22,4 @@ log "npm ci (from package-lock.json)"
 npm ci --no-audit --no-fund --loglevel=error
 log "npm run build"
 npm run build --silent
-log "built: $WEB/dist (served at /m/ by the gateway)"
+log "built: $WEB/dist (served by the gateway: the mobile pages at /m/, the console at /)"

@@ -93,7 +93,9 @@ def start_platform(infra, services: list[str], extra_env: dict[str, str] | None 
 
 
 def _wait_ready(service: str, url: str, process: subprocess.Popen) -> None:
-    for _ in range(300):
+    # a deadline, not a count of polls: on two shared cores under other suites a start-up can take a minute
+    deadline = time.monotonic() + float(os.environ.get("NRMM_TEST_START_SECONDS", "120"))
+    while time.monotonic() < deadline:
         try:
             if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
                 return

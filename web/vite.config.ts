@@ -4,7 +4,9 @@ import { gzipSync } from 'node:zlib'
 import { defineConfig, type Plugin } from 'vite'
 import vue from '@vitejs/plugin-vue'
 
-// served by the gateway at /m/ (services/gateway/gateway/api/web.py), under a strict CSP: no inline script
+// two pages, one build: the mini-program's (index.html, at /m/) and the PC console's (console.html, at /), both
+// served by the gateway (services/gateway/gateway/api/web.py) with assets under /m/assets/, under a strict CSP: no
+// inline script
 // Vant's icon font is inlined (data:) with a fallback on a CDN: the fallback is dropped, nothing leaves the origin
 const noRemoteFont: Plugin = {
   name: 'no-remote-font',
@@ -32,6 +34,10 @@ const gzipped: Plugin = {
 export default defineConfig({
   base: '/m/',
   plugins: [vue(), noRemoteFont, gzipped],
-  build: { outDir: 'dist', modulePreload: { polyfill: false }, chunkSizeWarningLimit: 900, assetsInlineLimit: 0 },
+  build: {
+    outDir: 'dist', modulePreload: { polyfill: false }, chunkSizeWarningLimit: 1200, assetsInlineLimit: 0,
+    rollupOptions: { input: { mobile: 'index.html', console: 'console.html' } },
+  },
+  worker: { format: 'es' },
   server: { proxy: { '/api': 'http://127.0.0.1:8000' } },
 })

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -40,7 +41,7 @@ def encode_watermark(position: int, partitions: int) -> tuple[bytes, list[tuple[
     return value, [(CONTROL_HEADER, WATERMARK)]
 
 
-def watermark_of(message) -> tuple[int, int] | None:
+def watermark_of(message: Any) -> tuple[int, int] | None:
     """(watermark, partitions of the topic) of a control message; None for an event."""
     for name, value in message.headers or ():
         if name == CONTROL_HEADER and value == WATERMARK:
@@ -49,11 +50,11 @@ def watermark_of(message) -> tuple[int, int] | None:
     return None
 
 
-def is_control(message) -> bool:
+def is_control(message: Any) -> bool:
     return any(name == CONTROL_HEADER for name, _ in (message.headers or ()))
 
 
-def make_producer(bootstrap: str, **overrides) -> AIOKafkaProducer:
+def make_producer(bootstrap: str, **overrides: Any) -> AIOKafkaProducer:
     options = {
         "bootstrap_servers": bootstrap,
         "enable_idempotence": True,  # broker drops retried duplicates within a producer session
@@ -85,3 +86,40 @@ async def ensure_topics(bootstrap: str, topics: list[str], partitions: int = 3, 
                     raise RuntimeError(f"cannot create topic {topic}: error {code} {rest[0] if rest else ''}")
     finally:
         await admin.close()
+
+
+async def topic_partitions(bootstrap: str, topic: str) -> list[int]:
+    """The topic's partition numbers, sorted; none when the topic does not exist (yet). Asked of the broker
+    through the admin client's public metadata call (a consumer without a group keeps no metadata it can show)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described: list[dict[str, Any]] = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return sorted(int(p["partition"]) for t in described if t["topic"] == topic and t["error_code"] == 0
+                  for p in t["partitions"])
+
+
+class BrokerProbe:
+    """Whether the broker answers, for a process that runs consumers but no producer: one admin connection kept
+    for the process (opened at the first probe, opened anew after a failed one), asked for the topics."""
+
+    def __init__(self, bootstrap: str):
+        self.bootstrap = bootstrap
+        self._admin: AIOKafkaAdminClient | None = None
+
+    async def ping(self) -> None:
+        try:
+            if self._admin is None:
+                self._admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=2500)
+                await self._admin.start()
+            await self._admin.list_topics()
+        except BaseException:  # a cancelled probe too (a readiness time limit): the next one connects afresh
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        admin, self._admin = self._admin, None
+        if admin is not None:
+            await admin.close()

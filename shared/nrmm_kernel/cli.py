@@ -35,6 +35,9 @@ def run_cli(build_runtime: Callable[[], ServiceRuntime], argv: list[str] | None 
         await runtime.start()
         try:
             if args.command == "outbox":
+                if runtime.store is None:
+                    print(f"{runtime.settings.service_name} has no events of its own, so no outbox")
+                    return 1
                 return await _outbox(Outbox(runtime.store), args.action, args.position)
             names = [args.projection] if args.projection else [p.name for p in runtime.all_projections]
             for name in names:
@@ -57,12 +60,12 @@ async def _outbox(outbox: Outbox, action: str, position: int | None) -> int:
         print(f"outbox {action} needs the parked commit's position (see: outbox list)")
         return 2
     if action == "show":
-        letter = await outbox.show(position)
-        if letter is None:
+        shown = await outbox.show(position)
+        if shown is None:
             print(f"no parked commit at position {position}")
             return 1
-        commit = letter.pop("commit") or {}
-        print(json.dumps({**letter, "events": [{k: e.get(k) for k in ("type", "streamid", "streamversion", "time")}
+        commit = shown.pop("commit") or {}
+        print(json.dumps({**shown, "events": [{k: e.get(k) for k in ("type", "streamid", "streamversion", "time")}
                                                for e in commit.get("events", [])]}, default=str, indent=2,
                          ensure_ascii=False))
         return 0

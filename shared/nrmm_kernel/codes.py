@@ -76,17 +76,38 @@ def parse_code(text: str) -> EnvironmentalCode:
     value = normalize(text or "")
     match = CODE_PATTERN.match(value)
     if match is None:
-        if "I" in value[2:] or "O" in value[2:]:
-            raise MalformedCode("letter_i_or_o", "编码不含字母 I 和 O (codes never contain I or O)")
-        if value[:1] and value[:1] not in STAGES:
-            raise MalformedCode("stage", "排放阶段代码无效 (stage must be 1-4, D or X)")
-        raise MalformedCode("format", "环保编码格式不正确 (expected e.g. 4-N01A7K2P)")
+        raise _first_fault(value)
     code = EnvironmentalCode(*match.groups())
     if code.province not in PROVINCE_LETTERS:  # rule C5: a digit is no province
         raise MalformedCode("province", f"省份代码 {code.province} 无效，须为字母 (the province is a letter)")
     if code.is_chongqing and code.district not in DISTRICTS:
         raise MalformedCode("district", f"区县代码 {code.district} 不存在 (unknown Chongqing district)")
     return code
+
+
+def _first_fault(value: str) -> MalformedCode:
+    """What is wrong with a code that does not have the shape, said of its first faulty part, left to right."""
+    example = "如 4-N01A7K2P (e.g. 4-N01A7K2P)"
+    if not value:
+        return MalformedCode("format", f"请输入环保编码，{example}")
+    if value[0] not in STAGES:
+        return MalformedCode("stage", f"第 1 位是排放阶段，须为 1-4、D 或 X，而不是“{value[0]}”，{example} "
+                                      f"(the first character is the emission stage: 1-4, D or X, not {value[0]!r})")
+    if value[1:2] != "-":
+        return MalformedCode("format", f"第 2 位须为连字符“-”，{example} (the second character must be '-')")
+    rest = value[2:]
+    if len(rest) != 1 + 2 + SERIAL_LENGTH:
+        return MalformedCode("format", f"“-”后须为 8 位（省份 1 位、区县 2 位、序号 5 位），而不是 {len(rest)} 位，"
+                                       f"{example} (8 characters after '-': province, district 2, serial 5; "
+                                       f"got {len(rest)})")
+    for ch in rest:
+        if ch in "IO":
+            return MalformedCode("letter_i_or_o", f"编码不用字母 I 和 O，“{ch}”应为数字 {'1' if ch == 'I' else '0'} "
+                                                  f"(codes use no I or O: read {ch!r} as a digit)")
+        if ch not in SERIAL_ALPHABET:
+            return MalformedCode("format", f"“{ch}”不能出现在编码中：只用数字和大写字母 (only digits and capital "
+                                           f"letters, not {ch!r})")
+    return MalformedCode("format", f"环保编码格式不正确，{example}")
 
 
 def compose_chongqing(stage: str, district: str, serial: str) -> EnvironmentalCode:

@@ -34,9 +34,11 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import AutoReconnect, DuplicateKeyError, NetworkTimeout
+from pymongo.errors import AutoReconnect, NetworkTimeout
 
+from .claims import claim
 from .envelope import EventEnvelope, utcnow
 from .errors import AppError, ConcurrencyError
 from .metrics import APPEND_CONFLICTS, EVENTS_APPENDED
@@ -60,7 +62,7 @@ def canonical_json(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def commit_hash(stream_id: str, version: int, events: list[dict], prev_hash: str) -> str:
+def commit_hash(stream_id: str, version: int, events: list[dict[str, Any]], prev_hash: str) -> str:
     payload = {"stream_id": stream_id, "version": version, "events": events, "prev_hash": prev_hash}
     return hashlib.sha256(canonical_json(payload)).hexdigest()
 
@@ -78,7 +80,7 @@ class Commit:
     published: bool
 
     @classmethod
-    def from_doc(cls, doc: dict) -> Commit:
+    def from_doc(cls, doc: dict[str, Any]) -> Commit:
         return cls(
             position=doc["_id"],
             stream_id=doc["stream_id"],
@@ -93,7 +95,7 @@ class Commit:
 
 
 class EventStore:
-    def __init__(self, db: AsyncDatabase, *, collection: str = COLLECTION, max_position_retries: int = 200,
+    def __init__(self, db: AsyncDatabase[Any], *, collection: str = COLLECTION, max_position_retries: int = 200,
                  max_commit_bytes: int | None = 262_144):
         self._db = db
         self.max_commit_bytes = max_commit_bytes
@@ -106,7 +108,7 @@ class EventStore:
         self.appended = asyncio.Event()  # set by every append in this process: wakes the relay at once
 
     @property
-    def collection(self):
+    def collection(self) -> AsyncCollection[Any]:
         return self._coll
 
     async def ensure_indexes(self) -> None:
@@ -150,21 +152,19 @@ class EventStore:
             for attempt in range(self._max_retries):
                 position = await self._position_guess()
                 doc.update(_id=position, committed_at=utcnow())
-                try:
-                    await self._insert(doc)
-                except DuplicateKeyError:
+                if not await self._insert(doc):
                     # Either the stream moved (a real conflict) or another process took this position.
                     if await self._coll.find_one({"stream_id": stream_id, "version": expected_version + 1},
                                                  projection={"_id": 1}):
                         actual = await self.stream_version(stream_id)
                         APPEND_CONFLICTS.inc()
-                        raise ConcurrencyError(stream_id, expected_version, actual) from None
+                        raise ConcurrencyError(stream_id, expected_version, actual)
                     self._next_position = await self._first_free_after(position)
                     if attempt > 2:
                         await asyncio.sleep(random.uniform(0, 0.001 * min(attempt, 20)))
                     continue
                 self._next_position = position + 1
-                self._remember(stream_id, doc["last_version"], doc["hash"])
+                self._remember(stream_id, expected_version + len(events), str(doc["hash"]))
                 EVENTS_APPENDED.labels(stream_id.split("-", 1)[0]).inc(len(events))
                 note_written(position)  # the request's answer says how far it wrote (read your writes)
                 self.appended.set()
@@ -173,15 +173,18 @@ class EventStore:
                 return Commit.from_doc(doc)
         raise RuntimeError(f"could not allocate a position for {stream_id} after {self._max_retries} tries")
 
-    async def _insert(self, doc: dict) -> None:
+    async def _insert(self, doc: dict[str, Any]) -> bool:
+        """True when the commit took its position; False when the unique ``_id`` (the position) or
+        (stream_id, version) was taken (nrmm_kernel.claims)."""
         try:
-            await self._coll.insert_one(doc)
+            return await claim(self._coll, doc)
         except (AutoReconnect, NetworkTimeout):
             # The answer was lost, not necessarily the write: if our commit is there, it happened.
             stored = await self._coll.find_one({"stream_id": doc["stream_id"], "version": doc["version"]},
                                                projection={"hash": 1, "_id": 1})
             if stored is None or stored["hash"] != doc["hash"] or stored["_id"] != doc["_id"]:
                 raise
+            return True
 
     async def _prev_hash(self, stream_id: str, expected_version: int) -> str:
         """The hash the new commit links to, after checking the expected version.
@@ -199,10 +202,10 @@ class EventStore:
         actual = head["last_version"] if head else 0
         if head is not None:
             self._remember(stream_id, actual, head["hash"])
-        if actual != expected_version:
+        if actual != expected_version or head is None:
             APPEND_CONFLICTS.inc()
             raise ConcurrencyError(stream_id, expected_version, actual)
-        return head["hash"]
+        return str(head["hash"])
 
     def _remember(self, stream_id: str, last_version: int, hash_: str) -> None:
         self._heads.pop(stream_id, None)
@@ -232,7 +235,7 @@ class EventStore:
                 high = middle
         return high
 
-    async def _head(self, stream_id: str) -> dict | None:
+    async def _head(self, stream_id: str) -> dict[str, Any] | None:
         return await self._coll.find_one(
             {"stream_id": stream_id},
             sort=[("version", DESCENDING)],

@@ -109,7 +109,7 @@ class Watermarks:
 class PositionWaits:
     """The watermarks of every consumer in this process, by the service whose topic it reads."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._by_service: dict[str, list[Watermarks]] = {}
 
     def track(self, marks: Watermarks) -> None:

@@ -23,8 +23,8 @@ from functools import cached_property
 from typing import Any, ClassVar
 
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
 
+from .claims import claim
 from .envelope import DomainEvent, EventEnvelope, EventRegistry
 
 META_KEYS = ("_id", "_v", "_rev")
@@ -48,7 +48,7 @@ class Projection:
     contract: ClassVar[EventRegistry]  # the producer's events
     _handlers: ClassVar[dict[type[DomainEvent], str]] = {}
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         handlers = dict(getattr(cls, "_handlers", {}))
         for attr, value in vars(cls).items():
@@ -76,7 +76,7 @@ class Projection:
         """What every event does to a document after its own handler (flat fields, history); nothing by default."""
         return doc
 
-    async def ensure_indexes(self, collection: AsyncCollection) -> None:
+    async def ensure_indexes(self, collection: AsyncCollection[Any]) -> None:
         """Indexes the queries on this read model need."""
 
 
@@ -85,13 +85,13 @@ def version_key(stream_id: str) -> str:
     return stream_id.replace(".", "\uff0e").replace("$", "\uff04")
 
 
-def strip_meta(doc: dict | None) -> dict | None:
+def strip_meta(doc: dict[str, Any] | None) -> dict[str, Any] | None:
     if doc is None:
         return None
     return {k: v for k, v in doc.items() if k not in META_KEYS}
 
 
-async def apply_event(collection: AsyncCollection, projection: Projection, envelope: EventEnvelope) -> str:
+async def apply_event(collection: AsyncCollection[Any], projection: Projection, envelope: EventEnvelope) -> str:
     """Apply one event to a projection; returns 'applied', 'duplicate' or 'ignored'."""
     if not projection.handles(envelope):
         return "ignored"
@@ -107,11 +107,9 @@ async def apply_event(collection: AsyncCollection, projection: Projection, envel
         new["_v"] = {**(current or {}).get("_v", {}), key: envelope.streamversion}
         if current is None:
             new["_rev"] = 1
-            try:
-                await collection.insert_one(new)
+            if await claim(collection, new):
                 return "applied"
-            except DuplicateKeyError:
-                continue  # someone created it meanwhile: read again
+            continue  # someone created it meanwhile: read again
         new["_rev"] = current["_rev"] + 1
         result = await collection.replace_one({"_id": doc_id, "_rev": current["_rev"]}, new)
         if result.matched_count == 1:

@@ -46,7 +46,7 @@ class StreamOrder:
 
     LIMIT = 200_000  # streams remembered; the oldest is forgotten first
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._last_seen: dict[str, int] = {}
 
     def accept(self, envelope: EventEnvelope) -> bool:

@@ -3,6 +3,8 @@ service's topic, into a scratch copy that is swapped in (swap.py)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -23,7 +25,7 @@ REPLAY_BATCH = 2000  # events per bulk write
 REPLAY_PAGE = 256  # commits read concurrently by their positions
 
 
-async def replay(store: EventStore, collection: AsyncCollection, projection: Projection, *,
+async def replay(store: EventStore, collection: AsyncCollection[Any], projection: Projection, *,
                  registry: EventRegistry | None = None, from_position: int = 1, bar: tqdm | None = None,
                  cache: DocumentCache | None = None, batch: int = REPLAY_BATCH) -> int:
     """Apply every stored event from ``from_position`` on, a bulk write per ``batch`` events; returns the last
@@ -50,7 +52,7 @@ async def replay(store: EventStore, collection: AsyncCollection, projection: Pro
     return last
 
 
-async def rebuild(db: AsyncDatabase, store: EventStore, projection: Projection, *,
+async def rebuild(db: AsyncDatabase[Any], store: EventStore, projection: Projection, *,
                   registry: EventRegistry | None = None, progress: bool = True,
                   pause_timeout: float = 30.0) -> int:
     """Drop a projection and replay it from the event store. Returns the last position read."""
@@ -75,7 +77,7 @@ async def rebuild(db: AsyncDatabase, store: EventStore, projection: Projection, 
     return last
 
 
-async def replay_topic(bootstrap: str, topic: str, collection: AsyncCollection, projection: Projection, *,
+async def replay_topic(bootstrap: str, topic: str, collection: AsyncCollection[Any], projection: Projection, *,
                        start: dict[TopicPartition, int] | None = None, bar: tqdm | None = None,
                        order: StreamOrder | None = None, cache: DocumentCache | None = None
                        ) -> dict[TopicPartition, int]:
@@ -84,15 +86,13 @@ async def replay_topic(bootstrap: str, topic: str, collection: AsyncCollection, 
     For projections of another service's events, which this service's event store does not hold; the
     platform's event topics keep everything (retention.ms = -1), so a replay sees the whole history."""
     order = order or StreamOrder()
+    partitions = [TopicPartition(topic, p) for p in await bus.topic_partitions(bootstrap, topic)]
+    if not partitions:
+        return {}
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
                                 auto_offset_reset="earliest")
     await consumer.start()
     try:
-        # a group-less consumer learns partitions from a metadata fetch (topics() does not keep what it fetched)
-        cluster = await consumer._client.fetch_all_metadata()
-        partitions = [TopicPartition(topic, p) for p in sorted(cluster.partitions_for_topic(topic) or ())]
-        if not partitions:
-            return {}
         consumer.assign(partitions)
         end = await consumer.end_offsets(partitions)
         # explicit offsets: seek_to_beginning on a fresh group-less consumer can lose to its initial reset
@@ -118,12 +118,12 @@ async def replay_topic(bootstrap: str, topic: str, collection: AsyncCollection, 
             if bar is not None:
                 bar.update(len(accepted))
             remaining = {tp for tp in remaining if await consumer.position(tp) < end[tp]}
-        return end
+        return dict(end)
     finally:
         await consumer.stop()
 
 
-async def rebuild_from_topic(db: AsyncDatabase, bootstrap: str, topic: str, projection: Projection, *,
+async def rebuild_from_topic(db: AsyncDatabase[Any], bootstrap: str, topic: str, projection: Projection, *,
                              progress: bool = True, pause_timeout: float = 30.0) -> int:
     """Drop a projection of another service's events and replay it from that service's topic."""
     scratch = db[f"{projection.name}__rebuild"]
@@ -143,6 +143,6 @@ async def rebuild_from_topic(db: AsyncDatabase, bootstrap: str, topic: str, proj
     finally:
         bar.close()
     log.info("projection.rebuilt", projection=projection.name, topic=topic, events=bar.n)
-    return bar.n
+    return int(bar.n)
 
 

@@ -1,13 +1,20 @@
-"""Composition of one service's infrastructure: database, event store, relay, projection runners."""
+"""Composition of one service's infrastructure: database, event store, relay, projection runners.
+
+A service with events of its own (its registry names at least one) gets an event store, a producer and the
+outbox relay; a service without (the gateway, the notifications service) gets none of them, and touches the
+broker only for the projections it runs (none: never)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
 
+from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 
-from .bus import ensure_topics, make_producer
+from .bus import BrokerProbe, ensure_topics, make_producer
 from .envelope import EventRegistry
 from .eventstore import EventStore
 from .logging import get_logger
@@ -28,7 +35,7 @@ log = get_logger("runtime")
 MAX_POOL_SIZE = 24
 
 
-def mongo_client(url: str) -> AsyncMongoClient:
+def mongo_client(url: str) -> AsyncMongoClient[Any]:
     return AsyncMongoClient(url, tz_aware=True, uuidRepresentation="standard", serverSelectionTimeoutMS=5000,
                             maxPoolSize=MAX_POOL_SIZE)
 
@@ -47,40 +54,46 @@ class ServiceRuntime:
     ):
         self.settings = settings
         self.registry = registry
+        self.has_events = bool(registry.types)
         self.projections = list(projections)
         # topics the projections read; by default the service's own
         self.subscribe_to = list(subscribe_to) if subscribe_to is not None else [settings.topic]
         # projections of other services' events, by service name: their own consumer group per service
         self.foreign = {service: list(ps) for service, ps in (foreign or {}).items()}
         self.run_background = run_background
-        self.client: AsyncMongoClient | None = None
+        self.client: AsyncMongoClient[Any] | None = None
         self.store: EventStore | None = None
-        self.producer = None
+        self.producer: AIOKafkaProducer | None = None
         self.relay: OutboxRelay | None = None
         self.runner: ProjectionRunner | None = None
         self.foreign_runners: dict[str, ProjectionRunner] = {}
         self.health: dict[str, Health] = {}  # every supervised runner, as /readyz reports it
+        self.broker = BrokerProbe(settings.kafka_bootstrap)  # readiness, for a process without a producer
         self.positions = PositionWaits()  # what the read models of this process have applied, per source service
         self._stop = asyncio.Event()
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[None]] = []
 
     @property
-    def db(self):
+    def db(self) -> AsyncDatabase[Any]:
         assert self.client is not None, "runtime not started"
         return self.client[self.settings.database_name]
 
     async def start(self) -> None:
         s = self.settings
         self.client = mongo_client(s.mongodb_url)
-        self.store = EventStore(self.db, max_commit_bytes=s.max_commit_bytes)
-        await self.store.ensure_indexes()
         foreign_topics = {service: self.topic_of(service) for service in self.foreign}
-        await ensure_topics(s.kafka_bootstrap, sorted({s.topic, *self.subscribe_to, *foreign_topics.values()}),
-                            s.topic_partitions, s.topic_replication_factor)
-        self.producer = make_producer(s.kafka_bootstrap)
-        await self.producer.start()
-        self.relay = OutboxRelay(self.store, self.producer, s.topic,
-                                 batch_size=s.relay_batch_size, poll_seconds=s.relay_poll_seconds)
+        topics = {*(self.subscribe_to if self.projections else ()), *foreign_topics.values()}
+        if self.has_events:
+            topics.add(s.topic)
+        if topics:
+            await ensure_topics(s.kafka_bootstrap, sorted(topics), s.topic_partitions, s.topic_replication_factor)
+        if self.has_events:
+            self.store = EventStore(self.db, max_commit_bytes=s.max_commit_bytes)
+            await self.store.ensure_indexes()
+            self.producer = make_producer(s.kafka_bootstrap)
+            await self.producer.start()
+            self.relay = OutboxRelay(self.store, self.producer, s.topic,
+                                     batch_size=s.relay_batch_size, poll_seconds=s.relay_poll_seconds)
         if self.projections:
             self.runner = ProjectionRunner(
                 db=self.db, projections=self.projections, topics=self.subscribe_to,
@@ -100,14 +113,16 @@ class ServiceRuntime:
             self.positions.track(runner.watermarks)
             self.foreign_runners[service] = runner
         if self.run_background:
-            self.supervise("relay", self.relay.run, health=self.relay.health)
-            for name, runner in [("projector", self.runner), *self.foreign_runners.items()]:
-                if runner is not None:
-                    self.supervise(name if name == "projector" else f"projector-from-{name}", runner.run,
-                                   health=runner.health)
-        log.info("runtime.started", database=s.database_name, topic=s.topic)
+            if self.relay is not None:
+                self.supervise("relay", self.relay.run, health=self.relay.health)
+            if self.runner is not None:
+                self.supervise("projector", self.runner.run, health=self.runner.health)
+            for service, foreign in self.foreign_runners.items():
+                self.supervise(f"projector-from-{service}", foreign.run, health=foreign.health)
+        log.info("runtime.started", database=s.database_name, topic=s.topic if self.has_events else None)
 
-    def supervise(self, name: str, body, *, health: Health | None = None, needs_broker: bool | None = None) -> Health:
+    def supervise(self, name: str, body: Callable[[asyncio.Event], Awaitable[None]], *, health: Health | None = None,
+                  needs_broker: bool | None = None) -> Health:
         """Run ``body(stop)`` in the background for the process's life: restarted whenever it fails or ends, and
         reported by /readyz under ``name`` (``needs_broker``: whether a broker outage explains its quiet)."""
         health = health or Health(name)
@@ -127,27 +142,30 @@ class ServiceRuntime:
                 task.cancel()
         if self.producer is not None:
             await self.producer.stop()
+        await self.broker.close()
         if self.client is not None:
             await self.client.close()
         log.info("runtime.stopped")
 
-    async def readiness(self) -> tuple[bool, dict]:
+    async def readiness(self) -> tuple[bool, dict[str, Any]]:
         """(ready, body). Not ready: the database is unreachable (no write can be taken), or a runner is dead or
         stuck for a reason a broker outage does not explain. A broker outage alone leaves the service ready, with
         ``degraded: ["kafka"]``: writes are taken and published once it is back. Parked commits or events
         degrade it too: an operator has something to look at."""
         checks: dict[str, str] = {}
         try:
+            assert self.client is not None, "runtime not started"
             await asyncio.wait_for(self.client.admin.command("ping"), 3)
             checks["database"] = "ok"
         except Exception as exc:  # noqa: BLE001 - readiness reports any failure
             checks["database"] = f"unreachable: {type(exc).__name__}"
-        try:
-            await asyncio.wait_for(self.producer.client.fetch_all_metadata(), 3)
-            checks["broker"] = "ok"
-        except Exception as exc:  # noqa: BLE001
-            checks["broker"] = f"unreachable: {type(exc).__name__}"
-        broker_down = checks["broker"] != "ok"
+        if self.uses_broker:
+            try:
+                await asyncio.wait_for(self._broker_ping(), 3)
+                checks["broker"] = "ok"
+            except Exception as exc:  # noqa: BLE001
+                checks["broker"] = f"unreachable: {type(exc).__name__}"
+        broker_down = checks.get("broker", "ok") != "ok"
         runners, failing = {}, []
         for name, health in self.health.items():
             healthy, runners[name] = health.report(self.settings.runner_stuck_seconds, broker_down)
@@ -161,6 +179,16 @@ class ServiceRuntime:
         ready = checks["database"] == "ok" and not failing
         return ready, {"status": "ready" if ready else "not_ready", "checks": checks, "runners": runners,
                        "degraded": degraded, "failing": failing}
+
+    @property
+    def uses_broker(self) -> bool:
+        return self.producer is not None or self.runner is not None or bool(self.foreign_runners)
+
+    async def _broker_ping(self) -> None:
+        if self.producer is not None:
+            await self.producer.client.fetch_all_metadata()
+        else:  # consumers only: the broker is asked through the admin client's public metadata call
+            await self.broker.ping()
 
     def topic_of(self, service: str) -> str:
         return f"{self.settings.namespace}.{service}.events"
@@ -178,7 +206,7 @@ class ServiceRuntime:
         projection = next((p for p in self.projections if p.name == name), None)
         if projection is None:
             raise LookupError(f"unknown projection {name}; known: {[p.name for p in self.all_projections]}")
-        if self.subscribe_to != [self.settings.topic]:
+        if self.store is None or self.subscribe_to != [self.settings.topic]:
             # its events come from other services' topics, which this store does not hold
             raise LookupError(f"{name} reads other services' topics; it cannot be replayed from this store")
         return await rebuild(self.db, self.store, projection, registry=self.registry, progress=progress)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, timedelta
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
+from .claims import claim
 from .envelope import utcnow
 from .logging import get_logger
 from .projection import Projection
@@ -25,7 +27,8 @@ RUNNER_ALIVE = 60  # seconds since its last heartbeat that a runner counts as ru
 RUNNERS = "projection_runners"
 
 
-async def swap_in(db: AsyncDatabase, projection: Projection, scratch: AsyncCollection, catch_up,
+async def swap_in(db: AsyncDatabase[Any], projection: Projection, scratch: AsyncCollection[Any],
+                  catch_up: Callable[[], Awaitable[None]],
                    pause_timeout: float) -> None:
     """Pause the live runners, catch the scratch copy up with what they applied, and swap it in."""
     name = projection.name
@@ -72,15 +75,15 @@ async def swap_in(db: AsyncDatabase, projection: Projection, scratch: AsyncColle
         await db[CONTROL].update_one({"_id": name}, {"$set": {"paused": False}}, upsert=True)
 
 
-def _aware(moment):
+def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-async def _exists(db: AsyncDatabase, name: str) -> bool:
+async def _exists(db: AsyncDatabase[Any], name: str) -> bool:
     return bool(await db.list_collection_names(filter={"name": name}))
 
 
-async def restore_interrupted_swap(db: AsyncDatabase, name: str) -> bool:
+async def restore_interrupted_swap(db: AsyncDatabase[Any], name: str) -> bool:
     """Undo a swap that did not finish: the live copy, renamed aside, goes back (and whatever an interrupted
     rename or a runner's index creation left under the live name meanwhile goes). Of the runners that find the
     swap unfinished, one restores: the one whose insert of the swap's restore token succeeds."""
@@ -88,9 +91,7 @@ async def restore_interrupted_swap(db: AsyncDatabase, name: str) -> bool:
     token = (control or {}).get("swapping")
     if not token:
         return False
-    try:
-        await db[CONTROL].insert_one({"_id": f"{name}:restore:{token}", "at": utcnow()})
-    except DuplicateKeyError:
+    if not await claim(db[CONTROL], {"_id": f"{name}:restore:{token}", "at": utcnow()}):
         return False  # another runner (or the rebuild itself) is restoring it
     restored = False
     if await _exists(db, f"{name}{RETIRED}"):
@@ -102,7 +103,7 @@ async def restore_interrupted_swap(db: AsyncDatabase, name: str) -> bool:
     return restored
 
 
-async def _wait_for_pause(db: AsyncDatabase, name: str, requested_at, limit_seconds: float) -> None:
+async def _wait_for_pause(db: AsyncDatabase[Any], name: str, requested_at: datetime, limit_seconds: float) -> None:
     """Wait until every live runner of this projection has acknowledged the pause."""
     deadline = asyncio.get_running_loop().time() + limit_seconds
     while True:

@@ -9,6 +9,7 @@ import httpx
 from tests.conftest import ROOT
 
 SERVICES = ["gateway", "registry", "sites", "inspection", "notifications"]
+WITH_EVENTS = {"registry", "sites", "inspection"}  # only these start an event store, a producer and a relay
 
 
 def test_run_command_starts_every_service_and_each_answers_readyz(infra, tmp_path):
@@ -23,10 +24,15 @@ def test_run_command_starts_every_service_and_each_answers_readyz(infra, tmp_pat
             base = f"http://127.0.0.1:{18100 + offset}"
             ready = httpx.get(f"{base}/readyz", timeout=10)
             assert ready.status_code == 200, (service, ready.text)
-            assert ready.json()["checks"] == {"database": "ok", "broker": "ok"}
+            # the gateway has no events and runs no consumer: it never touches the broker
+            uses_broker = service != "gateway"
+            assert ready.json()["checks"] == {"database": "ok", **({"broker": "ok"} if uses_broker else {})}
+            assert ("relay" in ready.json()["runners"]) == (service in WITH_EVENTS), (service, ready.text)
             assert httpx.get(f"{base}/healthz").json() == {"status": "ok", "service": service}
             assert httpx.get(f"{base}/openapi.json").json()["info"]["title"]
-            assert "nrmm_relay_backlog_commits" in httpx.get(f"{base}/metrics").text
+            metrics = httpx.get(f"{base}/metrics").text
+            assert (f'nrmm_relay_backlog_commits{{topic="{namespace}.{service}.events"}}' in metrics) \
+                == (service in WITH_EVENTS), service
         # one base URL: the gateway forwards to each service
         for service in SERVICES[1:]:
             answer = httpx.get(f"http://127.0.0.1:18100/api/{service}/no-such-route", timeout=10)

@@ -111,6 +111,8 @@ def test_every_caller_gets_exactly_what_the_matrix_allows(platform, world, endpo
 
 def test_the_matrix_covers_every_inspection_route():
     from inspection.api import routers
+    from tests.inspection.test_views_authorization_matrix import SHAPE as VIEWS_SHAPE
+    from tests.inspection.test_views_authorization_matrix import endpoints as views  # views and rankings
 
-    missing = uncovered(routers(), endpoints(SHAPE))
+    missing = uncovered(routers(), endpoints(SHAPE) + views(VIEWS_SHAPE))
     assert not missing, f"routes missing from the matrix: {sorted(missing)}"

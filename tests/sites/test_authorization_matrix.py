@@ -14,6 +14,7 @@ CALLERS = {**BASE_CALLERS, "transport_viewer_12": (Role.DEPARTMENT_VIEWER, "mx-v
            "viewer_without_department_12": (Role.DEPARTMENT_VIEWER, "mx-view-none", "12", None),
            "housing_admin_12": (Role.ADMIN, "mx-adm-hou", "12", Department.HOUSING),
            "transport_admin_12": (Role.ADMIN, "mx-adm-tra", "12", Department.TRANSPORT),
+           "assets_admin_12": (Role.ADMIN, "mx-adm-gz", "12", Department.STATE_ASSETS),
            "other_engineer_12": (Role.SUPERVISION_ENGINEER, "mx-eng-2", "12", None),
            "other_site_admin": (Role.SITE_ADMIN, "mx-gate-2", None, None)}
 # engineer_12 supervises the site, other_engineer_12 the other one (rule E6)
@@ -21,7 +22,7 @@ CALLERS = {**BASE_CALLERS, "transport_viewer_12": (Role.DEPARTMENT_VIEWER, "mx-v
 STAFF_12 = {"reviewer_12", "reviewer_city", "admin_12", "auditor_city", "inspector_12", "ecology_viewer_12",
             "housing_viewer_12", "housing_admin_12", "engineer_12"}
 READ_SITE = STAFF_12 | {"site_admin"}
-SEARCH = READ_SITE | {"transport_viewer_12", "viewer_without_department_12", "transport_admin_12",
+SEARCH = READ_SITE | {"transport_viewer_12", "viewer_without_department_12", "transport_admin_12", "assets_admin_12",
                      "other_engineer_12", "other_site_admin"}  # a search filters; it does not refuse
 ZONE_MANAGERS = {"reviewer_12", "reviewer_city", "admin_12"}
 ZONE_READERS = SEARCH | {"reviewer_01", "admin_01", "auditor_01", "inspector_01"}
@@ -41,6 +42,9 @@ def world(platform) -> dict:
         "name": "巴南区禁用区", "district": "12", "kind": "streets", "streets": ["李家沱街道"]})
     assert zone.status_code == 201, zone.text
     details = platform.sites.get(f"/api/sites/sites/{site}", headers=admin).json()["details"]
+    # declared not state-owned: the matrix's same declaration changes nothing (422), and there is nothing to confirm
+    assert platform.sites.put(f"/api/sites/sites/{site}/state-ownership", headers=admin,
+                              json={"construction_company_state_owned": False}).status_code == 200
     return {"site": site, "other": other, "zone": zone.json(), "details": details}
 
 
@@ -61,6 +65,9 @@ def endpoints(world: dict) -> list[Endpoint]:
         ("update a site", "PUT", f"/api/sites/sites/{site}", {"json": world["details"]}, MANAGE_SITE),
         ("complete a site", "POST", f"/api/sites/sites/{site}/status", {"json": {"status": "completed"}},
          MANAGE_SITE),
+        # rule E6: an engineer's account under the site, by an administrator who governs it (weak password: 422)
+        ("supervision engineer", "POST", f"/api/sites/sites/{site}/supervision-engineers",
+         {"json": {"username": "mx-eng-new", "password": "short"}}, MANAGE_SITE - {"site_admin"}),
         ("scan", "POST", f"/api/sites/sites/{site}/scans", {"json": {"code": INSIDE}}, GATE),
         ("entry", "POST", f"/api/sites/sites/{site}/entries", {"json": entry}, GATE),
         ("batch entry", "POST", f"/api/sites/sites/{site}/entries/batch", {"json": {"machines": [entry]}}, GATE),
@@ -78,6 +85,13 @@ def endpoints(world: dict) -> list[Endpoint]:
          {"json": {"name": "x", "district": "12", "kind": "streets", "streets": ["不存在街道"]}}, ZONE_MANAGERS),
         ("change a zone", "PUT", f"/api/sites/zones/{zone['zone_id']}",
          {"json": {"definition": zone["definition"], "active": True}}, ZONE_MANAGERS),
+        # rule D3: the category's department (housing) confirms, in its district; declined without a reason: 422
+        ("confirm the department", "POST", f"/api/sites/sites/{site}/department-confirmation",
+         {"json": {"accepted": False}}, {"housing_admin_12"}),
+        ("declare state ownership", "PUT", f"/api/sites/sites/{site}/state-ownership",
+         {"json": {"construction_company_state_owned": False}}, MANAGE_SITE),
+        ("confirm state ownership", "POST", f"/api/sites/sites/{site}/state-ownership/confirmation",
+         {"json": {"accepted": True}}, {"assets_admin_12"}),
     ]
     return [Endpoint(name, method, path, frozenset(allowed), kwargs) for name, method, path, kwargs, allowed in table]
 

@@ -245,6 +245,63 @@ def test_site_registration_errors_are_clear_and_store_nothing(platform):
     assert missing.status_code == 404
 
 
+def test_an_identical_zone_is_refused_naming_the_zone_that_has_it(platform):  # rule E4
+    p = platform
+    ecology = p.token(Role.REVIEWER, "eco-03", district="03")
+    street = f"测试街道{uuid.uuid4().hex[:6]}"
+    definition = {"name": "万州城区", "district": "03", "kind": "streets", "streets": [street]}
+    first = p.sites.post("/api/sites/zones", headers=ecology, json=definition)
+    assert first.status_code == 201, first.text
+    # the same area and stages under another name (its street listed twice) is the same zone
+    again = p.sites.post("/api/sites/zones", headers=ecology, json={**definition, "name": "万州城区 (重复)",
+                                                                    "streets": [street, street]})
+    assert again.status_code == 409 and again.json()["code"] == "zone_exists", again.text
+    assert again.json()["details"]["zone_id"] == first.json()["zone_id"]
+    stricter = p.sites.post("/api/sites/zones", headers=ecology,
+                            json={**definition, "high_emission_stages": ["1", "2", "X"]})
+    assert stricter.status_code == 201, stricter.text
+    lifted = p.sites.put(f"/api/sites/zones/{first.json()['zone_id']}", headers=ecology,
+                         json={"definition": definition, "active": False})
+    assert lifted.status_code == 200, lifted.text
+    assert p.sites.post("/api/sites/zones", headers=ecology, json=definition).status_code == 201
+
+
+def test_a_polygon_zone_is_stored_and_keeps_a_china_one_machine_out_of_sites_inside_it(platform):  # rule E4
+    """A zone drawn as a polygon (the console draws one): stored on the real database (FerretDB keeps no nested
+    arrays, so events and the read model hold the GeoJSON as text), read back as GeoJSON, applied at the gate."""
+    p = platform
+    old = p.issue_code(district="19", stage="1")
+    inside, inside_admin = p.register_site(district="19", street="龙岗街道",
+                                           coordinates={"longitude": 105.72, "latitude": 29.70})
+    outside, outside_admin = p.register_site(district="19", street="龙岗街道",
+                                             coordinates={"longitude": 105.90, "latitude": 29.90})
+    ring = [[105.70, 29.68], [105.75, 29.68], [105.75, 29.73], [105.70, 29.73], [105.70, 29.68]]
+    geometry = {"type": "Polygon", "coordinates": [ring]}
+    ecology = p.token(Role.REVIEWER, "eco-19", district="19")
+    zone = p.sites.post("/api/sites/zones", headers=ecology,
+                        json={"name": "大足城区", "district": "19", "kind": "polygons", "geometry": geometry})
+    assert zone.status_code == 201, zone.text
+    assert zone.json()["definition"]["geometry"] == geometry
+    listed = eventually(p.sites, "/api/sites/zones?district=19", ecology, lambda rows: rows).json()
+    assert listed[0]["definition"]["geometry"] == geometry and listed[0]["definition"]["kind"] == "polygons"
+
+    p.known_at_gate(inside, inside_admin, old, until=lambda d: d["reason"] == "high_emission_in_zone")
+    refused = p.sites.post(f"/api/sites/sites/{inside}/entries", headers=inside_admin, json={"code": old, **reported()})
+    assert refused.status_code == 409 and refused.json()["code"] == "high_emission_in_zone", refused.text
+    admitted = p.sites.post(f"/api/sites/sites/{outside}/entries", headers=outside_admin,
+                            json={"code": old, **reported()})
+    assert admitted.status_code == 201, admitted.text
+
+    # changed through PUT with the definition as GET gave it; text that is no JSON is a 422 naming the field
+    moved = [[105.85, 29.85], [105.95, 29.85], [105.95, 29.95], [105.85, 29.85]]
+    changed = p.sites.put(f"/api/sites/zones/{zone.json()['zone_id']}", headers=ecology, json={
+        "definition": {**listed[0]["definition"], "geometry": {"type": "Polygon", "coordinates": [moved]}}})
+    assert changed.status_code == 200 and changed.json()["version"] == 2, changed.text
+    garbled = p.sites.post("/api/sites/zones", headers=ecology,
+                           json={"name": "x", "district": "19", "kind": "polygons", "geometry": "{not json"})
+    assert garbled.status_code == 422 and "geometry" in garbled.json()["field"], garbled.text
+
+
 def test_a_site_moved_into_a_zone_refuses_what_it_admitted_before(platform):
     p = platform
     site, admin = p.register_site(district="16", street="中山路街道")
@@ -276,18 +333,28 @@ def test_a_supervision_engineer_reads_the_site_they_supervise_and_no_other(platf
     p = platform
     site, _ = p.register_site(district="12", street="鱼洞街道")
     other, _ = p.register_site(district="12", street="鱼洞街道")
-    engineer = {"username": f"eng-{uuid.uuid4().hex[:8]}", "password": "Engineer-Passw0rd",
-                "role": "supervision_engineer", "site_id": site}
+    engineer = {"username": f"eng-{uuid.uuid4().hex[:8]}", "password": "Engineer-Passw0rd"}
+    # made under the site, which the sites service judges; the gateway makes no engineer on its own
+    via_gateway = p.gateway.post("/api/auth/staff", headers=p.admin,
+                                 json={**engineer, "role": "supervision_engineer", "site_id": site, "district": "12"})
+    assert via_gateway.status_code == 422 and via_gateway.json()["code"] == "engineer_via_site", via_gateway.text
     transport_admin = p.token(Role.ADMIN, "adm-tra-12", district="12", department=Department.TRANSPORT)
-    refused = p.gateway.post("/api/auth/staff", headers=transport_admin, json=engineer)
+    path = f"/api/sites/sites/{site}/supervision-engineers"
+    refused = p.sites.post(path, headers=transport_admin, json=engineer)
     assert refused.status_code == 403 and refused.json()["code"] == "outside_jurisdiction", refused.text
-    unknown = p.gateway.post("/api/auth/staff", headers=p.admin, json={**engineer, "site_id": "S-NOWHERE"})
-    assert unknown.status_code == 422 and unknown.json()["field"] == "site_id", unknown.text
-    elsewhere = p.gateway.post("/api/auth/staff", headers=p.admin, json={**engineer, "district": "05"})
-    assert elsewhere.status_code == 422 and elsewhere.json()["code"] == "district_mismatch", elsewhere.text
-    made = p.gateway.post("/api/auth/staff", headers=p.admin, json=engineer)
+    elsewhere = p.sites.post(path, headers=p.token(Role.ADMIN, "adm-05", district="05",
+                                                   department=Department.ECOLOGY), json=engineer)
+    assert elsewhere.status_code == 403 and elsewhere.json()["code"] == "outside_jurisdiction", elsewhere.text
+    unknown = p.sites.post("/api/sites/sites/S-NOWHERE/supervision-engineers", headers=p.admin, json=engineer)
+    assert unknown.status_code == 404, unknown.text
+    weak = p.sites.post(path, headers=p.admin, json={**engineer, "password": "short"})
+    assert weak.status_code == 422 and weak.json()["field"] == "password", weak.text
+    made = p.sites.post(path, headers=p.admin, json=engineer)
     assert made.status_code == 201, made.text
-    assert (made.json()["district"], made.json()["site_id"]) == ("12", site)
+    shown = made.json()
+    assert (shown["role"], shown["district"], shown["site_id"]) == ("supervision_engineer", "12", site)
+    again = p.sites.post(path, headers=p.admin, json=engineer)
+    assert again.status_code == 409 and again.json()["code"] == "username_taken", again.text
     signed_in = p.login(engineer["username"], engineer["password"])
     assert p.sites.get(f"/api/sites/sites/{site}/roster", headers=signed_in).status_code == 200
     assert p.sites.get(f"/api/sites/sites/{other}", headers=signed_in).json()["code"] == "outside_jurisdiction"

@@ -46,6 +46,19 @@ def test_malformed_codes_say_why(text, reason):
     assert refused.value.reason == reason
 
 
+@pytest.mark.parametrize("text, named", [
+    ("hello", "the first character is the emission stage: 1-4, D or X, not 'H'"),  # not "no I or O"
+    ("4-N01A7K2", "8 characters after '-': province, district 2, serial 5; got 7"),
+    ("4N01A7K2P", "the second character must be '-'"),
+    ("4-N01A7KIP", "read 'I' as a digit"),
+    ("4-N01A7K#P", "not '#'"),
+])
+def test_a_malformed_code_is_told_what_is_wrong_with_it(text, named):
+    with pytest.raises(MalformedCode) as refused:
+        parse_code(text)
+    assert named in refused.value.message
+
+
 def test_composed_chongqing_codes_match_the_published_shape():
     code = compose_chongqing("2", "07", "AB12Z")
     assert code.text == "2-N07AB12Z"

@@ -1,6 +1,6 @@
-"""The gateway serves the mini-program's pages at /m/ under a strict CSP, and the browser's session: the refresh
-token in an HttpOnly, SameSite=Strict cookie scoped to the refresh path, the refresh and sign-out refused
-without the CSRF token or from another site."""
+"""The gateway serves the mini-program's pages at /m/ and the PC console at / under a strict CSP, and the browser's
+session: the refresh token in an HttpOnly, SameSite=Strict cookie scoped to the refresh path, the refresh and
+sign-out refused without the CSRF token or from another site."""
 
 from __future__ import annotations
 
@@ -32,6 +32,22 @@ def test_the_pages_are_served_at_m_with_a_strict_content_security_policy(web):
     for path in ("/m/../pyproject.toml", "/m/%2e%2e/%2e%2e/pyproject.toml", "/m/assets/nope.js", "/m/src/main.ts"):
         assert web.http.get(path).status_code == 404, path
     assert web.http.get("/m", follow_redirects=False).headers["location"] == "/m/"
+
+
+def test_the_console_is_served_at_the_root_and_under_its_own_sections_only(web):
+    console = web.http.get("/")
+    assert console.status_code == 200 and "text/html" in console.headers["content-type"]
+    assert console.headers["content-security-policy"] == web.http.get("/m/").headers["content-security-policy"]
+    assert console.text != web.http.get("/m/").text  # another page: console.html, its assets under /m/assets/
+    assert '/m/assets/console-' in console.text
+    # a deep link into one of the console's sections (a reload there) is the console's page
+    for path in ("/review/01ABC", "/sites/W-1/", "/zones", "/login?next=/review"):
+        deep = web.http.get(path)
+        assert deep.status_code == 200 and deep.text == console.text, path
+    # every other path stays the gateway's: the API, the docs, a 404
+    assert web.http.get("/nothing-here").status_code == 404
+    assert web.http.get("/api/registry/applications").status_code == 401
+    assert web.http.get("/healthz").status_code == 200
 
 
 def sign_in(web) -> httpx.Client:

@@ -22,12 +22,14 @@ from nrmm_kernel.logging import get_logger
 from nrmm_kernel.runtime import ServiceRuntime, mongo_client
 
 from .api import routers
-from .app.identity import Identity
+from .app.identity import Identity, build_identity
 from .app.messages import NotificationsClient
 from .domain.events import registry
 from .settings import Settings
 
 DEFAULT_PORT = 8000
+# the database deploy/run.sh (make run) starts or reaches: a replica set of one under Docker, hence directConnection
+MAKE_RUN_DATABASE = "mongodb://127.0.0.1:27017/?directConnection=true"
 HOUSEKEEPING_SECONDS = 600  # expired SMS codes, login attempts, spent refresh tokens are purged this often
 log = get_logger("gateway")
 
@@ -62,7 +64,7 @@ async def housekeeping(identity: Identity) -> None:
 
 
 def make_identity(db, settings: Settings, verifier: TokenVerifier) -> Identity:
-    return Identity(db, verifier, settings, NotificationsClient(settings.notifications_url, verifier))
+    return build_identity(db, verifier, settings, NotificationsClient(settings.notifications_url, verifier))
 
 
 async def wire(app: FastAPI) -> None:
@@ -72,7 +74,7 @@ async def wire(app: FastAPI) -> None:
     await app.state.identity.ensure_indexes()
     if settings.bootstrap_admin_username and settings.bootstrap_admin_password:
         try:
-            if await app.state.identity.bootstrap_admin(settings.bootstrap_admin_username,
+            if await app.state.identity.accounts.bootstrap_admin(settings.bootstrap_admin_username,
                                                         settings.bootstrap_admin_password):
                 log.info("bootstrap.admin_created", username=settings.bootstrap_admin_username)
         except AppError as refused:  # a weak password, say: the gateway serves on, without that administrator
@@ -103,31 +105,54 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def create_admin(argv: list[str]) -> int:
-    """python -m gateway.main create-admin --username U"""
+    """python -m gateway.main create-admin --username U: the first administrator (city level, ecology bureau), in
+    the database ``make run`` uses (NRMM_MONGODB_URL, NRMM_NAMESPACE: the same defaults). Exit 0: made or there
+    already; 1: the database cannot be reached or no password was given; 2: the password or username is refused."""
     import argparse
+
+    from pymongo.errors import PyMongoError
 
     parser = argparse.ArgumentParser(prog="gateway.main create-admin")
     parser.add_argument("--username", required=True)
     args = parser.parse_args(argv)
-    password = os.environ.get("NRMM_BOOTSTRAP_ADMIN_PASSWORD") or getpass.getpass("password: ")
     settings = Settings()
+    if "NRMM_MONGODB_URL" not in os.environ:  # where make run puts it, natively (FerretDB) and with Docker alike
+        settings = settings.model_copy(update={"mongodb_url": MAKE_RUN_DATABASE})
+    where = f"database {settings.database_name} at {settings.mongodb_url}"
+    password = os.environ.get("NRMM_BOOTSTRAP_ADMIN_PASSWORD")
+    if not password:
+        try:
+            password = getpass.getpass("password (at least 10 characters, hard to guess): ")
+        except (EOFError, KeyboardInterrupt):
+            password = ""
+    if not password:
+        print("no password: type one at the prompt, or set NRMM_BOOTSTRAP_ADMIN_PASSWORD", file=sys.stderr)
+        return 1
 
     async def run() -> int:
         client = mongo_client(settings.mongodb_url)
         try:
+            db = client[settings.database_name]
+            await client.admin.command("ping")
+            if "accounts" not in await db.list_collection_names():
+                print(f"note: no gateway has run on {where} yet; if the platform runs elsewhere, set "
+                      "NRMM_MONGODB_URL and NRMM_NAMESPACE as it was started with", file=sys.stderr)
             # no token is minted here; the key only satisfies the constructor
             verifier = TokenVerifier(settings.jwt_secret or "unused" * 8, issuer=settings.jwt_issuer,
                                      audience=settings.jwt_audience)
-            identity = make_identity(client[settings.database_name], settings, verifier)
+            identity = make_identity(db, settings, verifier)
             await identity.ensure_indexes()
             try:
-                created = await identity.bootstrap_admin(args.username, password)
+                created = await identity.accounts.bootstrap_admin(args.username, password)
             except AppError as refused:
                 print(f"refused: {refused.message} ({refused.code}, {refused.field})", file=sys.stderr)
                 return 2
-            print(f"administrator {args.username} {'created' if created else 'exists already'} "
-                  f"in database {settings.database_name}")
+            print(f"administrator {args.username} {'created' if created else 'exists already'} in {where}")
             return 0
+        except PyMongoError as exc:
+            print(f"cannot reach {where} ({type(exc).__name__}): start the platform first (make run), or set "
+                  "NRMM_MONGODB_URL (and NRMM_NAMESPACE) to the database it was started with", file=sys.stderr)
+            return 1
         finally:
             await client.close()
 

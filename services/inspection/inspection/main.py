@@ -19,9 +19,11 @@ from .app.duties import DutyCommands, DutyQueries
 from .app.machines import RegistryWord
 from .app.queries import Queries
 from .app.uploads import UploadStore
+from .app.views_queries import ViewsQueries
 from .app.violations import ViolationCommands
 from .domain.events import registry
 from .domain.rules import deadline_days
+from .domain.scoring import weights_from
 from .projections import projections, registry_projections, sites_projections
 from .runtime import InspectionRuntime
 from .settings import Settings
@@ -51,6 +53,7 @@ async def wire(app: FastAPI) -> None:
     app.state.duty_commands = DutyCommands(runtime.db, runtime.store, uploads)
     app.state.duty_queries = DutyQueries(runtime.db)
     app.state.inspection_scheduler = runtime.scheduler
+    app.state.views_queries = ViewsQueries(runtime.db, weights_from(settings.ranking_weights))  # rules D3, D6
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

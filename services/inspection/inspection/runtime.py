@@ -6,10 +6,12 @@ from __future__ import annotations
 from nrmm_kernel.runtime import ServiceRuntime
 
 from .app.scheduler import Scheduler
+from .app.views_refresh import ViewsRefresher
 
 
 class InspectionRuntime(ServiceRuntime):
     scheduler: Scheduler | None = None
+    views: ViewsRefresher | None = None
 
     async def start(self) -> None:
         await super().start()
@@ -21,3 +23,9 @@ class InspectionRuntime(ServiceRuntime):
             poll = self.settings.scheduler_poll_seconds
             self.supervise("scheduler", lambda stop: self.scheduler.run(stop, poll), health=self.scheduler.health,
                            needs_broker=False)
+        self.views = ViewsRefresher(self.db)
+        await self.views.ensure_indexes()
+        if self.run_background:
+            # department views and rankings (rules D3, D6), recomputed from the documents the projectors wrote
+            self.supervise("views", lambda stop: self.views.run(stop, self.settings.views_poll_seconds),
+                           health=self.views.health, needs_broker=False)

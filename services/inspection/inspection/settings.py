@@ -14,3 +14,7 @@ class Settings(KernelSettings):
     scheduler_poll_seconds: float = Field(default=15.0, gt=0, le=30)  # within NRMM_RUNNER_STUCK_SECONDS
     # a stricter smoke class (GB 36886-2018 class III) for sites inside a restricted zone, where the city demands it
     smoke_class_in_zones: str | None = Field(default=None, pattern=r"^(I|II|III)$")
+    # department views and rankings (rules D3, D6): how often the refresher looks for changes (seconds), and the
+    # ranking's weights (JSON; missing ones: inspection.domain.scoring.DEFAULT_WEIGHTS), shown beside every ranking
+    views_poll_seconds: float = Field(default=0.5, gt=0, le=30)
+    ranking_weights: dict[str, float] = {}

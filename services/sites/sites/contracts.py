@@ -7,7 +7,12 @@ from .domain.events import (
     MachineExited,
     MachineFacts,
     MachineOnTwoSites,
+    SiteDepartmentConfirmed,
+    SiteDepartmentDeclined,
     SiteRegistered,
+    SiteStateOwnershipConfirmed,
+    SiteStateOwnershipDeclared,
+    SiteStateOwnershipDeclined,
     SiteStatusChanged,
     SiteUpdated,
     ZoneChanged,
@@ -15,10 +20,12 @@ from .domain.events import (
     ZoneUse,
 )
 from .domain.events import registry as events
-from .domain.model import GateColour, SiteDetails, SiteStatus
+from .domain.model import CATEGORY_DEPARTMENT, GateColour, SiteDetails, SiteStatus, StateOwnership, competent_department
 
 __all__ = [
-    "EntryRefused", "GateColour", "MachineEntered", "MachineExited", "MachineFacts", "MachineOnTwoSites",
-    "SiteDetails", "SiteRegistered", "SiteStatus", "SiteStatusChanged", "SiteUpdated", "ZoneChanged", "ZoneDefined",
+    "CATEGORY_DEPARTMENT", "EntryRefused", "GateColour", "MachineEntered", "MachineExited", "MachineFacts",
+    "MachineOnTwoSites", "SiteDepartmentConfirmed", "SiteDepartmentDeclined", "SiteDetails", "SiteRegistered",
+    "SiteStateOwnershipConfirmed", "SiteStateOwnershipDeclared", "SiteStateOwnershipDeclined", "StateOwnership",
+    "competent_department", "SiteStatus", "SiteStatusChanged", "SiteUpdated", "ZoneChanged", "ZoneDefined",
     "ZoneUse", "events",
 ]

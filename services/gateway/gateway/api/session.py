@@ -18,18 +18,13 @@ from fastapi.responses import JSONResponse
 
 from nrmm_kernel.errors import Forbidden, Unauthenticated
 
-from ..app.identity import Identity
-from .auth import PasswordForm
+from .auth import PasswordForm, client_address, sessions
 from .limits import SmallBodyRoute
 
 router = APIRouter(prefix="/api/auth/session", tags=["auth"], route_class=SmallBodyRoute)
 PATH = "/api/auth/session"
 REFRESH_COOKIE, CSRF_COOKIE, CSRF_HEADER = "nrmm_refresh", "nrmm_csrf", "x-csrf-token"
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
-
-
-def identity(request: Request) -> Identity:
-    return request.app.state.identity
 
 
 def csrf_for(request: Request, refresh_token: str) -> str:
@@ -77,8 +72,7 @@ def _checked_refresh_token(request: Request) -> str:
 
 @router.post("", summary="Browser sign-in: the access token; the refresh token in an HttpOnly cookie")
 async def sign_in(request: Request, response: Response, form: PasswordForm = Depends()):
-    issued = await identity(request).login(form.username, form.password,
-                                           request.client.host if request.client else None)
+    issued = await sessions(request).login(form.username, form.password, client_address(request))
     return _set_cookies(request, response, issued)
 
 
@@ -86,7 +80,7 @@ async def sign_in(request: Request, response: Response, form: PasswordForm = Dep
 async def refresh(request: Request, response: Response):
     refresh_token = _checked_refresh_token(request)
     try:
-        issued = await identity(request).refresh(refresh_token)
+        issued = await sessions(request).refresh(refresh_token)
     except Unauthenticated as ended:  # expired or revoked: the page signs in again, without stale cookies
         answer = JSONResponse(status_code=ended.status, content=ended.to_dict())
         _clear_cookies(request, answer)
@@ -97,7 +91,7 @@ async def refresh(request: Request, response: Response):
 @router.post("/logout", status_code=204, summary="Browser sign-out: the session ends, the cookies are cleared")
 async def sign_out(request: Request):
     refresh_token = _checked_refresh_token(request)
-    await identity(request).logout(refresh_token)
+    await sessions(request).logout(refresh_token)
     response = Response(status_code=204)
     _clear_cookies(request, response)
     return response

@@ -1,7 +1,10 @@
-"""The mini-program's pages (web/, built by Vite) served at /m/ with a strict Content-Security-Policy.
+"""The front end (web/, built by Vite) with a strict Content-Security-Policy: the mini-program's pages at /m/, the
+PC console at / (rule F1).
 
-A path with a file (``/m/assets/index-abc.js``) is that file; any other path under /m/ is the single-page app's
-``index.html`` (the router decides the page). Nothing outside the build directory is ever served."""
+A path with a file (``/m/assets/index-abc.js``) is that file; any other path under /m/ is the mini-program's
+``index.html`` (its router decides the page). The console is ``console.html`` at ``/`` and under its own sections
+only (``/review/...``, ``/sites/...``): every other path stays the gateway's (the API, the docs, a 404). Both pages
+load their assets from /m/assets/. Nothing outside the build directory is ever served."""
 
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY", "Permissions-Policy": "camera=(self), microphone=(), geolocation=(self)",
 }
 MISSING = """<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>页面未构建</title>
-<p>移动端页面尚未构建：请在 web/ 目录运行 npm ci &amp;&amp; npm run build（make run 会自动构建）。</p></html>"""
+<p>网页尚未构建：请在 web/ 目录运行 npm ci &amp;&amp; npm run build（make run 会自动构建）。</p></html>"""
 
 
 def _dist(request: Request) -> Path:
@@ -57,9 +60,22 @@ async def bare() -> Response:
     return RedirectResponse("/m/", status_code=308)
 
 
-@router.get("/")
-async def root() -> Response:
-    return RedirectResponse("/m/", status_code=307)
+# the console's router paths (web/src/console/router.ts): a deep link or a reload there is the console's page
+CONSOLE_SECTIONS = ("login", "review", "machines", "sites", "zones", "staff", "inbox", "inspection", "views",
+                    "feeds", "audit")
+
+
+async def console(request: Request) -> Response:
+    index = _dist(request) / "console.html"
+    if not index.is_file():
+        return _secured(HTMLResponse(MISSING, status_code=503))
+    return _secured(_file(request, index, "text/html; charset=utf-8"))
+
+
+router.add_api_route("/", console, methods=["GET", "HEAD"])
+for _section in CONSOLE_SECTIONS:
+    router.add_api_route(f"/{_section}", console, methods=["GET", "HEAD"])
+    router.add_api_route(f"/{_section}/{{rest:path}}", console, methods=["GET", "HEAD"])
 
 
 @router.api_route("/m/{path:path}", methods=["GET", "HEAD"])

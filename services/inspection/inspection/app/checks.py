@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import ulid
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 from nrmm_kernel.aggregate import AggregateRepository
 from nrmm_kernel.auth import Principal
+from nrmm_kernel.claims import claim
 from nrmm_kernel.clock import today_in_chongqing
 from nrmm_kernel.envelope import utcnow
 from nrmm_kernel.errors import ValidationFailed
@@ -159,13 +159,10 @@ class CheckCommands:
         """Write-side indexes, before the commit: a deadline or an uncoded machine without its violation (a failed
         append) is found void and dropped by the scheduler; a violation without its index never happens."""
         for event in opened:
-            try:
-                await self.db[DEADLINES].insert_one({
-                    "_id": f"{event.violation_id}@{event.due_at.isoformat()}", "violation_id": event.violation_id,
-                    "check_id": check_id, "due_at": event.due_at, "due_day": event.due_on.isoformat(),
-                    "state": "pending"})
-            except DuplicateKeyError:
-                pass
+            await claim(self.db[DEADLINES], {  # once per violation and deadline (a retried check finds it made)
+                "_id": f"{event.violation_id}@{event.due_at.isoformat()}", "violation_id": event.violation_id,
+                "check_id": check_id, "due_at": event.due_at, "due_day": event.due_on.isoformat(),
+                "state": "pending"})
             if event.kind == ViolationKind.UNCODED.value:
                 await self.db[UNCODED].update_one(
                     {"_id": event.violation_id},

@@ -6,10 +6,12 @@ from nrmm_kernel.projector import Projection
 from .duties import SiteDutiesView
 from .foreign import RegistryMachines, Sites, Stays
 from .own import Checks, Violations
+from .views_facts import ChangesFromSites, ChangesOwn, ViewRefusals, ViewSites, ViewStays
 
 
 def projections() -> list[Projection]:
-    return [Checks(), Violations(), SiteDutiesView()]
+    # the views' change marks last: a mark is written once the documents it names hold its event
+    return [Checks(), Violations(), SiteDutiesView(), ChangesOwn()]
 
 
 def registry_projections() -> list[Projection]:
@@ -17,4 +19,4 @@ def registry_projections() -> list[Projection]:
 
 
 def sites_projections() -> list[Projection]:
-    return [Sites(), Stays()]
+    return [Sites(), Stays(), ViewSites(), ViewStays(), ViewRefusals(), ChangesFromSites()]

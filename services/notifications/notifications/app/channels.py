@@ -20,8 +20,8 @@ from typing import Protocol
 import ulid
 from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
+from nrmm_kernel.claims import claim
 from nrmm_kernel.envelope import utcnow
 
 from ..domain.messages import ChannelKind, Message
@@ -48,11 +48,9 @@ class OutboxChannel:
         self._coll = db[OUTBOX]
 
     async def send(self, message: Message, dedup_key: str) -> str:
-        try:
-            await self._coll.insert_one({"_id": dedup_key, "seq": str(ulid.ULID()), **message.model_dump(mode="json"),
-                                         "sent_at": utcnow()})
-        except DuplicateKeyError:
-            pass  # delivered before (at-least-once): kept once
+        # delivered before (at-least-once): kept once
+        await claim(self._coll, {"_id": dedup_key, "seq": str(ulid.ULID()), **message.model_dump(mode="json"),
+                                 "sent_at": utcnow()})
         return dedup_key
 
     async def read(self, *, to: str | None, channel: str | None, limit: int, template: str | None = None) -> list[dict]:

@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 
 from prometheus_client import Counter
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 from nrmm_kernel.aio import sleep_or_stop
+from nrmm_kernel.claims import claim, claim_or_existing
 from nrmm_kernel.logging import get_logger
 from nrmm_kernel.supervisor import Backoff, Health
 
@@ -46,12 +46,7 @@ class Deliveries:
 
     async def enqueue(self, message: Message, delivery_id: str, *, notice_id: str | None = None) -> dict:
         """Record a delivery once per id (a second enqueue of the same id finds the first)."""
-        doc = self._new(message, delivery_id, notice_id)
-        try:
-            await self.coll.insert_one(doc)
-            return doc
-        except DuplicateKeyError:
-            return await self.coll.find_one({"_id": delivery_id})
+        return await claim_or_existing(self.coll, self._new(message, delivery_id, notice_id))
 
     def _new(self, message: Message, delivery_id: str, notice_id: str | None) -> dict:
         return {"_id": delivery_id, **message.model_dump(mode="json"), "notice_id": notice_id, "status": "pending",
@@ -65,11 +60,9 @@ class Deliveries:
         if doc is None or doc["status"] != "pending" or doc["next_attempt_at"] > self.now():
             return doc
         n = doc["attempts"] + 1
-        try:
-            await self.attempts.insert_one({"_id": f"{delivery_id}:{n}", "at": self.now(), "runner": self.runner_id})
-        except DuplicateKeyError:
-            claim = await self.attempts.find_one({"_id": f"{delivery_id}:{n}"})
-            held_since = claim["at"] if claim else self.now()
+        if not await claim(self.attempts, {"_id": f"{delivery_id}:{n}", "at": self.now(), "runner": self.runner_id}):
+            holder = await self.attempts.find_one({"_id": f"{delivery_id}:{n}"})
+            held_since = holder["at"] if holder else self.now()
             if (self.now() - held_since).total_seconds() < self.settings.delivery_lease_seconds:
                 return doc  # another sender is on it
             # its sender died while sending: the message may have left; the next attempt (same key) is made

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 from nrmm_kernel.aio import sleep_or_stop
+from nrmm_kernel.claims import claim
 from nrmm_kernel.codes import parse_code
 from nrmm_kernel.logging import get_logger
 from nrmm_kernel.reference import DISTRICTS
@@ -113,11 +113,9 @@ class Notices:
             doc = {"_id": notice_id, "account_id": recipient["account"], "mobile": recipient["mobile"],
                    "template": tpl.name, "title": tpl.title, "text": text, "params": params, "source": source or key,
                    "created_at": self.now(), "read": False, "read_at": None}
-            try:
-                await self.coll.insert_one(doc)
+            if await claim(self.coll, doc):
                 new += 1
-            except DuplicateKeyError:
-                pass  # made before: the message below is made once too
+            # (made before: the message below is made once too)
             if recipient["mobile"] and outside:
                 message = Message(channel=ChannelKind.SMS, to=recipient["mobile"], template=tpl.name,
                                   params={k: v if isinstance(v, int) else str(v)[:MAX_PARAM]

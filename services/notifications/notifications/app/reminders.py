@@ -10,9 +10,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 from nrmm_kernel.aio import sleep_or_stop
+from nrmm_kernel.claims import claim
 from nrmm_kernel.logging import get_logger
 from nrmm_kernel.supervisor import Backoff, Health
 
@@ -36,10 +36,7 @@ class Reminders:
         doc = {"_id": spec["key"], "due_at": spec["due_at"], "template": spec["template"], "to": spec["to"],
                "params": spec["params"], "condition": spec.get("condition"), "machine": spec.get("machine"),
                "source": source, "status": "scheduled", "sent_at": None}
-        try:
-            await self.coll.insert_one(doc)
-        except DuplicateKeyError:
-            pass  # set before
+        await claim(self.coll, doc)  # set before: kept once
 
     async def still_due(self, condition: dict | None) -> dict | None:
         """The parameters the condition adds, or None when it no longer holds (the reminder is skipped)."""

@@ -9,8 +9,8 @@ record loaded from its stream does not hold that code."""
 from __future__ import annotations
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
+from nrmm_kernel.claims import claim_or_existing
 from nrmm_kernel.envelope import utcnow
 
 COLLECTION = "code_index"
@@ -21,12 +21,9 @@ class CodeIndex:
         self._coll = db[COLLECTION]
 
     async def record(self, code: str, machine_id: str) -> None:
-        try:
-            await self._coll.insert_one({"_id": code, "machine_id": machine_id, "at": utcnow()})
-        except DuplicateKeyError:
-            held = await self._coll.find_one({"_id": code})
-            if held is None or held["machine_id"] != machine_id:  # serials are unique: never expected
-                raise RuntimeError(f"code {code} is indexed to another record") from None
+        held = await claim_or_existing(self._coll, {"_id": code, "machine_id": machine_id, "at": utcnow()})
+        if held["machine_id"] != machine_id:  # serials are unique: never expected
+            raise RuntimeError(f"code {code} is indexed to another record")
 
     async def machine_id(self, code: str) -> str | None:
         doc = await self._coll.find_one({"_id": code}, projection={"machine_id": 1})

@@ -15,8 +15,8 @@ from datetime import timedelta
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
+from nrmm_kernel.claims import NumberedClaims
 from nrmm_kernel.envelope import utcnow
 from nrmm_kernel.errors import Conflict
 
@@ -31,6 +31,7 @@ ORPHAN_AFTER = timedelta(seconds=60)
 class MachineIdentities:
     def __init__(self, db: AsyncDatabase, load):
         self._coll = db[COLLECTION]
+        self._claims = NumberedClaims(self._coll, tries=5)
         self._load = load  # machine_id -> MachineRecord | None, from the event store
 
     async def ensure_indexes(self) -> None:
@@ -38,25 +39,18 @@ class MachineIdentities:
 
     async def claim(self, machine_id: str, machine: MachineInfo) -> None:
         key = machine_key(machine)
-        for _ in range(5):
-            held = await self._coll.find({"key": key}).sort("n", DESCENDING).limit(1).to_list(1)
-            n = 1
-            if held:
-                # our own claim is renewed, not reused: an old one may look stale to others (the record moved to
-                # another machine and is coming back to this one) while this change is being appended
-                if held[0]["machine_id"] != machine_id and not await self._stale(held[0], key):
-                    raise Conflict("该机械已登记或正在申请 (this machine already has a record)",
-                                   code="machine_already_registered", field="machine.factory_serial")
-                n = held[0]["n"] + 1
-            try:
-                await self._coll.insert_one({"_id": f"{key}:{n}", "key": key, "n": n, "machine_id": machine_id,
-                                             "claimed_at": utcnow()})
-                # (claims below the highest are kept: deleting them would let a number be taken a second time)
-                return
-            except DuplicateKeyError:
-                continue  # another claim took this number first: judge again against it
-        raise Conflict("该机械正在被其他申请登记 (claimed concurrently)", code="machine_already_registered",
-                       field="machine.factory_serial")
+
+        async def judge(held: dict | None) -> None:
+            # our own claim is renewed, not reused: an old one may look stale to others (the record moved to
+            # another machine and is coming back to this one) while this change is being appended
+            if held is not None and held["machine_id"] != machine_id and not await self._stale(held, key):
+                raise Conflict("该机械已登记或正在申请 (this machine already has a record)",
+                               code="machine_already_registered", field="machine.factory_serial")
+
+        # (claims below the highest are kept: deleting them would let a number be taken a second time)
+        if await self._claims.claim_next(key, {"machine_id": machine_id, "claimed_at": utcnow()}, judge) is None:
+            raise Conflict("该机械正在被其他申请登记 (claimed concurrently)", code="machine_already_registered",
+                           field="machine.factory_serial")
 
     async def _stale(self, held: dict, key: str) -> bool:
         holder: MachineRecord | None = await self._load(held["machine_id"])

@@ -11,8 +11,8 @@ import secrets
 from collections.abc import Callable
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
+from nrmm_kernel.claims import claim
 from nrmm_kernel.codes import SERIAL_ALPHABET, SERIAL_LENGTH
 from nrmm_kernel.envelope import utcnow
 
@@ -36,9 +36,7 @@ class SerialAllocator:
     async def claim(self, machine_id: str) -> str:
         for _ in range(self._attempts):
             serial = self._generate()
-            try:
-                await self._coll.insert_one({"_id": serial, "machine_id": machine_id, "claimed_at": utcnow()})
+            if await claim(self._coll, {"_id": serial, "machine_id": machine_id, "claimed_at": utcnow()}):
                 return serial
-            except DuplicateKeyError:
-                continue  # taken, now or ever: draw again
+            # taken, now or ever: draw again
         raise SerialExhausted(f"no free serial after {self._attempts} draws")

@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 
 def routers() -> list[APIRouter]:
+    from .governance import router as governance
     from .routes import router
 
-    return [router]
+    return [router, governance]

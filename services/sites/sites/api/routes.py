@@ -65,6 +65,12 @@ class StatusChange(Body):
     reason: str | None = Field(default=None, max_length=500)
 
 
+class EngineerAccount(Body):
+    username: str = Field(min_length=3, max_length=40, description="3–40 letters, digits, `.`, `_`, `-`")
+    password: str = Field(max_length=128, description="a staff password: at least 10 characters, hard to guess")
+    name: str | None = Field(default=None, max_length=50)
+
+
 class Scan(Body):
     qr: str | None = Field(default=None, max_length=200, description="the card's QR payload, as scanned")
     code: str | None = Field(default=None, max_length=40, description="or the code, typed")
@@ -162,6 +168,15 @@ async def change_status(site_code: str, body: StatusChange, request: Request,
                         who: Principal = Depends(require_role(Role.SITE_ADMIN, Role.ADMIN))):
     site = await commands(request).change_status(who, path_code(site_code), body.status, body.reason)
     return site_summary(site)
+
+
+@router.post("/sites/{site_code}/supervision-engineers", status_code=201,
+             summary="Administrators of the site's district and department: a supervision engineer's account bound "
+                     "to the site (rule E6)")
+async def add_supervision_engineer(site_code: str, body: EngineerAccount, request: Request,
+                                   who: Principal = Depends(require_role(Role.ADMIN))):
+    return await commands(request).add_supervision_engineer(who, path_code(site_code), username=body.username,
+                                                            password=body.password, name=body.name)
 
 
 # the gate (rules E2-E4, C3) ------------------------------------------------------------------------

@@ -78,3 +78,13 @@ def staff_filter(who: Principal) -> dict:
     elif not sees_all_departments(who):
         query["department"] = who.department.value if who.department else {"$in": []}
     return query
+
+
+def require_department_admin(who: Principal, department: str | None, district: str | None) -> None:
+    """rule D3: the named department's administrator of the site's district (or of the city) confirms what it
+    governs; nobody else, not even the ecology bureau, speaks for another department."""
+    if who.role is not Role.ADMIN:
+        raise Forbidden("须由主管部门管理员确认 (role not allowed)", code="role_not_allowed")
+    if department is None or who.department is None or who.department.value != department:
+        raise Forbidden("只能由该场地的主管部门确认 (another department)", code="another_department")
+    who.require_district(district)

@@ -6,10 +6,10 @@ import ulid
 
 from nrmm_kernel.auth import Principal
 from nrmm_kernel.envelope import Actor
-from nrmm_kernel.errors import ConcurrencyError, Conflict, NotFound
-from nrmm_kernel.reference import Role
+from nrmm_kernel.errors import ConcurrencyError, Conflict, Forbidden, NotFound
+from nrmm_kernel.reference import Department, Role
 
-from ..domain.model import SiteDetails, SiteStatus
+from ..domain.model import SiteDetails, SiteStatus, StateOwnership
 from ..domain.site import Site, Zone
 from ..domain.zones import ZoneDefinition
 from . import access
@@ -22,7 +22,8 @@ class SitesCommands:
         self.store = write.store
         self.accounts = accounts
         self.sites, self.zones, self.presences = write.sites, write.zones, write.presences
-        self.occupancy, self.zone_index = write.occupancy, write.zone_index
+        self.occupancy, self.zone_index, self.zone_definitions = write.occupancy, write.zone_index, \
+            write.zone_definitions
         self._site = write.site
 
     # sites (rule E1) -----------------------------------------------------------------------------
@@ -78,11 +79,47 @@ class SitesCommands:
             await self.occupancy.end_closing(site_code)
         return site
 
+    async def add_supervision_engineer(self, who: Principal, site_code: str, *, username: str, password: str,
+                                       name: str | None) -> dict:
+        """Rule E6: an administrator of the site's district and department (or the ecology bureau's) binds a
+        supervision engineer's account to the site; the account takes the site's district."""
+        if who.role is not Role.ADMIN:
+            raise Forbidden("仅管理员可以创建监理人员账户 (administrators only)", code="role_not_allowed")
+        site = await self._site(site_code)
+        access.require_manage_site(who, self._site_facts(site))
+        return await self.accounts.create_supervision_engineer(
+            site_code=site.id, district=site.details.district, username=username, password=password, name=name,
+            created_by=who.account_id)
+
+    # who governs the site (rule D3) ------------------------------------------------------------------
+    async def confirm_department(self, who: Principal, site_code: str, accepted: bool, reason: str | None) -> Site:
+        site = await self._site(site_code)
+        access.require_department_admin(who, site.competent_department, site.details.district)
+        site.confirm_department(accepted=accepted, reason=reason)
+        await self.sites.save(site, actor=who.as_actor())
+        return site
+
+    async def declare_state_ownership(self, who: Principal, site_code: str, ownership: StateOwnership) -> Site:
+        site = await self._site(site_code)
+        access.require_manage_site(who, self._site_facts(site))
+        site.declare_state_ownership(ownership)
+        await self.sites.save(site, actor=who.as_actor())
+        return site
+
+    async def confirm_state_ownership(self, who: Principal, site_code: str, accepted: bool,
+                                      reason: str | None) -> Site:
+        site = await self._site(site_code)
+        access.require_department_admin(who, Department.STATE_ASSETS.value, site.details.district)
+        site.confirm_state_ownership(accepted=accepted, reason=reason)
+        await self.sites.save(site, actor=who.as_actor())
+        return site
+
     # restricted zones (rule E4) ------------------------------------------------------------------
     async def define_zone(self, who: Principal, definition: ZoneDefinition) -> Zone:
         access.require_manage_zone(who, definition.district)
         zone = Zone(str(ulid.ULID()))
         zone.define(definition)
+        await self.zone_definitions.claim(zone.id, definition)  # an identical zone in force: 409 zone_exists
         await self.zone_index.add(zone.id, definition.district)  # before the event: the gate applies it at once
         await self.zones.save(zone, actor=who.as_actor())
         return zone
@@ -93,5 +130,7 @@ class SitesCommands:
             raise NotFound("禁用区不存在 (no such zone)", field="zone_id")
         access.require_manage_zone(who, zone.definition.district)
         zone.change(definition, active=active)
+        if active:
+            await self.zone_definitions.claim(zone.id, definition)
         await self.zones.save(zone, actor=who.as_actor())
         return zone

@@ -18,8 +18,8 @@ from datetime import timedelta
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
+from nrmm_kernel.claims import claim
 from nrmm_kernel.envelope import utcnow
 from nrmm_kernel.errors import Conflict
 
@@ -55,12 +55,10 @@ class SiteOccupancy:
 
     # completion -------------------------------------------------------------------------------------
     async def begin_closing(self, site_code: str) -> None:
-        try:
-            await self._closing.insert_one({"_id": site_code, "at": utcnow()})
-        except DuplicateKeyError:
+        if not await claim(self._closing, {"_id": site_code, "at": utcnow()}):
             if await self.closing_under_way(site_code):
                 raise Conflict("场地状态正在变更，请稍后重试 (a status change is under way)",
-                               code="concurrent_modification", field="status") from None
+                               code="concurrent_modification", field="status")
             await self._closing.replace_one({"_id": site_code}, {"at": utcnow()})  # a stale one, left by a crash
 
     async def end_closing(self, site_code: str) -> None:

@@ -13,6 +13,7 @@ from nrmm_kernel.errors import Forbidden, NotFound, ValidationFailed
 from nrmm_kernel.identity import mask_mobile
 from nrmm_kernel.reference import DISTRICTS, Role
 
+from ..domain.zones import ZoneDefinition
 from ..projections.codes import REGISTRY_CODES
 from ..projections.sites import ANOMALIES, REFUSALS, SITES, STAYS, ZONES
 from . import access
@@ -139,4 +140,12 @@ class SitesQueries:
         if district is not None:
             query["district"] = district
         docs = await self.db[ZONES].find(query).sort("zone_id", ASCENDING).to_list(1000)
-        return [_public(d) for d in docs]
+        return [_zone_view(_public(d)) for d in docs]
+
+
+def _zone_view(doc: dict) -> dict:
+    """A zone as the API shows it: its polygons as GeoJSON, not the text the read model keeps (domain/zones.py)."""
+    definition = doc.get("definition") or {}
+    if isinstance(definition.get("geometry"), str):
+        doc["definition"] = ZoneDefinition.model_validate(definition).model_dump()
+    return doc

@@ -15,6 +15,7 @@ from ..domain.events import registry
 from ..domain.gate import GateRefusal, MachinePresence
 from ..domain.site import Site, Zone
 from .occupancy import SiteOccupancy
+from .zone_claims import ZoneDefinitions
 from .zone_index import ZoneIndex
 
 
@@ -28,6 +29,7 @@ class WriteSide:
     refusals: AggregateRepository = field(init=False)
     occupancy: SiteOccupancy = field(init=False)
     zone_index: ZoneIndex = field(init=False)
+    zone_definitions: ZoneDefinitions = field(init=False)
 
     def __post_init__(self) -> None:
         self.sites = AggregateRepository(self.store, registry, Site, "site")
@@ -36,6 +38,7 @@ class WriteSide:
         self.refusals = AggregateRepository(self.store, registry, GateRefusal, "refusal")
         self.occupancy = SiteOccupancy(self.db)
         self.zone_index = ZoneIndex(self.db, self.zones)
+        self.zone_definitions = ZoneDefinitions(self.db, self.zones.load)
 
     async def ensure_indexes(self) -> None:
         await self.occupancy.ensure_indexes()

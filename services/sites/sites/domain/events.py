@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from nrmm_kernel.envelope import DomainEvent, EventRegistry
 
-from .model import SiteDetails, SiteStatus, WorkingPeriod
+from .model import SiteDetails, SiteStatus, StateOwnership, WorkingPeriod
 from .zones import ZoneDefinition
 
 registry = EventRegistry(namespace="cn.cq.nrmm.sites", source="/nrmm/sites")
@@ -44,6 +44,44 @@ class SiteStatusChanged(DomainEvent):
     status: SiteStatus
     reason: str | None = None
     by_staff: bool = False  # a platform administrator, not the site's own admin (older events: the site's admin)
+
+
+@registry.register
+class SiteDepartmentConfirmed(DomainEvent):
+    """The competent department (from the site's category, rule D3) confirmed that it governs the site: from now the
+    site counts in that department's views and rankings (rule D6)."""
+
+    department: str
+    district: str
+
+
+@registry.register
+class SiteDepartmentDeclined(DomainEvent):
+    """The department the site's category names declined it (the category is wrong, say); staff correct the site."""
+
+    department: str
+    district: str
+    reason: str
+
+
+@registry.register
+class SiteStateOwnershipDeclared(DomainEvent):
+    """The site declared whether a state-owned enterprise builds or owns it (国资); unconfirmed until the
+    state-owned assets department confirms it."""
+
+    ownership: StateOwnership
+
+
+@registry.register
+class SiteStateOwnershipConfirmed(DomainEvent):
+    """The state-owned assets department confirmed the declaration: the site is in its views (rule D3)."""
+
+    ownership: StateOwnership
+
+
+@registry.register
+class SiteStateOwnershipDeclined(DomainEvent):
+    reason: str
 
 
 class ZoneUse(BaseModel):

@@ -41,6 +41,11 @@ CATEGORY_DEPARTMENT: dict[SiteCategory, Department | None] = {
 }
 
 
+def competent_department(category: SiteCategory, declared: Department | None) -> Department | None:
+    """rule D3: the department that governs a site comes from its category; only an "other" site names its own."""
+    return CATEGORY_DEPARTMENT[category] or declared
+
+
 class SiteStatus(StrEnum):
     IN_CONSTRUCTION = "in_construction"  # 在建
     SUSPENDED = "suspended"  # 停工
@@ -122,6 +127,27 @@ class SiteDetails(BaseModel):
                 raise PydanticCustomError("department_required", "其他类场地须指定主管部门 (department required)")
             object.__setattr__(self, "department", department)
         return self
+
+
+class StateOwnership(BaseModel):
+    """Whether a state-owned enterprise builds or owns the project (国资): such a site is governed by the state-owned
+    assets department as well as by its category's department, once that department confirms it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    construction_company_state_owned: bool = Field(description="the site's construction company is state-owned")
+    project_owner: Company | None = Field(default=None, description="the project owner (建设单位)")
+    project_owner_state_owned: bool = False
+
+    @model_validator(mode="after")
+    def _owner_named(self):
+        if self.project_owner_state_owned and self.project_owner is None:
+            raise PydanticCustomError("project_owner_required", "国有建设单位须填写名称与统一社会信用代码")
+        return self
+
+    @property
+    def state_owned(self) -> bool:
+        return self.construction_company_state_owned or self.project_owner_state_owned
 
 
 class WorkingPeriod(BaseModel):

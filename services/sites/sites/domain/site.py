@@ -5,8 +5,19 @@ from __future__ import annotations
 from nrmm_kernel.aggregate import Aggregate
 from nrmm_kernel.errors import Conflict, Forbidden, ValidationFailed
 
-from .events import SiteRegistered, SiteStatusChanged, SiteUpdated, ZoneChanged, ZoneDefined
-from .model import SiteDetails, SiteStatus
+from .events import (
+    SiteDepartmentConfirmed,
+    SiteDepartmentDeclined,
+    SiteRegistered,
+    SiteStateOwnershipConfirmed,
+    SiteStateOwnershipDeclared,
+    SiteStateOwnershipDeclined,
+    SiteStatusChanged,
+    SiteUpdated,
+    ZoneChanged,
+    ZoneDefined,
+)
+from .model import SiteDetails, SiteStatus, StateOwnership, competent_department
 from .zones import ZoneDefinition
 
 # completed is final: a finished site does not take machines again
@@ -33,10 +44,50 @@ class Site(Aggregate):
         self.status: SiteStatus | None = None
         self.admin_account_id: str | None = None
         self.suspended_by_staff = False
+        self.confirmed_department: str | None = None  # rule D3: who governs it, once that department confirmed
+        self.state_ownership: StateOwnership | None = None
+        self.state_ownership_confirmed = False
 
     @property
     def registered(self) -> bool:
         return self.status is not None
+
+    @property
+    def competent_department(self) -> str | None:
+        department = competent_department(self.details.category, self.details.department)
+        return department.value if department else None
+
+    # who governs the site (rule D3) ------------------------------------------------------------------
+    def confirm_department(self, *, accepted: bool, reason: str | None) -> None:
+        """The competent department's administrator confirms (or declines) that it governs the site."""
+        department = self.competent_department
+        if accepted:
+            if self.confirmed_department == department:
+                raise Conflict("主管部门已确认 (already confirmed)", code="already_confirmed")
+            self.record(SiteDepartmentConfirmed(department=department, district=self.details.district))
+            return
+        if not reason:
+            raise ValidationFailed("不予确认须说明理由 (reason required)", code="reason_required", field="reason")
+        self.record(SiteDepartmentDeclined(department=department, district=self.details.district, reason=reason))
+
+    def declare_state_ownership(self, ownership: StateOwnership) -> None:
+        if self.status is SiteStatus.COMPLETED:
+            raise Conflict("已完工的场地不能修改 (site completed)", code="site_completed")
+        if ownership == self.state_ownership:
+            raise ValidationFailed("没有需要修改的信息 (nothing changed)", code="nothing_changed", field="ownership")
+        self.record(SiteStateOwnershipDeclared(ownership=ownership))
+
+    def confirm_state_ownership(self, *, accepted: bool, reason: str | None) -> None:
+        if self.state_ownership is None or not self.state_ownership.state_owned:
+            raise Conflict("场地未申报国有企业参建 (nothing declared)", code="nothing_to_confirm")
+        if accepted:
+            if self.state_ownership_confirmed:
+                raise Conflict("国资属性已确认 (already confirmed)", code="already_confirmed")
+            self.record(SiteStateOwnershipConfirmed(ownership=self.state_ownership))
+            return
+        if not reason:
+            raise ValidationFailed("不予确认须说明理由 (reason required)", code="reason_required", field="reason")
+        self.record(SiteStateOwnershipDeclined(reason=reason))
 
     def register(self, *, details: SiteDetails, status: SiteStatus, admin_account_id: str) -> None:
         if self.registered:
@@ -93,6 +144,23 @@ class Site(Aggregate):
 
     def on_SiteUpdated(self, e: SiteUpdated) -> None:
         self.details = e.details
+        if self.confirmed_department != self.competent_department:
+            self.confirmed_department = None  # another category: its department confirms again
+
+    def on_SiteDepartmentConfirmed(self, e: SiteDepartmentConfirmed) -> None:
+        self.confirmed_department = e.department
+
+    def on_SiteDepartmentDeclined(self, e: SiteDepartmentDeclined) -> None:
+        self.confirmed_department = None
+
+    def on_SiteStateOwnershipDeclared(self, e: SiteStateOwnershipDeclared) -> None:
+        self.state_ownership, self.state_ownership_confirmed = e.ownership, False
+
+    def on_SiteStateOwnershipConfirmed(self, e: SiteStateOwnershipConfirmed) -> None:
+        self.state_ownership_confirmed = True
+
+    def on_SiteStateOwnershipDeclined(self, e: SiteStateOwnershipDeclined) -> None:
+        self.state_ownership_confirmed = False
 
     def on_SiteStatusChanged(self, e: SiteStatusChanged) -> None:
         self.status = e.status

@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Annotated
 
 import shapely
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_serializer, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 from shapely.geometry import Point, shape
 
@@ -46,6 +46,24 @@ class ZoneDefinition(BaseModel):
                                   f"at most {GEOMETRY_BYTES // 1000} KB")
     high_emission_stages: list[ShortText] = Field(default=list(DEFAULT_HIGH_EMISSION_STAGES), min_length=1,
                                                    max_length=6)
+
+    @field_validator("geometry", mode="before")
+    @classmethod
+    def _geometry_text(cls, value):
+        """Events and read models keep the polygons as GeoJSON text (see ``_geometry_as_text``): read back, and
+        also taken from a client that sends text."""
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise PydanticCustomError("invalid_geometry", "GeoJSON 多边形无效 (unreadable JSON)") from None
+        return value
+
+    @field_serializer("geometry", when_used="json")
+    def _geometry_as_text(self, value: dict | None) -> str | None:
+        """In JSON form (events, the zones read model) the polygons are GeoJSON text: their coordinates are arrays of
+        arrays, which FerretDB refuses to store ("nested arrays are not supported")."""
+        return None if value is None else json.dumps(value, separators=(",", ":"))
 
     @field_validator("geometry")
     @classmethod

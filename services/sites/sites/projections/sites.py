@@ -7,19 +7,26 @@ from pymongo import ASCENDING, DESCENDING
 from nrmm_kernel.codes import parse_code
 from nrmm_kernel.envelope import EventEnvelope
 from nrmm_kernel.projector import Projection, on
+from nrmm_kernel.reference import Department
 
 from ..domain.events import (
     EntryRefused,
     MachineEntered,
     MachineExited,
     MachineOnTwoSites,
+    SiteDepartmentConfirmed,
+    SiteDepartmentDeclined,
     SiteRegistered,
+    SiteStateOwnershipConfirmed,
+    SiteStateOwnershipDeclared,
+    SiteStateOwnershipDeclined,
     SiteStatusChanged,
     SiteUpdated,
     ZoneChanged,
     ZoneDefined,
     registry,
 )
+from ..domain.model import SiteCategory, competent_department
 
 SITES = "sites"
 ZONES = "zones"
@@ -48,12 +55,39 @@ class Sites(Projection):
     def status_changed(self, doc, e: SiteStatusChanged, envelope: EventEnvelope):
         return {**doc, "status": e.status.value, "_extra": {"status": e.status.value, "reason": e.reason}}
 
+    # who governs the site (rule D3); the aggregate's own rule decides when a confirmation lapses
+    @on(SiteDepartmentConfirmed)
+    def department_confirmed(self, doc, e: SiteDepartmentConfirmed, envelope: EventEnvelope):
+        return {**doc, "confirmed_department": e.department, "_extra": {"department": e.department}}
+
+    @on(SiteDepartmentDeclined)
+    def department_declined(self, doc, e: SiteDepartmentDeclined, envelope: EventEnvelope):
+        return {**doc, "confirmed_department": None, "_extra": {"department": e.department, "reason": e.reason}}
+
+    @on(SiteStateOwnershipDeclared)
+    def ownership_declared(self, doc, e: SiteStateOwnershipDeclared, envelope: EventEnvelope):
+        return {**doc, "state_ownership": e.ownership.model_dump(mode="json"), "state_ownership_confirmed": False,
+                "_extra": {}}
+
+    @on(SiteStateOwnershipConfirmed)
+    def ownership_confirmed(self, doc, e: SiteStateOwnershipConfirmed, envelope: EventEnvelope):
+        return {**doc, "state_ownership_confirmed": True, "_extra": {}}
+
+    @on(SiteStateOwnershipDeclined)
+    def ownership_declined(self, doc, e: SiteStateOwnershipDeclined, envelope: EventEnvelope):
+        return {**doc, "state_ownership_confirmed": False, "_extra": {"reason": e.reason}}
+
     def finish(self, doc, envelope: EventEnvelope):
         extra = doc.pop("_extra")
         at = envelope.time.isoformat()
         details = doc["details"]
         coordinates = details.get("coordinates") or {}
+        competent = competent_department(SiteCategory(details["category"]),
+                                         Department(details["department"]) if details.get("department") else None)
+        if doc.get("confirmed_department") not in (None, competent and competent.value):
+            doc["confirmed_department"] = None  # another category: its department confirms again (Site.on_SiteUpdated)
         doc.update(district=details["district"], department=details["department"], category=details["category"],
+                   competent_department=competent.value if competent else None,
                    name=details["name"], street=details["address"]["street"],
                    longitude=coordinates.get("longitude"), latitude=coordinates.get("latitude"), updated_at=at)
         doc["history"] = [*doc["history"], {"event": envelope.event_name, "at": at, "actor_id": envelope.actorid,

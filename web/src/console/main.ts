@@ -1,0 +1,10 @@
+// The PC console (rule F1), served by the gateway at /: Vue 3 + Element Plus (zh-CN), ECharts for the map.
+import { createApp } from 'vue'
+import ElementPlus from 'element-plus'
+import zhCn from 'element-plus/es/locale/lang/zh-cn'
+import 'element-plus/dist/index.css'
+import './console.css'
+import App from './App.vue'
+import { router } from './router'
+
+createApp(App).use(ElementPlus, { locale: zhCn }).use(router).mount('#app')
