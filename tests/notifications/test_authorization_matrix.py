@@ -10,6 +10,13 @@ from tests.authz import BASE_CALLERS, Endpoint, token_headers, uncovered, wrong_
 SIGNED_IN = set(BASE_CALLERS) - {"anonymous"}
 PEOPLE = SIGNED_IN - {"service"}
 CITY_ECOLOGY_ADMIN = {"admin_city"}
+ADMINS = {"admin_12", "admin_01", "admin_city"}
+# staff who read a department's feed (their department's and jurisdiction's, decided once the feed is found)
+FEED_READERS = ADMINS | {"reviewer_12", "reviewer_01", "reviewer_city", "auditor_city", "auditor_01", "inspector_12",
+                         "inspector_01", "ecology_viewer_12", "housing_viewer_12"}
+EVERYONE = set(BASE_CALLERS) | {"admin_city"}
+SUB = "/api/notifications/subscriptions/01JNOSUCHSUBSCRIPTION00000"
+FEED = "/api/notifications/feeds/01JNOSUCHSUBSCRIPTION00000"
 CALLERS = {**BASE_CALLERS, "admin_city": (BASE_CALLERS["admin_12"][0], "mx-adm-city", None,
                                           BASE_CALLERS["admin_12"][3])}
 PEOPLE |= {"admin_city"}
@@ -26,6 +33,17 @@ def endpoints() -> list[Endpoint]:
         ("deliveries", "GET", "/api/notifications/deliveries?limit=1", {}, CITY_ECOLOGY_ADMIN),
         ("one delivery", "GET", "/api/notifications/deliveries/no-such-delivery", {}, CITY_ECOLOGY_ADMIN),
         ("redelivery", "POST", "/api/notifications/deliveries/no-such-delivery/redelivery", {}, CITY_ECOLOGY_ADMIN),
+        ("subscribe", "POST", "/api/notifications/subscriptions", {"json": {}}, ADMINS),
+        ("subscriptions", "GET", "/api/notifications/subscriptions", {}, ADMINS),
+        ("one subscription", "GET", SUB, {}, ADMINS),
+        ("unsubscribe", "DELETE", SUB, {}, ADMINS),
+        ("rotate secret", "POST", f"{SUB}/secrets", {}, ADMINS),
+        ("retire secret", "DELETE", f"{SUB}/secrets/previous", {}, ADMINS),
+        ("dead letters", "GET", f"{SUB}/dead-letters", {}, ADMINS),
+        ("feed redelivery", "POST", f"{SUB}/dead-letters/1/redelivery", {}, ADMINS),
+        ("pull feed", "GET", f"{FEED}/events", {}, FEED_READERS),
+        ("stream feed", "GET", f"{FEED}/stream", {}, FEED_READERS),
+        ("asyncapi", "GET", "/api/notifications/asyncapi.json", {}, EVERYONE),
     ]
     return [Endpoint(name, method, path, frozenset(allowed), kwargs) for name, method, path, kwargs, allowed in table]
 

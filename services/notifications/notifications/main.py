@@ -20,8 +20,10 @@ from nrmm_kernel.supervisor import Health
 from .api import routers
 from .app.channels import make_channels
 from .app.deliveries import Deliveries
+from .app.feeds import Feeds
 from .app.notices import Notices
 from .app.reminders import Reminders
+from .asyncapi import build as build_asyncapi
 from .domain.events import registry
 from .projections import foreign_projections
 from .settings import Settings
@@ -51,6 +53,9 @@ async def wire(app: FastAPI) -> None:
     await deliveries.ensure_indexes()
     await notices.ensure_indexes()
     await reminders.ensure_indexes()
+    app.state.feeds = feeds = Feeds(runtime, settings, clock)
+    await feeds.start()
+    app.state.asyncapi = build_asyncapi()
     if runtime.run_background:
         for name, body in (
             ("fan-out", lambda stop, h: notices.run_fan_out(stop, h, reminders, settings.delivery_poll_seconds)),
@@ -59,6 +64,7 @@ async def wire(app: FastAPI) -> None:
         ):
             health = Health(name, needs_broker=False)
             runtime.supervise(name, lambda stop, body=body, health=health: body(stop, health), health=health)
+        feeds.supervise(runtime)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -66,7 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         on_start=wire,
         title="Notifications service (消息通知)",
         description="Notices from events into every account's inbox, SMS and WeChat messages with delivery status, "
-                    "retries and dead letters, reminders on a durable schedule.",
+                    "retries and dead letters, reminders on a durable schedule; department event feeds (pull, "
+                    "Server-Sent Events, signed webhooks) and the platform's AsyncAPI document.",
         runtime=build_runtime(settings),
         routers=routers(),
     )

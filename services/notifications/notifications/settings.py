@@ -33,6 +33,14 @@ class Settings(KernelSettings):
     notice_sms_max_age_hours: float = 72.0
     # a reminder due longer ago than this is skipped (a first start on old records), not sent
     reminder_max_lateness_days: float = 30.0
+    # department event feeds (README "Department event feeds")
+    feed_allow_loopback_http: bool = False  # development: webhooks to http://127.0.0.1 (loopback) are allowed
+    feed_allow_private_targets: bool = False  # webhooks to private networks (10/8, 192.168/16 ...) are allowed
+    feed_webhook_timeout_seconds: float = 10.0
+    feed_webhook_max_attempts: int = 8
+    feed_webhook_retry_seconds: float = 5.0  # the first retry; doubled each time, at most an hour
+    feed_webhook_window: int = 16  # messages in flight to one subscriber at once
+    feed_secret_overlap_hours: float = 24.0  # after a rotation the previous secret still signs this long
     # tests: the service's clock runs this far ahead (reminders due "later" are due now)
     clock_offset_seconds: float = 0.0
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
@@ -157,7 +158,8 @@ class SpecialEquipment(Aggregate):
     def on_FollowUpClosed(self, e: FollowUpClosed) -> None:
         self.follow_up = "closed"
 
-    def receive(self, row: EquipmentRow, *, known: dict | None, source: str, today: date, now: datetime) -> bool:
+    def receive(self, row: EquipmentRow, *, known: dict[str, Any] | None, source: str, today: date,
+                now: datetime) -> bool:
         """The row as it arrived; ``known``: the registry's machine with this brand and serial (coded or applied
         for), if any. False: nothing changed."""
         digest = row.digest()

@@ -5,7 +5,8 @@ from fastapi import APIRouter
 
 def routers() -> list[APIRouter]:
     from .deliveries import router as deliveries
+    from .feeds import router as feeds
     from .inbox import router as inbox
     from .routes import router
 
-    return [router, inbox, deliveries]
+    return [router, inbox, deliveries, feeds]
