@@ -112,12 +112,12 @@ def test_every_caller_gets_exactly_what_the_matrix_allows(gateway, callers, endp
     assert not wrong, f"{chosen.name} {chosen.method} {chosen.path}:\n" + "\n".join(wrong)
 
 
-def test_the_matrix_covers_every_auth_and_notifications_route():
+def test_the_matrix_covers_every_auth_route():
+    # the notifications service's routes (inbox, feeds) have their own matrix, which covers every one of them
     from gateway.api.auth import router as auth
     from gateway.api.system_clients import router as system_clients
-    from notifications.api import routers
 
-    missing = uncovered([auth, system_clients, *routers()], endpoints())
+    missing = uncovered([auth, system_clients], endpoints())
     assert not missing, f"routes missing from the matrix: {sorted(missing)}"
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from nrmm_kernel.aggregate import Aggregate
+from nrmm_kernel.aggregate import Aggregate, folds
 from nrmm_kernel.codes import STAGES
 from nrmm_kernel.reference import DISTRICTS, MACHINE_TYPES
 
@@ -146,15 +146,19 @@ class SpecialEquipment(Aggregate):
         self.matched_machine: str | None = None
         self.follow_up: str | None = None  # open | closed
 
+    @folds(SpecialEquipmentRecorded)
     def on_SpecialEquipmentRecorded(self, e: SpecialEquipmentRecorded) -> None:
         self.digest, self.serial_key = e.digest, e.serial_key
 
+    @folds(SpecialEquipmentMatched)
     def on_SpecialEquipmentMatched(self, e: SpecialEquipmentMatched) -> None:
         self.matched_machine = e.registry_machine_id
 
+    @folds(FollowUpOpened)
     def on_FollowUpOpened(self, e: FollowUpOpened) -> None:
         self.follow_up = "open"
 
+    @folds(FollowUpClosed)
     def on_FollowUpClosed(self, e: FollowUpClosed) -> None:
         self.follow_up = "closed"
 
@@ -195,6 +199,7 @@ class Disclosure(Aggregate):
         super().__init__(aggregate_id)
         self.digest: str | None = None
 
+    @folds(ModelDisclosed)
     def on_ModelDisclosed(self, e: ModelDisclosed) -> None:
         self.digest = e.digest
 

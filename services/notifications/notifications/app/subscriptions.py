@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from nrmm_kernel.auth import Principal
 from nrmm_kernel.errors import Forbidden, ValidationFailed
-from nrmm_kernel.fields import DistrictCode
+from nrmm_kernel.fields import DistrictCode, Sentence
 from nrmm_kernel.logging import get_logger
 from nrmm_kernel.reference import Department, Role
 
@@ -35,7 +35,7 @@ class SubscriptionRequest(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     department: Department
     district: DistrictCode | None = Field(None, description="01-41; none: city level (every district)")
-    event_types: list[str] = Field(min_length=1, max_length=100, description="CloudEvents types, e.g. "
+    event_types: list[Sentence] = Field(min_length=1, max_length=100, description="CloudEvents types, e.g. "
                                    "cn.cq.nrmm.sites.MachineEntered (see /api/notifications/asyncapi.json)")
     subscriber_role: SubscriberRole = Field("department_viewer", description="whose eyes the events are for: "
                                             "personal data is masked unless that role may see it (auditor)")
