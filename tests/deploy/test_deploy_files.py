@@ -20,7 +20,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 VAR = Path(os.environ.get("NRMM_VAR_DIR", ROOT / "var"))
 
-pytestmark = pytest.mark.deploy
+pytestmark = [pytest.mark.deploy, pytest.mark.integration]  # the tools and an image environment: slow
 
 
 def run_check(root: Path, part: str = "all") -> subprocess.CompletedProcess:

@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("nrmm_kernel", "gateway", "registry", "sites", "inspection", "notifications")
 
-pytestmark = pytest.mark.deploy
+pytestmark = [pytest.mark.deploy, pytest.mark.integration]  # the tools and an image environment: slow
 
 IMPORT_ALL = """
 import importlib, pkgutil, sys
