@@ -67,6 +67,26 @@ def commit_hash(stream_id: str, version: int, events: list[dict[str, Any]], prev
     return hashlib.sha256(canonical_json(payload)).hexdigest()
 
 
+def commit_events(stream_id: str, expected_version: int, events: Sequence[EventEnvelope],
+                  max_commit_bytes: int | None) -> list[dict[str, Any]]:
+    """The events of a commit as stored, after the checks every store makes before it writes anything."""
+    if not events:
+        raise ValueError("a commit holds at least one event")
+    for offset, envelope in enumerate(events, start=1):
+        if envelope.streamid != stream_id or envelope.streamversion != expected_version + offset:
+            raise ValueError(
+                f"event {envelope.type} carries {envelope.streamid}@{envelope.streamversion}, "
+                f"expected {stream_id}@{expected_version + offset}"
+            )
+    event_docs = [e.to_json_dict() for e in events]
+    size = len(canonical_json(event_docs))
+    if max_commit_bytes is not None and size > max_commit_bytes:
+        # the relay could never publish it (the broker takes about 1 MB): refused before it is written
+        raise CommitTooLarge(f"提交的数据过大 ({size} 字节，上限 {max_commit_bytes})，请精简后重试",
+                             details={"bytes": size, "limit": max_commit_bytes})
+    return event_docs
+
+
 @dataclass(frozen=True)
 class Commit:
     position: int
@@ -123,20 +143,7 @@ class EventStore:
 
         Raises ConcurrencyError (HTTP 409) when another writer got there first.
         """
-        if not events:
-            raise ValueError("a commit holds at least one event")
-        for offset, envelope in enumerate(events, start=1):
-            if envelope.streamid != stream_id or envelope.streamversion != expected_version + offset:
-                raise ValueError(
-                    f"event {envelope.type} carries {envelope.streamid}@{envelope.streamversion}, "
-                    f"expected {stream_id}@{expected_version + offset}"
-                )
-        event_docs = [e.to_json_dict() for e in events]
-        size = len(canonical_json(event_docs))
-        if self.max_commit_bytes is not None and size > self.max_commit_bytes:
-            # the relay could never publish it (the broker takes about 1 MB): refused before it is written
-            raise CommitTooLarge(f"提交的数据过大 ({size} 字节，上限 {self.max_commit_bytes})，请精简后重试",
-                                 details={"bytes": size, "limit": self.max_commit_bytes})
+        event_docs = commit_events(stream_id, expected_version, events, self.max_commit_bytes)
         prev_hash = await self._prev_hash(stream_id, expected_version)
         doc: dict[str, Any] = {
             "stream_id": stream_id,

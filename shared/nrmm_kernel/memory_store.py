@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 
 from .envelope import EventEnvelope, utcnow
 from .errors import ConcurrencyError
-from .eventstore import GENESIS_HASH, Commit, CommitTooLarge, EventStore, canonical_json, commit_hash
+from .eventstore import GENESIS_HASH, Commit, EventStore, commit_events, commit_hash
 from .positions import note_written
 from .store_api import StreamStore
 
@@ -31,19 +31,7 @@ class InMemoryEventStore:
 
     # writing -------------------------------------------------------------------------------
     async def append(self, stream_id: str, expected_version: int, events: Sequence[EventEnvelope]) -> Commit:
-        if not events:
-            raise ValueError("a commit holds at least one event")
-        for offset, envelope in enumerate(events, start=1):
-            if envelope.streamid != stream_id or envelope.streamversion != expected_version + offset:
-                raise ValueError(
-                    f"event {envelope.type} carries {envelope.streamid}@{envelope.streamversion}, "
-                    f"expected {stream_id}@{expected_version + offset}"
-                )
-        event_docs = [e.to_json_dict() for e in events]
-        size = len(canonical_json(event_docs))
-        if self.max_commit_bytes is not None and size > self.max_commit_bytes:
-            raise CommitTooLarge(f"提交的数据过大 ({size} 字节，上限 {self.max_commit_bytes})，请精简后重试",
-                                 details={"bytes": size, "limit": self.max_commit_bytes})
+        event_docs = commit_events(stream_id, expected_version, events, self.max_commit_bytes)
         stream = self._streams.get(stream_id, [])
         actual = stream[-1].last_version if stream else 0
         if actual != expected_version:

@@ -10,7 +10,8 @@ without reading their streams; the index is a hint, never the judge: a row appen
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from pydantic import ValidationError
 from pymongo import ASCENDING
@@ -78,23 +79,12 @@ class SharingImports:
     # special equipment (rule D5) -------------------------------------------------------------------------------
     async def import_equipment(self, rows: Iterable[tuple[int, dict]], *, source: str, actor: Actor,
                                progress: Callable[[int], None] | None = None) -> dict:
-        report, seen = Report(), set()
-        for batch in _batches(rows):
-            valid = []
-            for number, raw in batch:
-                report.rows += 1
-                row = self._valid(EquipmentRow, number, raw, report)
-                if row is None:
-                    continue
-                if row.registration_number in seen:
-                    report.error({"row": number, "field": "registration_number", "code": "duplicate_row",
-                                  "message": "登记证编号在本次导入中重复 (the same record twice in one import)"})
-                    continue
-                seen.add(row.registration_number)
-                valid.append(row)
+        report = Report()
+        for read, valid in _valid_batches(rows, EquipmentRow, lambda r: r.registration_number, "registration_number",
+                                          "登记证编号在本次导入中重复 (the same record twice in one import)", report):
             await self._equipment_batch(valid, source, actor, report)
             if progress:
-                progress(len(batch))
+                progress(read)
         return report.as_dict()
 
     async def _equipment_batch(self, rows: list[EquipmentRow], source: str, actor: Actor, report: Report) -> None:
@@ -190,26 +180,15 @@ class SharingImports:
     # disclosures (rule N1) -------------------------------------------------------------------------------------
     async def import_disclosures(self, rows: Iterable[tuple[int, dict]], *, source: str, actor: Actor,
                                  progress: Callable[[int], None] | None = None) -> dict:
-        report, seen = Report(), set()
-        for batch in _batches(rows):
-            valid = []
-            for number, raw in batch:
-                report.rows += 1
-                row = self._valid(DisclosureRow, number, raw, report)
-                if row is None:
-                    continue
-                if row.model_key in seen:
-                    report.error({"row": number, "field": "model", "code": "duplicate_row",
-                                  "message": "同一型号在本次导入中重复 (the same model twice in one import)"})
-                    continue
-                seen.add(row.model_key)
-                valid.append(row)
+        report = Report()
+        for read, valid in _valid_batches(rows, DisclosureRow, lambda r: r.model_key, "model",
+                                          "同一型号在本次导入中重复 (the same model twice in one import)", report):
             index = {d["_id"]: d async for d in self.db[DISCLOSURE_INDEX].find(
                 {"_id": {"$in": [r.model_key for r in valid]}})}
             for row in valid:
                 await self._disclose(row, index.get(row.model_key), source, actor, report)
             if progress:
-                progress(len(batch))
+                progress(read)
         return report.as_dict()
 
     async def _disclose(self, row: DisclosureRow, hint: dict | None, source: str, actor: Actor,
@@ -232,17 +211,38 @@ class SharingImports:
         """The disclosed facts of a model, write side (a spot check decides from them)."""
         return await self.db[DISCLOSURE_INDEX].find_one({"_id": model_key})
 
-    @staticmethod
-    def _valid(model, number: int, raw: dict, report: Report):
-        if not isinstance(raw, dict) or "__not_an_object__" in raw or "__extra_cells__" in raw:
-            report.error({"row": number, "field": None, "code": "malformed_row",
-                          "message": "该行无法读取 (not a record, or more cells than headers)"})
-            return None
-        try:
-            return model.model_validate(raw)
-        except ValidationError as exc:
-            report.error(*row_errors(number, exc))
-            return None
+
+
+def _valid(model: Any, number: int, raw: dict, report: Report) -> Any:
+    if not isinstance(raw, dict) or "__not_an_object__" in raw or "__extra_cells__" in raw:
+        report.error({"row": number, "field": None, "code": "malformed_row",
+                      "message": "该行无法读取 (not a record, or more cells than headers)"})
+        return None
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        report.error(*row_errors(number, exc))
+        return None
+
+
+def _valid_batches(rows: Iterable[tuple[int, dict]], model: Any, key: Callable[[Any], str], field: str,
+                   duplicate: str, report: Report) -> Iterator[tuple[int, list[Any]]]:
+    """Batches of an import: (rows read, the valid rows not seen before in this import). A row with errors, or
+    one that repeats an earlier row's key, is reported by its number and left out; the rest go on."""
+    seen: set[str] = set()
+    for batch in _batches(rows):
+        valid = []
+        for number, raw in batch:
+            report.rows += 1
+            row = _valid(model, number, raw, report)
+            if row is None:
+                continue
+            if key(row) in seen:
+                report.error({"row": number, "field": field, "code": "duplicate_row", "message": duplicate})
+                continue
+            seen.add(key(row))
+            valid.append(row)
+        yield len(batch), valid
 
 
 def _from_hint(registration_number: str, hint: dict | None) -> SpecialEquipment:
