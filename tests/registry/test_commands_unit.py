@@ -144,7 +144,7 @@ class Bucket:
 
 async def test_an_upload_is_decoded_whole_and_kept_as_what_it_is(handlers):
     store = handlers.uploads
-    store._bucket = Bucket(handlers.db["uploads.files"])
+    store._stored._bucket = Bucket(handlers.db["uploads.files"])
 
     def sent(data: bytes) -> UploadFile:
         return UploadFile(io.BytesIO(data), filename="../../etc/passwd")

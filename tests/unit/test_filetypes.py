@@ -9,7 +9,7 @@ from pypdf import PdfWriter
 from pypdf.generic import ArrayObject, DictionaryObject, NameObject, TextStringObject
 
 from nrmm_kernel.errors import ValidationFailed
-from registry.app.filetypes import check_file
+from nrmm_kernel.filetypes import check_file
 from tests.registry.fixtures import JPEG, PDF, PNG, image, pdf
 
 HTML = b"<html><script>alert(document.cookie)</script></html>"

@@ -125,7 +125,7 @@ def _object_ids(reader: PdfReader) -> list[tuple[int, int]]:
 
 def _active_content(reader: PdfReader) -> str | None:
     """The first active key found in any object of the file (the catalog and the trailer included)."""
-    roots = [reader.trailer]
+    roots: list[object] = [reader.trailer]
     for num, gen in _object_ids(reader):
         try:
             roots.append(reader.get_object(IndirectObject(num, gen, reader)))
@@ -138,13 +138,13 @@ def _active_content(reader: PdfReader) -> str | None:
     return None
 
 
-def _active_in(value, depth: int) -> str | None:
+def _active_in(value: object, depth: int) -> str | None:
     if depth > 50 or isinstance(value, IndirectObject):
         return None  # indirect objects are walked on their own
     if isinstance(value, DictionaryObject):
         for key, item in value.items():
             if key in ACTIVE_KEYS:
-                return key
+                return str(key)
             if key == "/S" and isinstance(item, NameObject) and item in ACTIVE_ACTIONS:
                 return str(item)
             if key == "/Subtype" and isinstance(item, NameObject) and item in ACTIVE_SUBTYPES:
