@@ -11,7 +11,15 @@ from typing import Any
 import httpx
 
 from .auth import Principal, TokenVerifier
+from .errors import AppError
 from .reference import Role
+
+
+class AccountsUnavailable(AppError):
+    """The gateway, which keeps accounts, did not answer: the request cannot be completed now."""
+
+    status = 503
+    code = "accounts_unavailable"
 
 
 class ServiceCaller:

@@ -6,15 +6,10 @@ from __future__ import annotations
 import httpx
 
 from nrmm_kernel.auth import TokenVerifier
-from nrmm_kernel.errors import AppError, ValidationFailed
-from nrmm_kernel.internal import ServiceCaller
+from nrmm_kernel.errors import ValidationFailed
+from nrmm_kernel.internal import AccountsUnavailable, ServiceCaller
 
 SERVICE_ACCOUNT = "svc-registry"
-
-
-class AccountsUnavailable(AppError):
-    status = 503
-    code = "accounts_unavailable"
 
 
 class OwnerDirectory:

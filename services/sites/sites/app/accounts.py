@@ -11,14 +11,9 @@ import httpx
 
 from nrmm_kernel.auth import TokenVerifier
 from nrmm_kernel.errors import AppError
-from nrmm_kernel.internal import ServiceCaller
+from nrmm_kernel.internal import AccountsUnavailable, ServiceCaller
 
 SERVICE_ACCOUNT = "svc-sites"
-
-
-class AccountsUnavailable(AppError):
-    status = 503
-    code = "accounts_unavailable"
 
 
 class GatewayAccounts:
