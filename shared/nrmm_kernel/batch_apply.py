@@ -30,6 +30,10 @@ from .envelope import EventEnvelope
 from .projection import Projection, apply_event, strip_meta, version_key
 
 Doc = dict[str, Any]
+# Writes per bulk request. FerretDB 1.24 holds a PostgreSQL connection for every update of a bulk request until it
+# is done (measured: a bulk of 100 updates took 100 connections), and deadlocks once its pool is full of them;
+# small requests keep a few writers far below its pool (deploy/native.sh: pool_max_conns).
+WRITE_CHUNK = 16
 
 
 class DocumentCache:
@@ -116,11 +120,14 @@ async def apply_batch(collection: AsyncCollection[Doc], projection: Projection, 
             ops.append(ReplaceOne({"_id": doc_id, "_rev": before["_rev"]}, after))
     if not ops:
         return outcomes
-    try:
-        result = await collection.bulk_write(ops, ordered=False)
-        missed = len(ops) - result.inserted_count - result.matched_count
-    except BulkWriteError as exc:  # an insert lost to a document created meanwhile
-        missed = len(exc.details.get("writeErrors", [])) or len(ops)
+    missed = 0
+    for start in range(0, len(ops), WRITE_CHUNK):
+        chunk = ops[start:start + WRITE_CHUNK]
+        try:
+            result = await collection.bulk_write(chunk, ordered=False)
+            missed += len(chunk) - result.inserted_count - result.matched_count
+        except BulkWriteError as exc:  # an insert lost to a document created meanwhile
+            missed += len(exc.details.get("writeErrors", [])) or len(chunk)
     if missed:
         # someone else wrote some of these documents: apply their events one at a time, against what is there now
         for doc_id in changed:

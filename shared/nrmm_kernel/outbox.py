@@ -12,6 +12,7 @@ from typing import Any
 
 from pymongo import UpdateOne
 
+from .batch_apply import WRITE_CHUNK
 from .envelope import utcnow
 from .eventstore import PENDING, Commit, EventStore
 from .logging import get_logger
@@ -45,9 +46,7 @@ class Outbox:
                   bytes=size)
 
     async def hold(self, positions: list[int]) -> None:
-        if positions:
-            await self._commits.bulk_write([UpdateOne({"_id": p}, {"$set": {"outbox": HELD}}) for p in positions],
-                                           ordered=False)
+        await self._mark([UpdateOne({"_id": p}, {"$set": {"outbox": HELD}}) for p in positions])
 
     async def parked_streams(self) -> dict[str, int]:
         """Stream -> the position of its first parked commit."""
@@ -81,6 +80,8 @@ class Outbox:
     async def published(self, positions: list[int]) -> None:
         # one equality update per position, in one round trip: FerretDB serves ``_id`` equality from an index but
         # an ``$in`` over many ids by a scan of the whole store
-        if positions:
-            await self._commits.bulk_write([UpdateOne({"_id": p, "outbox": PENDING}, {"$unset": {"outbox": ""}})
-                                            for p in positions], ordered=False)
+        await self._mark([UpdateOne({"_id": p, "outbox": PENDING}, {"$unset": {"outbox": ""}}) for p in positions])
+
+    async def _mark(self, updates: list[UpdateOne]) -> None:
+        for start in range(0, len(updates), WRITE_CHUNK):  # small bulk requests: see batch_apply.WRITE_CHUNK
+            await self._commits.bulk_write(updates[start:start + WRITE_CHUNK], ordered=False)
