@@ -50,6 +50,8 @@ class Aggregate:
             for name, member in vars(klass).items():
                 event_type = _MARKED.get(member) if callable(member) else None
                 if event_type is None:
+                    if name.startswith("on_") and callable(member):  # the old naming: it would never be called
+                        raise TypeError(f"{klass.__name__}.{name} is not marked @folds(EventType)")
                     continue
                 if event_type in own:
                     raise TypeError(f"{klass.__name__} folds {event_type.__name__} twice ({own[event_type]}, {name})")

@@ -9,7 +9,7 @@ import ulid
 from pydantic import Field, StringConstraints, field_validator
 from pydantic_core import PydanticCustomError
 
-from nrmm_kernel.aggregate import Aggregate, AggregateRepository
+from nrmm_kernel.aggregate import Aggregate, AggregateRepository, folds
 from nrmm_kernel.auth import Principal
 from nrmm_kernel.clock import today_in_chongqing
 from nrmm_kernel.codes import STAGES
@@ -72,6 +72,7 @@ class SpotCheck(Aggregate):
         super().__init__(aggregate_id)
         self.recorded: SpotCheckRecorded | None = None
 
+    @folds(SpotCheckRecorded)
     def on_SpotCheckRecorded(self, e: SpotCheckRecorded) -> None:
         self.recorded = e
 
