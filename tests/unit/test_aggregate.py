@@ -61,6 +61,14 @@ def test_a_class_folding_one_event_twice_is_refused_when_defined():
             def two(self, e: MachineMoved) -> None: ...
 
 
+def test_a_fold_named_the_old_way_but_not_marked_is_refused_when_defined():
+    from nrmm_kernel.aggregate import Aggregate
+
+    with pytest.raises(TypeError, match="not marked"):
+        class Unmarked(Aggregate):  # would silently never be called: events would fail to fold at run time
+            def on_MachineMoved(self, e: MachineMoved) -> None: ...
+
+
 def test_an_event_the_aggregate_cannot_fold_is_an_error():
     from nrmm_kernel.envelope import DomainEvent
 
