@@ -8,6 +8,8 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from tests.waiting import wait_until
+
 
 @dataclass
 class Receiver:
@@ -61,12 +63,9 @@ class Receiver:
             return [r["headers"]["webhook-id"] for r in self.received]
 
     def wait_for(self, condition, seconds: float = 30.0):
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
+        def seen():
             with self.lock:
-                found = condition(list(self.received))
-            if found:
-                return found
-            time.sleep(0.05)
-        with self.lock:
-            raise AssertionError(f"the receiver never saw what was expected: {len(self.received)} requests")
+                return condition(list(self.received))
+
+        return wait_until(seen, timeout=seconds, what="what the receiver was expected to see",
+                          describe=lambda _: f"{len(self.received)} requests")
