@@ -84,6 +84,11 @@ def watch(page):
 def audit(page, name: str) -> None:
     """axe-core on the page as it stands (no serious or critical violation), and a screenshot of it."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    # a dropdown just chosen from is still fading out (Element Plus poppers close with a transition): audit the
+    # page as it settles, not the half-closed list
+    page.wait_for_function("() => ![...document.querySelectorAll('.el-select__popper')]"
+                           ".some(e => e.offsetParent !== null && getComputedStyle(e).display !== 'none')",
+                           timeout=5000)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.evaluate(AXE.read_text(encoding="utf-8"))  # evaluated by the driver: not subject to the page's CSP
