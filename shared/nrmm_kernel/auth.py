@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from .envelope import Actor
 from .errors import Forbidden, Unauthenticated
 from .reference import STAFF_ROLES, Department, Role, is_district
+from .revocation import TOKEN_VERSION_CLAIM, RevocationList
 
 ALGORITHM = "HS256"
 
@@ -30,6 +31,7 @@ class Principal(BaseModel):
     department: Department | None = None
     district: str | None = None  # None: city level
     site_id: str | None = None
+    token_version: int = 0  # the account's token version when the token was minted (revocation.py)
 
     @property
     def is_staff(self) -> bool:
@@ -78,6 +80,8 @@ class TokenVerifier:
             claims["district"] = principal.district
         if principal.site_id:
             claims["site"] = principal.site_id
+        if principal.token_version:
+            claims[TOKEN_VERSION_CLAIM] = principal.token_version
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
 
     def verify(self, token: str) -> Principal:
@@ -99,8 +103,9 @@ class TokenVerifier:
                 department=Department(claims["dept"]) if claims.get("dept") else None,
                 district=claims.get("district"),
                 site_id=claims.get("site"),
+                token_version=int(claims.get(TOKEN_VERSION_CLAIM) or 0),
             )
-        except ValueError:
+        except (ValueError, TypeError):
             raise Unauthenticated("无效的访问令牌 (unknown role)", code="invalid_token") from None
         if principal.district is not None and not is_district(principal.district):
             raise Unauthenticated("无效的访问令牌 (unknown district)", code="invalid_token")
@@ -110,13 +115,17 @@ class TokenVerifier:
 _bearer = HTTPBearer(auto_error=False)
 
 
-def current_principal(
+async def current_principal(
     request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("请先登录 (missing bearer token)")
     verifier: TokenVerifier = request.app.state.token_verifier
-    return verifier.verify(credentials.credentials)
+    principal = verifier.verify(credentials.credentials)
+    revocations: RevocationList | None = getattr(request.app.state, "revocations", None)
+    if revocations is not None:  # a disabled account's tokens stop working within seconds (revocation.py)
+        await revocations.check(principal.account_id, principal.token_version)
+    return principal
 
 
 def require_role(*roles: Role) -> Callable[..., Principal]:

@@ -25,6 +25,7 @@ from .logging import configure_logging, correlation, get_logger, new_correlation
 from .metrics import HTTP_LATENCY, RELAY_BACKLOG
 from .outbox import Outbox
 from .positions import MIN_POSITION_HEADER, POSITION_HEADER, collect_written, parse_min_positions
+from .revocation import RevocationList
 from .runtime import ServiceRuntime
 
 log = get_logger("http")
@@ -87,6 +88,8 @@ def create_service_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
+        # revoked accounts, as this service's projection of the gateway's account events knows them
+        app.state.revocations = RevocationList(runtime.db)
         if on_start is not None:
             await on_start(app)  # the service wires its handlers to the started runtime
         try:

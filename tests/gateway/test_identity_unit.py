@@ -60,7 +60,8 @@ def handlers(made) -> SimpleNamespace:
             refresh=sessions.refresh, logout=sessions.logout, change_password=accounts.change_password,
             reset_password=accounts.reset_password, bootstrap_admin=accounts.bootstrap_admin,
             create_staff=accounts.create_staff, create_site_admin=accounts.create_site_admin,
-            owner_by_mobile=accounts.owner_by_mobile, _find=accounts.store.find)
+            owner_by_mobile=accounts.owner_by_mobile, _find=accounts.store.by_username,
+            admin=made.admin, store=accounts.store)
     return made
 
 
@@ -124,7 +125,7 @@ async def test_sign_in_refresh_rotation_logout_and_password_changes(identity, ph
 async def test_administrators_staff_and_site_admins(identity, phone, clock):
     assert await identity.bootstrap_admin("admin", "Admin-Passw0rd-1") is True
     assert await identity.bootstrap_admin("admin", "Admin-Passw0rd-1") is False  # made once
-    admin = (await identity._find(username="admin")).principal
+    admin = (await identity._find("admin")).principal
     inspector = await identity.create_staff(admin, username="insp-yuzhong", password="Insp-Passw0rd-1",
                                             role=Role.INSPECTOR, department=Department.HOUSING, district="04",
                                             name="李检查")

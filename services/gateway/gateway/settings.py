@@ -27,6 +27,8 @@ class Settings(KernelSettings):
     # SMS sends from one client address (IPv6: a /64), and from everyone together, per hour (SMS pumping)
     sms_max_per_address: int = Field(default=10, ge=1)
     sms_max_per_hour: int = Field(default=1000, ge=1)
+    # keys login lookups (an HMAC of the username, which is an owner's mobile); default: the JWT signing key
+    account_lookup_secret: str | None = Field(default=None, min_length=32)
     # the first administrator, made at start-up when absent (or: python -m gateway.main create-admin)
     bootstrap_admin_username: str | None = None
     bootstrap_admin_password: str | None = None

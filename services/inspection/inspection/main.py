@@ -11,6 +11,7 @@ import sys
 
 from fastapi import FastAPI
 
+from gateway.contracts import revocation_projections  # disabled accounts' tokens refused (#22)
 from nrmm_kernel.cli import run_cli
 from nrmm_kernel.http import create_service_app
 
@@ -37,7 +38,8 @@ DEFAULT_PORT = 8003
 def build_runtime(settings: Settings | None = None) -> InspectionRuntime:
     # what a check needs of the registry and the sites arrives on their topics, into this service's own copies
     return InspectionRuntime(settings or Settings(), registry, projections(),
-                             foreign={"registry": registry_projections(), "sites": sites_projections()})
+                             foreign={"registry": registry_projections(), "sites": sites_projections(),
+                                      "gateway": revocation_projections()})
 
 
 async def wire(app: FastAPI) -> None:

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
+from gateway.contracts import revocation_projections  # disabled accounts' tokens refused (#22)
 from nrmm_kernel.cli import run_cli
 from nrmm_kernel.envelope import utcnow
 from nrmm_kernel.http import create_service_app
@@ -33,7 +34,8 @@ DEFAULT_PORT = 8004
 
 def build_runtime(settings: Settings | None = None) -> ServiceRuntime:
     # the notices come from other services' events: each topic read by its own consumer group
-    return ServiceRuntime(settings or Settings(), registry, [], foreign=foreign_projections())
+    return ServiceRuntime(settings or Settings(), registry, [], 
+                          foreign={**foreign_projections(), "gateway": revocation_projections()})
 
 
 async def wire(app: FastAPI) -> None:

@@ -10,6 +10,7 @@ import sys
 
 from fastapi import FastAPI
 
+from gateway.contracts import revocation_projections  # disabled accounts' tokens refused (#22)
 from nrmm_kernel.cli import run_cli
 from nrmm_kernel.http import create_service_app
 from nrmm_kernel.runtime import ServiceRuntime
@@ -29,7 +30,7 @@ DEFAULT_PORT = 8001
 def build_runtime(settings: Settings | None = None) -> ServiceRuntime:
     # manufacturers' disclosures (rule N1) arrive on the inspection service's topic, into the registry's own copy
     return ServiceRuntime(settings or Settings(), registry, projections(),
-                          foreign={"inspection": disclosure_projections()})
+                          foreign={"inspection": disclosure_projections(), "gateway": revocation_projections()})
 
 
 async def wire(app: FastAPI) -> None:

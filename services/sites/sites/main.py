@@ -10,6 +10,7 @@ import sys
 
 from fastapi import FastAPI
 
+from gateway.contracts import revocation_projections  # disabled accounts' tokens refused (#22)
 from nrmm_kernel.cli import run_cli
 from nrmm_kernel.http import create_service_app
 from nrmm_kernel.runtime import ServiceRuntime
@@ -30,7 +31,8 @@ DEFAULT_PORT = 8002
 
 def build_runtime(settings: Settings | None = None) -> ServiceRuntime:
     # the registry's codes arrive on the registry topic; the gate asks the registry only before refusing (rule E3)
-    return ServiceRuntime(settings or Settings(), registry, projections(), foreign={"registry": registry_projections()})
+    return ServiceRuntime(settings or Settings(), registry, projections(), foreign={"registry": registry_projections(),
+                                                                               "gateway": revocation_projections()})
 
 
 async def wire(app: FastAPI) -> None:

@@ -111,7 +111,7 @@ async def register_owner(body: OwnerRegistration, request: Request):
 @router.post("/site-admins", status_code=201, summary="Internal: the sites service makes a site's admin account")
 async def create_site_admin(body: SiteAdminRegistration, request: Request,
                             who: Principal = Depends(require_role(Role.SERVICE))):
-    account = await accounts(request).create_site_admin(**body.model_dump())
+    account = await accounts(request).create_site_admin(**body.model_dump(), actor=who.as_actor())
     return account.public()
 
 

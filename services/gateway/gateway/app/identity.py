@@ -20,9 +20,14 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from nrmm_kernel.auth import TokenVerifier
 from nrmm_kernel.envelope import utcnow
+from nrmm_kernel.memory_store import InMemoryEventStore
+from nrmm_kernel.personal import SubjectKeys
+from nrmm_kernel.store_api import StreamStore
 
 from ..settings import Settings
-from .accounts import Accounts, AccountStore
+from .account_admin import AccountAdmin
+from .account_store import AccountStore
+from .accounts import Accounts
 from .messages import NotificationsClient
 from .passwords import Passwords
 from .sessions import Sessions, SessionStore
@@ -36,6 +41,7 @@ class Identity:
     sms_codes: SmsCodes
     sessions: Sessions
     throttle: LoginThrottle
+    admin: AccountAdmin
 
     async def ensure_indexes(self) -> None:
         await self.accounts.store.ensure_indexes()
@@ -52,10 +58,17 @@ class Identity:
 
 def build_identity(db: AsyncDatabase[Any], verifier: TokenVerifier, settings: Settings,
                    notifications: NotificationsClient, now: Callable[[], datetime] = utcnow,
-                   hasher: PasswordHasher | None = None) -> Identity:
+                   hasher: PasswordHasher | None = None, events: StreamStore | None = None,
+                   keys: SubjectKeys | None = None) -> Identity:
+    """``events``: the gateway's event store (unit tests: one in memory); ``keys``: its data subjects' keys."""
     passwords = Passwords(hasher)
-    account_store = AccountStore(db)
+    lookup_secret = settings.account_lookup_secret or settings.jwt_secret
+    if not lookup_secret:
+        raise RuntimeError("no NRMM_ACCOUNT_LOOKUP_SECRET or NRMM_JWT_SECRET: accounts cannot be looked up")
+    account_store = AccountStore(db, events if events is not None else InMemoryEventStore(), keys or SubjectKeys(db),
+                                 lookup_secret, now)
     sms_codes = SmsCodes(db, settings, notifications, now)
     throttle = LoginThrottle(db, settings)
     sessions = Sessions(SessionStore(db), account_store, passwords, throttle, verifier, settings, now)
-    return Identity(Accounts(account_store, passwords, sms_codes, now), sms_codes, sessions, throttle)
+    return Identity(Accounts(account_store, passwords, sms_codes, now), sms_codes, sessions, throttle,
+                    AccountAdmin(account_store))

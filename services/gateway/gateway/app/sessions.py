@@ -2,8 +2,9 @@
 
 A session is a refresh-token family. A refresh token is spent by inserting its hash into ``refresh_spent``
 (``nrmm_kernel.claims``: a unique ``_id``); a second use, even a concurrent one, finds it there and ends the
-session. A session is ended by inserting its id into ``revoked_families``; a password change writes a new
-credential stamp in the account, and every session opened under the old stamp is refused at its next refresh."""
+session. A session is ended by inserting its id into ``revoked_families``; a password change or an administrator's
+revocation writes a new credential stamp, and every session opened under the old stamp is refused at its next
+refresh; a disabled account's refresh tokens are refused at once (its view is updated as the event is appended)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from nrmm_kernel.logging import get_logger
 
 from ..domain.accounts import Account
 from ..settings import Settings
-from .accounts import AccountStore
+from .account_store import AccountStore
 from .passwords import Passwords
 from .throttling import LoginThrottle
 
@@ -105,7 +106,7 @@ class Sessions:
         if len(username) > MAX_USERNAME or not username.isprintable():  # nobody has such a name; not worth a record
             raise Unauthenticated("用户名或密码错误 (invalid credentials)", code="invalid_credentials")
         now = self.now()
-        account = await self.accounts.find(username=username)
+        account = await self.accounts.by_username(username)
         admitted = await self.throttle.admit(username, address, account, now)
         verified = await self.passwords.verify(account, password)  # an unknown account takes as long
         if account is None or not verified:
@@ -141,9 +142,9 @@ class Sessions:
         if live["expires_at"] <= self.now():
             await self.store.drop_live(token_id)
             raise Unauthenticated("登录已过期，请重新登录 (refresh token expired)", code="refresh_token_expired")
-        account = await self.accounts.find(_id=live["account_id"])
+        account = await self.accounts.load(live["account_id"])
         if account is None or account.disabled or account.credential_stamp != live.get("stamp"):
-            # the password changed since this session began (or the account is gone)
+            # the password changed or the sessions were revoked since this one began, or the account is disabled
             await self._end(live["family"], reason="credentials_changed", account_id=live["account_id"])
             raise RefreshRevoked()
         if not await self.store.spend(token_id, live, self.now()):  # one insert decides between concurrent uses

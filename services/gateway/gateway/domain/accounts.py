@@ -1,12 +1,10 @@
-"""An account: the credentials and the standing of one person (or one site's administrator), pure.
-
-Accounts are state documents, not event streams: what they hold (a password hash) must never reach a topic,
-and what other services need of them travels in the access token (role, department, district, site).
+"""An account as sign-in and the account endpoints see it: its standing (the ``account_views`` projection of its
+events, personal values opened) and its credentials (kept beside the events, never in them), pure.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,8 +21,8 @@ class Account:
     username: str
     role: Role
     password_hash: str
-    # changes with every password change: a session (refresh-token family) remembers the stamp it was opened
-    # under and ends when the account's stamp differs, whatever the order of concurrent writes
+    # changes with every password change and session revocation: a session (refresh-token family) remembers the
+    # stamp it was opened under and ends when the account's stamp differs, whatever the order of concurrent writes
     credential_stamp: str
     created_at: datetime
     created_by: str | None = None
@@ -34,35 +32,32 @@ class Account:
     mobile: str | None = None
     name: str | None = None
     disabled: bool = False
+    token_version: int = 0  # access tokens minted before the last revocation are refused everywhere
 
     @property
     def principal(self) -> Principal:
         return Principal(account_id=self.account_id, role=self.role, department=self.department,
-                         district=self.district, site_id=self.site_id)
+                         district=self.district, site_id=self.site_id, token_version=self.token_version)
 
     def public(self) -> dict[str, Any]:
-        shown = {"account_id": self.account_id}
+        shown: dict[str, Any] = {"account_id": self.account_id}
         for name in PUBLIC_FIELDS:
             value = getattr(self, name)
             shown[name] = value.value if isinstance(value, Role | Department) else value
+        shown["disabled"] = self.disabled
         return shown
 
-    def to_document(self) -> dict[str, Any]:
-        doc = {"_id": self.account_id}
-        for f in fields(self):
-            if f.name == "account_id":
-                continue
-            value = getattr(self, f.name)
-            doc[f.name] = value.value if isinstance(value, Role | Department) else value
-        return doc
-
     @classmethod
-    def from_document(cls, doc: dict[str, Any]) -> Account:
+    def from_parts(cls, view: dict[str, Any], credentials: dict[str, Any] | None,
+                   opened: dict[str, str | None]) -> Account:
+        """``view``: the projection's document; ``opened``: its sealed values (username, mobile, name), opened."""
         return cls(
-            account_id=doc["_id"], username=doc["username"], role=Role(doc["role"]),
-            password_hash=doc["password_hash"], credential_stamp=doc.get("credential_stamp", ""),
-            created_at=doc["created_at"], created_by=doc.get("created_by"),
-            department=Department(doc["department"]) if doc.get("department") else None,
-            district=doc.get("district"), site_id=doc.get("site_id"), mobile=doc.get("mobile"),
-            name=doc.get("name"), disabled=bool(doc.get("disabled", False)),
+            account_id=view["_id"], username=opened["username"] or "", role=Role(view["role"]),
+            password_hash=(credentials or {}).get("password_hash", ""),
+            credential_stamp=(credentials or {}).get("credential_stamp", ""),
+            created_at=view["created_at"], created_by=view.get("created_by"),
+            department=Department(view["department"]) if view.get("department") else None,
+            district=view.get("district"), site_id=view.get("site_id"), mobile=opened.get("mobile"),
+            name=opened.get("name"), disabled=bool(view.get("disabled", False)) or credentials is None,
+            token_version=int(view.get("token_version") or 0),
         )
