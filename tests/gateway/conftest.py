@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import uuid
 
@@ -70,6 +72,14 @@ class Gateway:
         client = pymongo.MongoClient(self.infra.mongodb_url, tz_aware=True)
         self._clients.append(client)
         return client[f"{self.platform.namespace}_{service}"]
+
+    def accounts_named(self, username: str) -> int:
+        """How many accounts hold this username: its login key (an HMAC under the platform's key, as the gateway
+        keys it) names at most one, and that account's view must be there."""
+        key = hmac.new(self.platform.secret.encode(), b"login:" + username.encode(), hashlib.sha256).hexdigest()
+        db = self.database("gateway")
+        return sum(db["account_views"].count_documents({"_id": login["account_id"]})
+                   for login in db["account_logins"].find({"_id": key}))
 
     def close(self) -> None:
         self.http.close()

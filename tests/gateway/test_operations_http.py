@@ -30,7 +30,7 @@ def lonely_gateway(gateway, infra):
 
 def test_the_bootstrap_administrator_is_made_once(gateway, lonely_gateway):
     # two processes started with the same NRMM_BOOTSTRAP_ADMIN_*: one account, and both serve it
-    assert gateway.database("gateway")["accounts"].count_documents({"username": ADMIN_USER}) == 1
+    assert gateway.accounts_named(ADMIN_USER) == 1
     with lonely_gateway.client("gateway") as http:
         assert http.post("/api/auth/token", data={"username": ADMIN_USER, "password": GATEWAY_ENV[
             "NRMM_BOOTSTRAP_ADMIN_PASSWORD"]}).status_code == 200
@@ -85,6 +85,7 @@ def test_a_code_that_may_have_been_delivered_stays_usable_and_counts(gateway, in
 
 def create_admin(gateway, username: str, password: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "NRMM_MONGODB_URL": gateway.infra.mongodb_url, "NRMM_NAMESPACE": gateway.platform.namespace,
+           "NRMM_JWT_SECRET": gateway.platform.secret,  # the key of login lookups, as the gateway has it
            "NRMM_BOOTSTRAP_ADMIN_PASSWORD": password, "NRMM_LOG_LEVEL": "WARNING"}
     return subprocess.run([sys.executable, "-m", "gateway.main", "create-admin", "--username", username],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
