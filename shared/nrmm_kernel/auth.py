@@ -65,7 +65,7 @@ class TokenVerifier:
     def mint(self, principal: Principal, ttl: timedelta = timedelta(minutes=15)) -> str:
         """Sign an access token (the gateway's job; tests and tools use it with the same key)."""
         now = datetime.now(UTC)
-        claims = {
+        claims: dict[str, object] = {
             "sub": principal.account_id,
             "role": principal.role.value,
             "iss": self.issuer,

@@ -78,7 +78,7 @@ class AccountStream(CreatedAggregate[AccountRegistered]):
         self.record(BoundToSite(site_id=site_id, district=district))
 
     def password_changed(self, reason: str) -> None:
-        self.record(PasswordChanged(reason=reason))  # type: ignore[arg-type]  # checked by the event's Literal
+        self.record(PasswordChanged(reason=reason))  # the event's Literal checks the reason
 
     def disable(self, reason: str) -> bool:
         """False when it was disabled already."""
