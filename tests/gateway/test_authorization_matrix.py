@@ -91,6 +91,15 @@ def endpoints() -> list[Endpoint]:
         ("list system clients", "GET", "/api/auth/system-clients", {}, {"admin"}),
         ("revoke system client", "POST", "/api/auth/system-clients/no-such-client/revocation", {}, {"admin"}),
         ("client credentials", "POST", "/api/auth/oauth/token", {"data": {}}, EVERYONE),
+        # accounts (#22): the ecology bureau's administrators manage them; auditors read their histories
+        ("disable account", "POST", "/api/auth/accounts/no-such-account/disable", {"json": {"reason": "矩阵"}},
+         {"admin", "admin_12"}),
+        ("enable account", "POST", "/api/auth/accounts/no-such-account/enable", {"json": {}}, {"admin", "admin_12"}),
+        ("revoke sessions", "POST", "/api/auth/accounts/no-such-account/revoke-sessions", {"json": {"reason": "矩阵"}},
+         {"admin", "admin_12"}),
+        ("grant role", "POST", "/api/auth/accounts/no-such-account/role",
+         {"json": {"role": "reviewer", "department": "ecology", "district": "12"}}, {"admin", "admin_12"}),
+        ("account history", "GET", "/api/audit/accounts/no-such-account/history", {}, {"auditor_city"}),
         ("send message", "POST", "/api/notifications/messages", invalid, {"service"}),
         ("read outbox", "GET", "/api/notifications/outbox?limit=1", {}, {"admin"}),  # SMS codes: city ecology
         # every account its own inbox (services have none); deliveries: the city ecology administrator
@@ -114,10 +123,12 @@ def test_every_caller_gets_exactly_what_the_matrix_allows(gateway, callers, endp
 
 def test_the_matrix_covers_every_auth_route():
     # the notifications service's routes (inbox, feeds) have their own matrix, which covers every one of them
+    from gateway.api.accounts_admin import router as accounts_admin
+    from gateway.api.audit_accounts import router as audit_accounts
     from gateway.api.auth import router as auth
     from gateway.api.system_clients import router as system_clients
 
-    missing = uncovered([auth, system_clients], endpoints())
+    missing = uncovered([auth, system_clients, accounts_admin, audit_accounts], endpoints())
     assert not missing, f"routes missing from the matrix: {sorted(missing)}"
 
 

@@ -33,6 +33,7 @@ class AccountAdmin:
         self.store = store
 
     async def _managed(self, who: Principal, account_id: str) -> AccountStream:
+        rules.may_manage_accounts(who)
         stream = await self.store.stream(account_id)
         if stream is None:
             raise NotFound("账户不存在 (no such account)", code="account_not_found", field="account_id")
@@ -76,6 +77,8 @@ class AccountAdmin:
 
     async def grant_role(self, who: Principal, account_id: str, role: Role, department: Department | None,
                          district: str | None) -> dict[str, Any]:
+        rules.may_manage_accounts(who)
+
         def decide(stream: AccountStream) -> None:
             current = Department(stream.department) if stream.department else None
             rules.may_grant(who, account_id, Role(stream.role), role, department, district)

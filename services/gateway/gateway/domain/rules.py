@@ -211,12 +211,18 @@ def sms_sends_that_count(earlier: list[dict[str, Any]]) -> list[datetime]:
 GRANTABLE_ROLES = STAFF_ACCOUNT_ROLES - {Role.SUPERVISION_ENGINEER}  # engineers are made under their site (rule E6)
 
 
+def may_manage_accounts(who: Principal) -> None:
+    """Managing existing accounts (disable, enable, revoke sessions, grant roles): administrators of the ecology
+    bureau, which leads everything; asked before anything about the account is looked up (deny by default)."""
+    if who.role is not Role.ADMIN or who.department is not Department.ECOLOGY:
+        raise Forbidden("仅生态环境部门管理员可以管理账户", code="role_not_allowed")
+
+
 def may_manage(who: Principal, account_id: str, district: str | None) -> None:
     """Disabling, enabling an account and revoking its sessions: administrators of the ecology bureau (which leads
     everything), within their jurisdiction as for creating staff: a district administrator only accounts of their
     district; accounts without a district (owners, city-level staff) only at city level; never their own."""
-    if who.role is not Role.ADMIN or who.department is not Department.ECOLOGY:
-        raise Forbidden("仅生态环境部门管理员可以管理账户", code="role_not_allowed")
+    may_manage_accounts(who)
     if who.account_id == account_id:
         raise Forbidden("不能停用或变更自己的账户", code="own_account", field="account_id")
     if not who.city_level and district != who.district:
@@ -228,6 +234,7 @@ def may_grant(who: Principal, account_id: str, current: Role, role: Role, depart
     """Granting or changing a staff account's role: the administrator must manage the account as it stands and be
     allowed to create an account of the new role, department and district (``may_create_staff``). Owners, site
     admins and supervision engineers keep their roles: their accounts are bound to a mobile or a site."""
+    may_manage_accounts(who)
     if current not in GRANTABLE_ROLES:
         raise ValidationFailed("该账户的角色不能变更", code="role_not_changeable", field="account_id")
     if role not in GRANTABLE_ROLES:
