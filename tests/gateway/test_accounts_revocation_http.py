@@ -116,3 +116,47 @@ def test_revoking_sessions_ends_the_refresh_token_and_bad_input_is_a_4xx(everyth
     assert g.http.post("/api/auth/accounts/no-such/disable", headers=admin,
                        json={"reason": "x"}).json()["code"] == "account_not_found"
     assert g.http.post(f"/api/auth/accounts/{account_id}/disable", json={"reason": "x"}).status_code == 401
+
+
+def test_a_person_erased_by_the_registry_can_no_longer_sign_in(everything):
+    """The registry's PersonErased, published here on its topic as the registry's relay would: the gateway forgets
+    the person's key, disables the account (its tokens refused everywhere) and drops its login keys."""
+    import asyncio
+
+    from gateway.app.erasure import PersonErased, registry_events
+    from nrmm_kernel.bus import encode, make_producer
+    from nrmm_kernel.envelope import Actor
+
+    g = everything
+    mobile, password = g.register_owner()
+    bearer = g.bearer(mobile, password)
+    account_id = g.http.get("/api/auth/me", headers=bearer).json()["account_id"]
+    admin_id = g.http.get("/api/auth/me", headers=g.admin).json()["account_id"]
+    envelope = registry_events.wrap(PersonErased(subject_id=account_id), stream_id=f"person-{account_id}",
+                                    stream_version=1, actor=Actor(account_id=admin_id, role="admin"))
+
+    async def publish() -> None:
+        producer = make_producer(g.infra.kafka_bootstrap)
+        await producer.start()
+        try:
+            key, value, headers = encode(envelope)
+            await producer.send_and_wait(g.platform.topic("registry"), value, key=key, headers=headers)
+        finally:
+            await producer.stop()
+
+    asyncio.run(publish())
+    wait_until(lambda: g.http.get("/api/auth/me", headers=bearer).status_code == 401, timeout=30,
+               what="the erased owner's token refused")
+    assert g.login(mobile, password).status_code == 401
+    assert g.accounts_named(mobile) == 0  # no login key left
+    history = g.http.get(f"/api/audit/accounts/{account_id}/history",
+                         headers=g.bearer(*auditor_of(g))).json()["events"]
+    assert history[0]["data"]["mobile"] == "【已删除】" and history[0]["data"]["username"] == "【已删除】"
+    assert (history[-1]["type"], history[-1]["data"]["reason"], history[-1]["actorid"]) == (
+        "AccountDisabled", "personal_data_erased", admin_id)
+
+
+def auditor_of(g: Gateway) -> tuple[str, str]:
+    username = f"audit-e-{str(time.time_ns())[-8:]}"
+    make_staff(g, g.admin, username, "auditor")
+    return username, STAFF_PASSWORD
