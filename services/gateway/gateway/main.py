@@ -86,8 +86,8 @@ async def wire(app: FastAPI) -> None:
     app.state.identity = make_identity(runtime.db, settings, app.state.token_verifier, runtime.store)
     await app.state.identity.ensure_indexes()
     if runtime.run_background:
-        runtime.supervise("erasures", ErasureWorker(runtime.db, app.state.identity.accounts.store).run,
-                          needs_broker=False)
+        erasures = ErasureWorker(runtime.db, app.state.identity.accounts.store)
+        runtime.supervise("erasures", erasures.run, health=erasures.health)
     app.state.system_clients = SystemClients(runtime.db, app.state.token_verifier, settings.access_token_minutes)
     await app.state.system_clients.ensure_indexes()
     if settings.bootstrap_admin_username and settings.bootstrap_admin_password:

@@ -20,6 +20,7 @@ from nrmm_kernel.aio import sleep_or_stop
 from nrmm_kernel.envelope import Actor, DomainEvent, EventEnvelope, EventRegistry
 from nrmm_kernel.logging import get_logger
 from nrmm_kernel.projection import Projection, on
+from nrmm_kernel.supervisor import Health
 
 from .account_store import AccountStore
 from .accounts import change
@@ -61,10 +62,16 @@ class ErasureWorker:
     def __init__(self, db: AsyncDatabase[Any], store: AccountStore):
         self.coll = db[ERASURES]
         self.store = store
+        # /readyz: each round that finishes is a success (a failing one is retried by the supervisor)
+        self.health = Health("erasures", needs_broker=False)
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
+        """Rounds until ``stop`` (one round at least)."""
+        while True:
             await self.run_once()
+            self.health.ok(lag=0)
+            if stop.is_set():
+                return
             await sleep_or_stop(stop, POLL_SECONDS)
 
     async def run_once(self) -> int:
