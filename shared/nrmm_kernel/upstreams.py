@@ -1,0 +1,40 @@
+"""Several instances of a service behind one setting: ``NRMM_<SERVICE>_URL`` may list them, comma-separated.
+
+Requests go round-robin over the list; a request that could not even connect to one instance (refused, nothing
+sent) goes to the next, so a dead instance costs a retry, never an error while another answers. A request that was
+sent is never sent again (a write might have been taken)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import httpx
+
+T = TypeVar("T")
+# the request never left: safe to send to another instance
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout)
+
+
+class Upstreams:
+    def __init__(self, urls: str):
+        self.urls = [u.strip().rstrip("/") for u in urls.split(",") if u.strip()]
+        if not self.urls:
+            raise ValueError("no upstream URL")
+        self._next = itertools.cycle(range(len(self.urls)))
+
+    def order(self) -> list[str]:
+        """Every instance, starting with the next in turn."""
+        first = next(self._next)
+        return self.urls[first:] + self.urls[:first]
+
+    async def call(self, send: Callable[[str], Awaitable[T]]) -> T:
+        """``send(base_url)`` on the next instance, and on the following ones while it cannot connect."""
+        order = self.order()
+        for base in order[:-1]:
+            try:
+                return await send(base)
+            except NOT_SENT:
+                continue
+        return await send(order[-1])
