@@ -45,4 +45,4 @@ class ServiceCaller:
         """Raises httpx.HTTPError when the other service does not answer."""
         async with httpx.AsyncClient(timeout=self.timeout) as client:
             return await self.upstreams.call(
-                lambda base: client.get(f"{base}{path}", params=params, headers=self._headers()))
+                lambda base: client.get(f"{base}{path}", params=params, headers=self._headers()), safe=True)

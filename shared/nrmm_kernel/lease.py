@@ -139,9 +139,12 @@ async def run_leased(lease: Lease, body: Callable[[asyncio.Event], Awaitable[Non
         while not stop.is_set():
             if not await lease.acquire():
                 if health is not None:
+                    health.lease = "standby"
                     health.ok()  # a standby is well: it waits for the holder to go
                 await sleep_or_stop(stop, lease.renew_every)
                 continue
+            if health is not None:
+                health.lease = "held"
             inner = asyncio.Event()
             task: asyncio.Task[None] = asyncio.ensure_future(body(inner))
             finished = _done_event(task)

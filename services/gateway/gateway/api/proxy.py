@@ -74,7 +74,7 @@ async def forward(request: Request, service: str):
         return await client.send(outgoing, stream=True)
 
     try:
-        response = await upstreams.call(send)
+        response = await upstreams.call(send, safe=request.method in ("GET", "HEAD"))
     except httpx.TimeoutException as exc:
         log.warning("upstream.timeout", service=service, error=type(exc).__name__)
         raise UpstreamTimeout(f"{service} 服务响应超时，请稍后重试") from None
