@@ -27,7 +27,7 @@ from tests.sites.conftest import ADMIN_PASSWORD, ADMIN_USER, Sites, other_provin
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
-APPLICATIONS, ENTRIES = 24, 150  # the bounded load: a minute or so on two shared cores
+APPLICATIONS, ENTRIES = 12, 90  # the bounded load: a few minutes at most on two shared cores
 FAST = {"NRMM_LEASE_SECONDS": "3", "NRMM_RUNNER_STUCK_SECONDS": "120"}  # a dead relay holder replaced quickly
 
 
