@@ -83,6 +83,25 @@ async def runner(kafka: str, mongo: str, database: str, topic: str, group: str) 
     await client.close()
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(runners: list[int]) -> dict[str, float]:
+    """CPU seconds so far: the projector processes' own (user + system), and the whole machine's busy and total
+    time over every core (/proc/stat), so a run can tell whether the cores were the limit."""
+    projectors = 0.0
+    for pid in runners:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        projectors += (int(fields[11]) + int(fields[12])) / TICK
+    cpu = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = cpu[3] + cpu[4]  # idle + iowait
+    return {"projectors": projectors, "machine_busy": (sum(cpu) - idle) / TICK, "machine_total": sum(cpu) / TICK}
+
+
 async def measure(mongo: str, database: str, streams: int, versions: int, instances: int, topic: str,
                   kafka: str) -> float:
     group = f"bench-{uuid.uuid4().hex[:8]}"
@@ -94,10 +113,16 @@ async def measure(mongo: str, database: str, streams: int, versions: int, instan
     try:
         while await collection.count_documents({}) == 0:  # noqa: ASYNC110 - the first write: the group has formed
             await asyncio.sleep(0.01)
-        began = time.perf_counter()
+        began, cpu_before = time.perf_counter(), cpu_seconds([p.pid for p in procs])
         while await collection.count_documents({"version": versions}) < streams:  # noqa: ASYNC110 - another process
             await asyncio.sleep(0.05)
-        return time.perf_counter() - began
+        seconds = time.perf_counter() - began
+        cpu_after = cpu_seconds([p.pid for p in procs])
+        used = {k: cpu_after[k] - cpu_before[k] for k in cpu_after}
+        print(f"  while applying: the projectors used {used['projectors'] / seconds:.2f} cores; the machine was "
+              f"{100 * used['machine_busy'] / used['machine_total']:.0f} % busy over its {os.cpu_count()} cores "
+              f"(load average {os.getloadavg()[0]:.1f})")
+        return seconds
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
