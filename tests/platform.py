@@ -72,6 +72,7 @@ def start_platform(infra, services: list[str], extra_env: dict[str, str] | None 
     base_env = {
         **os.environ, "NRMM_KAFKA_BOOTSTRAP": infra.kafka_bootstrap, "NRMM_MONGODB_URL": infra.mongodb_url,
         "NRMM_NAMESPACE": platform.namespace, "NRMM_JWT_SECRET": platform.secret, "NRMM_RELAY_POLL_SECONDS": "0.05",
+        "NRMM_LEASE_SECONDS": "5",  # a killed instance's relay and jobs taken over in seconds
         "NRMM_LOG_LEVEL": "WARNING", "NRMM_OUTBOX_READABLE": "true",  # SMS codes read as a phone would
         "NRMM_SMS_MAX_PER_ADDRESS": "10000",  # every test sends from 127.0.0.1
         # where each service finds the others

@@ -28,7 +28,7 @@ from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 APPLICATIONS, ENTRIES = 12, 90  # the bounded load: a few minutes at most on two shared cores
-FAST = {"NRMM_LEASE_SECONDS": "3", "NRMM_RUNNER_STUCK_SECONDS": "120"}  # a dead relay holder replaced quickly
+FAST = {"NRMM_LEASE_SECONDS": "5", "NRMM_RUNNER_STUCK_SECONDS": "120"}  # a dead relay holder replaced quickly
 
 
 class Load:
