@@ -122,13 +122,16 @@ def test_killing_the_relay_holders_of_registry_and_sites_mid_load_loses_and_doub
                timeout=300, what="a third of the load accepted",
                describe=lambda _: f"{len(registry_load.accepted)} {len(sites_load.accepted)} {sites_load.failed[:3]}")
     killed = {}
-    for service in ("registry", "sites"):
+    at_kill = {}
+    for service, load, total in (("registry", registry_load, APPLICATIONS), ("sites", sites_load, ENTRIES)):
         pid = wait_until(lambda s=service: _relay_holder_pid(infra, first.namespace, s), timeout=60,
                          what=f"a {service} relay holder")
         victim = _instance_by_pid(pid, [first, second], service)
+        at_kill[service] = len(load.accepted) + len(load.failed)
         os.kill(pid, signal.SIGKILL)
         victim.processes[service].wait(timeout=30)
         killed[service] = (victim, pid)
+        assert at_kill[service] < total, f"{service}'s load was over before the kill"
     registry_load.thread.join(timeout=600)
     sites_load.thread.join(timeout=600)
     assert not registry_load.thread.is_alive() and not sites_load.thread.is_alive()
@@ -139,7 +142,8 @@ def test_killing_the_relay_holders_of_registry_and_sites_mid_load_loses_and_doub
         wait_until(lambda s=service, sv=survivor: _relay_holder_pid(infra, first.namespace, s) ==
                    sv.processes[s].pid, timeout=60, what=f"the surviving {service} holding the relay")
 
-    print(f"\n[instances] registry accepted {len(registry_load.accepted)}/{APPLICATIONS}, failed "
+    print(f"\n[instances] answered before the kill {at_kill}; registry accepted "
+          f"{len(registry_load.accepted)}/{APPLICATIONS}, failed "
           f"{registry_load.failed[:5]}; sites accepted {len(sites_load.accepted)}/{ENTRIES}, failed "
           f"{sites_load.failed[:5]}")
     assert len(registry_load.accepted) > APPLICATIONS // 3 and len(sites_load.accepted) > ENTRIES // 3
