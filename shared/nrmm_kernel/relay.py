@@ -158,6 +158,8 @@ class OutboxRelay:
             except Exception as exc:  # noqa: BLE001 - the database or the broker: tried again, forever
                 self.health.failed(exc)
                 log.warning("relay.error", topic=self.topic, error=f"{type(exc).__name__}: {exc}"[:300])
+                if self.transactional:
+                    raise  # a transaction that failed may leave its producer unusable: the caller makes a new one
                 await backoff.wait(stop)
 
 

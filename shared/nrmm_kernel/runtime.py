@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import ProducerFenced
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -28,7 +29,7 @@ from .projector import Projection, ProjectionRunner
 from .rebuild import rebuild, rebuild_from_topic
 from .relay import OutboxRelay
 from .settings import KernelSettings
-from .supervisor import Health, supervise
+from .supervisor import Backoff, Health, supervise
 
 log = get_logger("runtime")
 
@@ -133,14 +134,21 @@ class ServiceRuntime:
         of any earlier holder (same ``transactional_id``), stopped when the lease is lost."""
         assert self.relay is not None
         s = self.settings
-        producer = make_producer(s.kafka_bootstrap, transactional_id=f"{s.namespace}.{s.service_name}.relay")
-        await producer.start()
-        try:
-            self.producer, self.relay.producer = producer, producer
-            await self.relay.run(stop)
-        finally:
-            self.producer = None
-            await producer.stop()
+        backoff = Backoff()
+        while not stop.is_set():
+            producer = make_producer(s.kafka_bootstrap, transactional_id=f"{s.namespace}.{s.service_name}.relay")
+            try:
+                await producer.start()
+                self.producer, self.relay.producer = producer, producer
+                await self.relay.run(stop)  # returns at the stop; raises when a batch failed, or when fenced
+            except (asyncio.CancelledError, ProducerFenced):
+                raise  # fenced: the lease's next look finds the new holder
+            except Exception as exc:  # noqa: BLE001 - the broker or the database: a fresh producer, after a pause
+                self.relay.health.failed(exc)
+                await backoff.wait(stop)
+            finally:
+                self.producer = None
+                await _quietly(producer.stop())
 
     def supervise(self, name: str, body: Callable[[asyncio.Event], Awaitable[None]], *, health: Health | None = None,
                   needs_broker: bool | None = None, leased: bool = False) -> Health:
@@ -238,3 +246,13 @@ class ServiceRuntime:
             raise LookupError(f"{name} reads other services' topics; it cannot be replayed from this store")
         assert self.store is not None, "runtime not started"
         return await rebuild(self.db, self.store, projection, registry=self.registry, progress=progress)
+
+
+async def _quietly(closing: Awaitable[None]) -> None:
+    """A producer's stop never ends the relay's loop: a broker that is down now is simply not told."""
+    try:
+        await closing
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        log.warning("relay.producer_stop_failed", error=type(exc).__name__)
