@@ -155,7 +155,8 @@ class SealingStore:
                     subjects.add(subject)
             sealed.append(envelope)
         for subject in sorted(subjects):  # before the commit: an erasure never misses a stream holding its values
-            await claim(self._subjects, {"_id": f"{subject}:{stream_id}", "subject_id": subject, "stream_id": stream_id})
+            await claim(self._subjects, {"_id": f"{subject}:{stream_id}", "subject_id": subject,
+                                         "stream_id": stream_id})
         return await self.inner.append(stream_id, expected_version, sealed)
 
     async def streams_of(self, subject_id: str) -> list[str]:

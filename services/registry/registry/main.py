@@ -20,9 +20,9 @@ from nrmm_kernel.sealing import SealingStore
 from .api import routers
 from .app.commands import RegistryCommands
 from .app.erasure import Disclosures, PersonalData
-from .app.sealing import SEAL_RULES
 from .app.owners import OwnerDirectory
 from .app.queries import RegistryQueries
+from .app.sealing import SEAL_RULES
 from .domain.events import registry
 from .projections import projections
 from .projections.disclosures import disclosure_projections

@@ -12,16 +12,18 @@ import httpx
 
 from nrmm_kernel.auth import Principal, TokenVerifier
 from nrmm_kernel.clock import today_in_chongqing
-from nrmm_kernel.errors import AppError, Conflict, ConcurrencyError, Forbidden, NotFound
+from nrmm_kernel.envelope import utcnow
+from nrmm_kernel.errors import AppError, ConcurrencyError, Conflict, Forbidden, NotFound
 from nrmm_kernel.internal import ServiceCaller
 from nrmm_kernel.personal import SubjectKeys
 from nrmm_kernel.reference import Department, Role
 from nrmm_kernel.sealing import SealingStore
-from nrmm_kernel.envelope import utcnow
 
 from ..domain.erasure import check_erasable, tie_of
 from ..domain.events import PersonErased, registry
 from .owners import SERVICE_ACCOUNT
+
+DISCLOSURES_PATH = "/api/notifications/internal/personal/disclosures"
 
 
 class DisclosuresUnavailable(AppError):
@@ -39,7 +41,7 @@ class Disclosures:
 
     async def of(self, subject_id: str) -> list[dict[str, Any]]:
         try:
-            response = await self.caller.get("/api/notifications/internal/personal/disclosures", {"subject_id": subject_id})
+            response = await self.caller.get(DISCLOSURES_PATH, {"subject_id": subject_id})
         except httpx.HTTPError as exc:
             raise DisclosuresUnavailable(f"通知服务不可用，请稍后再试 ({type(exc).__name__})") from None
         if response.status_code != 200:

@@ -11,8 +11,8 @@ from nrmm_kernel.codes import MalformedCode, parse_code
 from nrmm_kernel.errors import Forbidden, NotFound, ValidationFailed
 from nrmm_kernel.identity import mask_id_number, mask_mobile
 from nrmm_kernel.personal import ERASED, SubjectKeys
-from nrmm_kernel.sealing import open_values
 from nrmm_kernel.reference import Department, Role, is_district
+from nrmm_kernel.sealing import open_values
 
 from ..projections.machines import MACHINES
 

@@ -11,9 +11,9 @@ from pydantic_core import PydanticCustomError
 
 from nrmm_kernel.codes import STAGES
 from nrmm_kernel.fields import DistrictCode, MobileNumber
+from nrmm_kernel.identity import id_card_problem, normalize_id_card, normalize_uscc, uscc_problem
 from nrmm_kernel.personal import ERASED, is_sealed
 from nrmm_kernel.sealing import SEALABLE
-from nrmm_kernel.identity import id_card_problem, normalize_id_card, normalize_uscc, uscc_problem
 
 
 class Category(StrEnum):
