@@ -159,6 +159,12 @@ class SealingStore:
                                          "stream_id": stream_id})
         return await self.inner.append(stream_id, expected_version, sealed)
 
+    async def require_not_erased(self, subject_id: str) -> None:
+        """Before a command writes anything of a person: refused (409 person_erased) once they were erased."""
+        if await self.keys.forgotten(subject_id):
+            raise PersonErasedAlready("该人员的个人信息已删除，不能再记录 (this person's data was erased)",
+                                      field="subject_id")
+
     async def streams_of(self, subject_id: str) -> list[str]:
         docs = await self._subjects.find({"subject_id": subject_id}).to_list(None)
         return sorted(d["stream_id"] for d in docs)
