@@ -33,7 +33,8 @@ from tests.waiting import wait_until
 pytestmark = pytest.mark.integration
 
 SERVICES = ("registry", "notifications", "inspection")
-PROVIDER_STAND_IN = {("notifications", "outbox_messages")}  # the SMS provider's side: what is there has left the platform
+# the SMS provider's side (the development outbox channel): what is there has left the platform
+PROVIDER_STAND_IN = {("notifications", "outbox_messages")}
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +56,8 @@ def dbs(infra, platform):
 
 def person() -> dict:
     serial = uuid.uuid4().int
-    return registrant("欧阳" + "明远清风"[serial % 4] + "澈", id_number=id_card(f"19{70 + serial % 30}0{1 + serial % 9}15",
-                                                                       seq=f"{serial % 1000:03d}"),
+    number = id_card(f"19{70 + serial % 30}0{1 + serial % 9}15", seq=f"{serial % 1000:03d}")
+    return registrant("欧阳" + "明远清风"[serial % 4] + "澈", id_number=number,
                       mobile=f"137{serial % 10**8:08d}")
 
 
