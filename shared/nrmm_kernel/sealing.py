@@ -38,17 +38,8 @@ def _pass_sealed(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
 
 # On a personal field of an event's model (``Annotated[MobileNumber, SEALABLE]``): a sealed or erased value is taken as
 # it is (it was checked before it was sealed); a plain one is validated as before. Requests refuse sealed values
-# (``refuse_sealed``), so nobody slips a value past the checks.
+# (registry's ``PlainRegistrant``), so nobody slips a value past the checks.
 SEALABLE = WrapValidator(_pass_sealed)
-
-
-def sealed_paths(value: Any, prefix: str = "") -> list[str]:
-    """Where a sealed (or erased) value sits in a request's data: nobody may send one."""
-    if isinstance(value, dict):
-        return [p for k, v in value.items() for p in sealed_paths(v, f"{prefix}{k}.")]
-    if isinstance(value, list):
-        return [p for i, v in enumerate(value) for p in sealed_paths(v, f"{prefix}{i}.")]
-    return [prefix.rstrip(".")] if is_sealed(value) or value == ERASED else []
 
 
 class PersonErasedAlready(AppError):
