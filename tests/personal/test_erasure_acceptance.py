@@ -10,7 +10,9 @@ has left the platform, and is listed in the erasure record) and inspection. The 
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
+from pathlib import Path
 
 import bson
 import pymongo
@@ -114,6 +116,20 @@ async def found_on_kafka(bootstrap: str, namespace: str, who: dict) -> tuple[int
     return read, hits
 
 
+def found_in_broker_files(namespace: str, who: dict) -> list[str]:
+    """The broker's own log segment files of the platform's topics (where ``NRMM_TEST_KAFKA_LOG_DIR`` names the
+    broker's log.dirs, e.g. var/data/kafka of deploy/native.sh): the files holding the person's values."""
+    root = os.environ.get("NRMM_TEST_KAFKA_LOG_DIR")
+    if not root:
+        return []
+    hits = []
+    for partition in Path(root).glob(f"{namespace}.*"):
+        for segment in partition.iterdir():
+            raw = segment.read_bytes()
+            hits += [str(segment) for n in needles(who) if n in raw]
+    return hits
+
+
 def verify_chain(db, stream_id: str) -> int:
     """The stream's per-commit hash chain, recomputed from what is stored: its number of commits."""
     previous = GENESIS_HASH
@@ -207,6 +223,7 @@ def test_an_erased_person_is_gone_from_store_kafka_read_models_and_rebuilds(plat
     assert found_in_databases(dbs, who) == []
     read, on_kafka = asyncio.run(found_on_kafka(infra.kafka_bootstrap, platform.namespace, who))
     assert read >= 4 and on_kafka == []
+    assert found_in_broker_files(platform.namespace, who) == []
     assert asyncio.run(rebuilt_equals_live(infra.mongodb_url, f"{platform.namespace}_registry")) == []
     assert found_in_databases(dbs, who) == []
     # the machine's history still verifies: its hashes cover the ciphertext
