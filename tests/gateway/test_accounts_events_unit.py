@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import pytest
 from argon2 import PasswordHasher
 
-from gateway.app.erasure import ErasureWorker, PersonErased, PersonErasures, registry_events
+from gateway.app.erasure import ErasureWorker, PersonErasures
 from gateway.app.identity import build_identity
 from gateway.app.migration import migrate_accounts
 from gateway.domain.events import account_stream
@@ -26,6 +26,8 @@ from nrmm_kernel.personal import ERASED, is_sealed
 from nrmm_kernel.projection import apply_event
 from nrmm_kernel.reference import Department, Role
 from nrmm_kernel.revocation import COLLECTION, RevocationList, TokenRevoked
+from registry.contracts import PersonErased
+from registry.contracts import events as registry_events
 from tests.memory_db import MemoryDatabase
 
 SECRET = "unit-test-secret-of-at-least-32-characters"
@@ -151,8 +153,10 @@ async def test_an_owner_is_found_by_a_keyed_hash_and_an_erased_person_is_gone(ma
     registered = (await events.read_stream(account_stream(owner.account_id)))[0]
     assert is_sealed(registered.data["username"]) and is_sealed(registered.data["mobile"])
     # the registry's PersonErased, as the projection and the worker take it
-    envelope = registry_events.wrap(PersonErased(subject_id=owner.account_id), stream_id=f"person-{owner.account_id}",
-                                    stream_version=1, actor=admin.as_actor())
+    erased = PersonErased(subject_id=owner.account_id, reason="PIPL art. 47", erased_by_account_id=admin.account_id,
+                          erased_at=datetime.now(UTC))
+    envelope = registry_events.wrap(erased, stream_id=f"person-{owner.account_id}", stream_version=1,
+                                    actor=admin.as_actor())
     await apply_event(db["person_erasures"], PersonErasures(), envelope)
     worker = ErasureWorker(db, identity.accounts.store)
     stop = asyncio.Event()

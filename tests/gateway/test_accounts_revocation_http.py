@@ -122,18 +122,22 @@ def test_a_person_erased_by_the_registry_can_no_longer_sign_in(everything):
     """The registry's PersonErased, published here on its topic as the registry's relay would: the gateway forgets
     the person's key, disables the account (its tokens refused everywhere) and drops its login keys."""
     import asyncio
+    from datetime import UTC, datetime
 
-    from gateway.app.erasure import PersonErased, registry_events
     from nrmm_kernel.bus import encode, make_producer
     from nrmm_kernel.envelope import Actor
+    from registry.contracts import PersonErased
+    from registry.contracts import events as registry_events
 
     g = everything
     mobile, password = g.register_owner()
     bearer = g.bearer(mobile, password)
     account_id = g.http.get("/api/auth/me", headers=bearer).json()["account_id"]
     admin_id = g.http.get("/api/auth/me", headers=g.admin).json()["account_id"]
-    envelope = registry_events.wrap(PersonErased(subject_id=account_id), stream_id=f"person-{account_id}",
-                                    stream_version=1, actor=Actor(account_id=admin_id, role="admin"))
+    erased = PersonErased(subject_id=account_id, reason="PIPL art. 47", erased_by_account_id=admin_id,
+                          erased_at=datetime.now(UTC))
+    envelope = registry_events.wrap(erased, stream_id=f"person-{account_id}", stream_version=1,
+                                    actor=Actor(account_id=admin_id, role="admin"))
 
     async def publish() -> None:
         producer = make_producer(g.infra.kafka_bootstrap)

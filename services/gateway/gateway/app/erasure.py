@@ -12,15 +12,16 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from pydantic import ConfigDict
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from nrmm_kernel.aio import sleep_or_stop
-from nrmm_kernel.envelope import Actor, DomainEvent, EventEnvelope, EventRegistry
+from nrmm_kernel.envelope import Actor, EventEnvelope
 from nrmm_kernel.logging import get_logger
 from nrmm_kernel.projection import Projection, on
 from nrmm_kernel.supervisor import Health
+from registry.contracts import PersonErased
+from registry.contracts import events as registry_events
 
 from .account_store import AccountStore
 from .accounts import change
@@ -30,21 +31,9 @@ ERASURES = "person_erasures"
 ERASED_REASON = "personal_data_erased"
 POLL_SECONDS = 1.0
 
-# The registry's event, as the gateway reads it: only the field it needs (the registry owns the contract,
-# registry.contracts.PersonErased; this reader ignores its other fields).
-registry_events = EventRegistry(namespace="cn.cq.nrmm.registry", source="/nrmm/registry")
-
-
-@registry_events.register
-class PersonErased(DomainEvent):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    subject_id: str
-
-
 class PersonErasures(Projection):
     name = ERASURES
-    contract = registry_events
+    contract = registry_events  # the registry's own contract (registry.contracts)
 
     def doc_id(self, envelope: EventEnvelope) -> str:
         return envelope.streamid
