@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 
 def routers() -> list[APIRouter]:
+    from .audit import router as audit
     from .routes import router
 
-    return [router]
+    return [audit, router]
