@@ -86,8 +86,8 @@ def _check_stream_id(stream_id: str) -> None:
                                field="stream_id")
 
 
-def audit_router(config: AuditConfig) -> APIRouter:
-    router = APIRouter(prefix=f"/api/{config.service}/audit", tags=["audit"])
+def audit_router(config: AuditConfig, prefix: str | None = None) -> APIRouter:
+    router = APIRouter(prefix=prefix or f"/api/{config.service}/audit", tags=["audit"])
     auditor = require_role(Role.AUDITOR)
 
     def store_of(request: Request) -> Any:

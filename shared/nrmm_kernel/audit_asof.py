@@ -104,7 +104,6 @@ def _typed(value: str) -> Any:
     """A ``--where`` value: numbers and booleans as themselves, anything else as text."""
     if value in ("true", "false"):
         return value == "true"
-    try:
+    if value.lstrip("-").isdigit() and str(int(value)) == value:  # "05" (a district) stays text
         return int(value)
-    except ValueError:
-        return value
+    return value
