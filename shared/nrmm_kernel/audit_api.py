@@ -56,11 +56,11 @@ class AuditConfig:
 
 
 def districts_of(envelopes: list[EventEnvelope]) -> set[str]:
-    """The districts a stream's events name (``district``, or a nested machine's or site's)."""
+    """The districts a stream's events name (``district``, or a nested machine's, site's or details')."""
     found: set[str] = set()
     for envelope in envelopes:
         data = envelope.data
-        for holder in (data, data.get("machine"), data.get("site")):
+        for holder in (data, data.get("machine"), data.get("site"), data.get("details")):
             if isinstance(holder, dict) and isinstance(holder.get("district"), str):
                 found.add(holder["district"])
     return found

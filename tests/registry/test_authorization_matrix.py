@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from nrmm_kernel.reference import Department, Role
-from tests.authz import BASE_CALLERS, Endpoint, token_headers, uncovered, wrong_cells
+from tests.authz import BASE_CALLERS, Endpoint, audit_rows, token_headers, uncovered, wrong_cells
 from tests.registry.fixtures import PNG, registrant
 from tests.registry.test_code_life_http import apply
 
@@ -64,6 +64,7 @@ def endpoints(world: dict) -> list[Endpoint]:
          OWNERS | {"reviewer_12", "reviewer_01", "reviewer_city", "admin_12", "admin_01"}),
         ("verify", "GET", f"/api/registry/verify?code={code}", {}, EVERYONE),
         ("gate facts (sites service)", "GET", f"/api/registry/internal/gate-facts?code={code}", {}, {"service"}),
+        *audit_rows("registry", f"machine-{world['machine_id']}", code),
     ]
     return [Endpoint(name, method, path, frozenset(allowed), kwargs) for name, method, path, kwargs, allowed in table]
 
