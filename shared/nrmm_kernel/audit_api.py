@@ -12,10 +12,11 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
+from pydantic import StringConstraints
 
 from .aggregate import Aggregate
 from .audit_asof import envelopes_until, fold, public_state
@@ -35,6 +36,7 @@ log = get_logger("audit")
 STREAM_ID = re.compile(r"^[a-z][a-z0-9-]{0,40}-[A-Za-z0-9_.:\-]{1,120}$")
 LOG_SCAN = 2000  # commits one log page looks at, at most: a sparse filter answers with where to go on
 MAX_LIMIT = 200
+StreamId = Annotated[str, StringConstraints(max_length=170)]
 
 
 @dataclass
@@ -142,7 +144,7 @@ def audit_router(config: AuditConfig, prefix: str | None = None) -> APIRouter:
     @router.get("/log", summary="The service's global log, filtered, paged by position")
     async def global_log(request: Request, type: str | None = Query(None, max_length=120),  # noqa: A002
                          actor: str | None = Query(None, max_length=120),
-                         district: str | None = Query(None, pattern=r"^\d{2}$"),
+                         district: str | None = Query(None, pattern=r"^\d{2}$", max_length=2),
                          from_position: int = Query(1, ge=1), limit: int = Query(50, ge=1, le=MAX_LIMIT),
                          since: str | None = Query(None, max_length=40), until: str | None = Query(None, max_length=40),
                          who: Principal = Depends(auditor)) -> dict[str, Any]:
@@ -198,7 +200,7 @@ def audit_router(config: AuditConfig, prefix: str | None = None) -> APIRouter:
     @router.get("/export", summary="CloudEvents JSON Lines with their hashes: a time range or streams")
     async def export(request: Request, since: str | None = Query(None, max_length=40),
                      until: str | None = Query(None, max_length=40),
-                     stream: list[str] = Query([], max_length=100), who: Principal = Depends(auditor)
+                     stream: list[StreamId] = Query([], max_length=100), who: Principal = Depends(auditor)
                      ) -> StreamingResponse:
         store = store_of(request)
         if stream:

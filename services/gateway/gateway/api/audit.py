@@ -16,7 +16,7 @@ import asyncio
 from typing import Any
 
 import httpx
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
@@ -98,7 +98,7 @@ async def verify_all(request: Request, who: Principal = Depends(auditor)) -> dic
 
 
 @router.get("/reads", summary="The log of audit reads of every service, one day")
-async def audit_reads(request: Request, day: str | None = None,
+async def audit_reads(request: Request, day: str | None = Query(None, max_length=10),
                       who: Principal = Depends(current_principal)) -> dict[str, Any]:
     require_log_reader(who)
     params = {"day": day} if day else {}
