@@ -183,15 +183,18 @@ async def _check_stream_link(source: _Source, report: VerifyReport, heads: Order
 
 
 async def _check_checkpoints(source: _Source, report: VerifyReport, checked: list[tuple[int, str, str]]) -> None:
-    last_good = 0
-    for position, recorded, where in sorted(checked):
-        if position > report.head:
-            continue  # the tail check names it
-        report.checkpoints_checked += 1
-        doc = await source.at(position)
-        if doc is not None and doc.get("store_hash") == recorded:
-            last_good = max(last_good, position)
-            continue
+    """A checkpointed position is good when every checkpoint naming it (the store's own, the topic's) agrees with
+    the store; a break names the last good one before it (a forged recorded checkpoint cannot vouch for itself)."""
+    hashes: dict[int, str | None] = {}
+    for position, _, _ in checked:
+        if position <= report.head and position not in hashes:
+            doc = await source.at(position)
+            hashes[position] = doc.get("store_hash") if doc is not None else None
+    bad = sorted({(p, h, w) for p, h, w in checked if p in hashes and hashes[p] != h})
+    good = sorted({p for p, _, _ in checked if p in hashes} - {p for p, _, _ in bad})
+    report.checkpoints_checked += len(hashes)
+    for position, _, where in bad:
+        last_good = max((g for g in good if g < position), default=0)
         report.add(Break(position, "checkpoint",
                          f"位置 {position} 的全库哈希与检查点不符 ({where}): 位置 {last_good} 之后、{position} 及之前的"
                          f"提交被修改并重算了哈希 (edited after checkpoint {last_good}, up to {position})",
