@@ -202,6 +202,9 @@ def audit_router(config: AuditConfig, prefix: str | None = None) -> APIRouter:
                      until: str | None = Query(None, max_length=40),
                      stream: list[StreamId] = Query([], max_length=100), who: Principal = Depends(auditor)
                      ) -> StreamingResponse:
+        if not stream and who.district is not None:
+            raise Forbidden("区县审计人员只能按记录导出 (a district auditor exports named streams)",
+                            code="outside_jurisdiction", field="stream")
         store = store_of(request)
         if stream:
             for stream_id in stream:
@@ -209,9 +212,6 @@ def audit_router(config: AuditConfig, prefix: str | None = None) -> APIRouter:
             commits = commits_of_streams(store, stream)
             target = ",".join(stream)
         else:
-            if who.district is not None:
-                raise Forbidden("区县审计人员只能按记录导出 (a district auditor exports named streams)",
-                                code="outside_jurisdiction", field="stream")
             head = await store.head_position()
             t0, t1 = parse_time(since, "since"), parse_time(until, "until")
             first = await last_position_at(store, t0, head) + 1 if t0 else 1
