@@ -93,7 +93,8 @@ def uncovered(routers, endpoints: list[Endpoint], ignore: set[tuple[str, str]] =
 AUDITORS = frozenset({"auditor_city", "auditor_01"})
 
 
-def audit_rows(service: str, stream: str, machine_key: str | None = None) -> list[tuple]:
+def audit_rows(service: str, stream: str, machine_key: str | None = None,
+               log_readers: frozenset[str] = AUDITORS) -> list[tuple]:
     """A service's audit router (issue #21) for a matrix: ``stream`` is a district-12 stream, so a district-01
     auditor reads the service's log, verify and reads (of their own district) but not that stream."""
     base = f"/api/{service}/audit"
@@ -103,7 +104,8 @@ def audit_rows(service: str, stream: str, machine_key: str | None = None) -> lis
         ("audit log", "GET", f"{base}/log?limit=5", {}, AUDITORS),
         ("audit verify", "GET", f"{base}/verify", {}, AUDITORS),
         ("audit export", "GET", f"{base}/export?stream={stream}", {}, {"auditor_city"}),
-        ("audit reads", "GET", f"{base}/reads", {}, AUDITORS),
+        # the log of audit reads: auditors and the ecology bureau's city administrator
+        ("audit reads", "GET", f"{base}/reads", {}, log_readers),
     ]
     if machine_key is not None:
         rows.append(("audit timeline", "GET", f"{base}/machines/{machine_key}/timeline", {}, AUDITORS))

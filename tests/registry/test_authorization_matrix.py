@@ -6,14 +6,15 @@ from __future__ import annotations
 import pytest
 
 from nrmm_kernel.reference import Department, Role
-from tests.authz import BASE_CALLERS, Endpoint, audit_rows, token_headers, uncovered, wrong_cells
+from tests.authz import AUDITORS, BASE_CALLERS, Endpoint, audit_rows, token_headers, uncovered, wrong_cells
 from tests.registry.fixtures import PNG, registrant
 from tests.registry.test_code_life_http import apply
 
 # the code register is the ecology bureau's: another department's administrator reads and changes none of it
-CALLERS = {**BASE_CALLERS, "housing_admin_12": (Role.ADMIN, "mx-adm-hou", "12", Department.HOUSING)}
+CALLERS = {**BASE_CALLERS, "housing_admin_12": (Role.ADMIN, "mx-adm-hou", "12", Department.HOUSING),
+           "admin_city": (Role.ADMIN, "mx-adm-city", None, Department.ECOLOGY)}
 OWNERS = {"owner", "other_owner"}
-DISTRICT_12_REVIEW = {"reviewer_12", "reviewer_city", "admin_12"}
+DISTRICT_12_REVIEW = {"reviewer_12", "reviewer_city", "admin_12", "admin_city"}
 DISTRICT_12_QUEUE = DISTRICT_12_REVIEW | {"auditor_city"}
 EVERYONE = set(CALLERS) - {"anonymous", "service"}
 
@@ -61,10 +62,15 @@ def endpoints(world: dict) -> list[Endpoint]:
         ("correct", "POST", f"/api/registry/machines/{code}/corrections", {"json": {"machine": world["machine"]}},
          {"owner"}),
         ("declare other province", "POST", "/api/registry/external-machines", {"json": {"code": "2-B0000001"}},
-         OWNERS | {"reviewer_12", "reviewer_01", "reviewer_city", "admin_12", "admin_01"}),
+         OWNERS | {"reviewer_12", "reviewer_01", "reviewer_city", "admin_12", "admin_01", "admin_city"}),
         ("verify", "GET", f"/api/registry/verify?code={code}", {}, EVERYONE),
         ("gate facts (sites service)", "GET", f"/api/registry/internal/gate-facts?code={code}", {}, {"service"}),
-        *audit_rows("registry", f"machine-{world['machine_id']}", code),
+        # #14: only the ecology bureau's city administrator erases a person (404 here: nobody of that id)
+        ("erase a person", "POST", "/api/registry/personal-data/erasures",
+         {"json": {"subject_id": "owner-nobody", "reason": "x"}}, {"admin_city"}),
+        ("open sealed values (notifications)", "POST", "/api/registry/internal/personal/open",
+         {"json": {"values": []}}, {"service"}),
+        *audit_rows("registry", f"machine-{world['machine_id']}", code, AUDITORS | {"admin_city"}),
     ]
     return [Endpoint(name, method, path, frozenset(allowed), kwargs) for name, method, path, kwargs, allowed in table]
 
