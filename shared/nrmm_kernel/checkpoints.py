@@ -17,7 +17,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from .aio import sleep_or_stop
-from .bus import topic_partitions
+from .bus import make_producer, topic_partitions
 from .envelope import DomainEvent, EventRegistry
 from .errors import ConcurrencyError
 from .logging import get_logger
@@ -43,9 +43,10 @@ def checkpoint_topic(namespace: str) -> str:
 class CheckpointPublisher:
     """A supervised runner: every ``every_seconds``, if the store moved since the last checkpoint, one checkpoint."""
 
-    def __init__(self, store: Any, producer: AIOKafkaProducer, *, service: str, topic: str, every_seconds: float):
+    def __init__(self, store: Any, bootstrap: str, *, service: str, topic: str, every_seconds: float):
         self.store = store
-        self.producer = producer
+        self.bootstrap = bootstrap
+        self.producer: AIOKafkaProducer | None = None  # the runner's own, for its life; else one per checkpoint
         self.service = service
         self.topic = topic
         self.every_seconds = every_seconds
@@ -58,13 +59,20 @@ class CheckpointPublisher:
     async def run(self, stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
         self.health.ok()
-        while not stop.is_set():
-            due = loop.time() + self.every_seconds
-            while not stop.is_set() and loop.time() < due:  # alive between checkpoints, as /readyz should see
-                await sleep_or_stop(stop, min(5.0, max(due - loop.time(), 0.0)))
-                self.health.ok()
-            if not stop.is_set():
-                await self.checkpoint()
+        producer = make_producer(self.bootstrap)
+        await producer.start()
+        self.producer = producer
+        try:
+            while not stop.is_set():
+                due = loop.time() + self.every_seconds
+                while not stop.is_set() and loop.time() < due:  # alive between checkpoints, as /readyz should see
+                    await sleep_or_stop(stop, min(5.0, max(due - loop.time(), 0.0)))
+                    self.health.ok()
+                if not stop.is_set():
+                    await self.checkpoint()
+        finally:
+            self.producer = None
+            await producer.stop()
 
     async def checkpoint(self) -> dict[str, Any] | None:
         """Take one checkpoint now (None: nothing new since the last one, or another instance took it)."""
@@ -78,8 +86,7 @@ class CheckpointPublisher:
             self._last_own = head  # the head is our own checkpoint: nothing happened since
             return None
         mark = {"service": self.service, "position": head, "store_hash": doc["store_hash"]}
-        await self.producer.send_and_wait(self.topic, key=self.service.encode(),
-                                          value=json.dumps(mark, separators=(",", ":")).encode())
+        await self._publish(mark)
         version = await self.store.stream_version(self.stream_id)
         event = StoreCheckpointed(position=head, store_hash=doc["store_hash"], topic=self.topic)
         envelope = self.registry.wrap(event, stream_id=self.stream_id, stream_version=version + 1)
@@ -90,6 +97,19 @@ class CheckpointPublisher:
         self._last_own = commit.position
         log.info("checkpoint.taken", position=head, store_hash=doc["store_hash"][:12], recorded_at=commit.position)
         return mark
+
+
+    async def _publish(self, mark: dict[str, Any]) -> None:
+        value, key = json.dumps(mark, separators=(",", ":")).encode(), self.service.encode()
+        if self.producer is not None:
+            await self.producer.send_and_wait(self.topic, key=key, value=value)
+            return
+        producer = make_producer(self.bootstrap)  # a checkpoint taken from the command line
+        await producer.start()
+        try:
+            await producer.send_and_wait(self.topic, key=key, value=value)
+        finally:
+            await producer.stop()
 
 
 async def read_checkpoints(bootstrap: str, topic: str, service: str, seconds: float = 10.0) -> dict[int, str]:

@@ -4,7 +4,7 @@ administrator edits, deletes, reorders or recomputes, verify names the first bro
 import pytest
 
 from nrmm_kernel.audit_verify import verify
-from nrmm_kernel.bus import ensure_topics, make_producer
+from nrmm_kernel.bus import ensure_topics
 from nrmm_kernel.chain import GENESIS, backfill, raw_commits, store_hash
 from nrmm_kernel.checkpoints import CheckpointPublisher, read_checkpoints
 from nrmm_kernel.eventstore import EventStore, commit_hash
@@ -104,11 +104,7 @@ async def test_swapped_commits_break_both_chains(store):
 async def checkpoints(infra, store, topic_name):
     topic = f"{topic_name}.checkpoints"
     await ensure_topics(infra.kafka_bootstrap, [topic], partitions=1)
-    producer = make_producer(infra.kafka_bootstrap)
-    await producer.start()
-    publisher = CheckpointPublisher(store, producer, service="sample", topic=topic, every_seconds=60)
-    yield publisher
-    await producer.stop()
+    return CheckpointPublisher(store, infra.kafka_bootstrap, service="sample", topic=topic, every_seconds=60)
 
 
 async def test_a_checkpoint_is_published_and_recorded_once_per_change(infra, store, checkpoints):
