@@ -41,6 +41,16 @@ class ServiceCaller:
             return await self.upstreams.call(
                 lambda base: client.post(f"{base}{path}", json=body, headers=self._headers()))
 
+    async def get_as(self, path: str, params: dict[str, Any], authorization: str,
+                     correlation_id: str | None = None) -> httpx.Response:
+        """A read on behalf of the caller (their own bearer token): the other service checks the caller's role and
+        jurisdiction itself, and records the read under the caller's name (the gateway's audit timeline)."""
+        headers = {"Authorization": authorization}
+        if correlation_id:
+            headers["X-Correlation-Id"] = correlation_id
+        async with httpx.AsyncClient(timeout=self.timeout) as client:
+            return await client.get(f"{self.base_url}{path}", params=params, headers=headers)
+
     async def get(self, path: str, params: dict[str, Any]) -> httpx.Response:
         """Raises httpx.HTTPError when the other service does not answer."""
         async with httpx.AsyncClient(timeout=self.timeout) as client:

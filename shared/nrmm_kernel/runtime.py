@@ -20,6 +20,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from .bus import BrokerProbe, ensure_topics, make_producer
+from .checkpoints import CheckpointPublisher, checkpoint_topic
 from .envelope import EventRegistry
 from .eventstore import EventStore
 from .lease import Lease, instance_id, run_leased
@@ -71,6 +72,7 @@ class ServiceRuntime:
         self.store: EventStore | None = None
         self.producer: AIOKafkaProducer | None = None
         self.relay: OutboxRelay | None = None
+        self.checkpoints: CheckpointPublisher | None = None
         self.runner: ProjectionRunner | None = None
         self.foreign_runners: dict[str, ProjectionRunner] = {}
         self.health: dict[str, Health] = {}  # every supervised runner, as /readyz reports it
@@ -92,7 +94,7 @@ class ServiceRuntime:
         foreign_topics = {service: self.topic_of(service) for service in self.foreign}
         topics = {*(self.subscribe_to if self.projections else ()), *foreign_topics.values()}
         if self.has_events:
-            topics.add(s.topic)
+            topics.update((s.topic, checkpoint_topic(s.namespace)))
         if topics:
             await ensure_topics(s.kafka_bootstrap, sorted(topics), s.topic_partitions, s.topic_replication_factor)
         if self.has_events:
@@ -102,6 +104,9 @@ class ServiceRuntime:
             self.relay = OutboxRelay(self.store, None, s.topic,
                                      batch_size=s.relay_batch_size, poll_seconds=s.relay_poll_seconds,
                                      transactional=True)
+            self.checkpoints = CheckpointPublisher(self.store, s.kafka_bootstrap, service=s.service_name,
+                                                   topic=checkpoint_topic(s.namespace),
+                                                   every_seconds=s.checkpoint_seconds)
         if self.projections:
             self.runner = ProjectionRunner(
                 db=self.db, projections=self.projections, topics=self.subscribe_to,
@@ -123,6 +128,8 @@ class ServiceRuntime:
         if self.run_background:
             if self.relay is not None:
                 self.supervise("relay", self._run_relay, health=self.relay.health, leased=True)
+            if self.checkpoints is not None:  # one instance at a time takes the checkpoints
+                self.supervise("checkpoints", self.checkpoints.run, health=self.checkpoints.health, leased=True)
             if self.runner is not None:
                 self.supervise("projector", self.runner.run, health=self.runner.health)
             for service, foreign in self.foreign_runners.items():

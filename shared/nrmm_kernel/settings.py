@@ -43,6 +43,8 @@ class KernelSettings(BaseSettings):
     max_commit_bytes: int = Field(default=262_144, ge=1024)
     # how long a query sent with X-Min-Position waits for its read models before 503 read_model_behind
     read_wait_seconds: float = Field(default=2.0, gt=0, le=30)
+    # how often the store chain's head hash is published to the checkpoint topic and recorded (checkpoints.py)
+    checkpoint_seconds: float = Field(default=300.0, gt=0)
 
     @property
     def database_name(self) -> str:
