@@ -37,6 +37,7 @@ async def wire(app: FastAPI) -> None:
     owners = OwnerDirectory(runtime.settings.gateway_url, app.state.token_verifier)
     app.state.registry_commands = RegistryCommands(runtime.db, runtime.store, owners=owners)
     await app.state.registry_commands.identities.ensure_indexes()
+    await app.state.registry_commands.uploads.ensure_indexes()
     app.state.registry_queries = RegistryQueries(runtime.db)
 
 

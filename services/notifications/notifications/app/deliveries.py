@@ -43,6 +43,8 @@ class Deliveries:
     async def ensure_indexes(self) -> None:
         await self.coll.create_index([("status", 1), ("next_attempt_at", 1)])
         await self.coll.create_index("notice_id")
+        if self.channels.outbox is not None:
+            await self.channels.outbox.ensure_indexes()
 
     async def enqueue(self, message: Message, delivery_id: str, *, notice_id: str | None = None) -> dict:
         """Record a delivery once per id (a second enqueue of the same id finds the first)."""
