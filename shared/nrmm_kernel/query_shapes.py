@@ -78,7 +78,7 @@ def shapes_of(command_name: str, command: Mapping[str, Any]) -> list[dict[str, A
                  "sort": sort_shape(command.get("sort")), "limited": True}]
     if command_name in ("update", "delete"):
         key = "updates" if command_name == "update" else "deletes"
-        found = []
+        found: list[dict[str, Any]] = []
         for statement in command.get(key) or ():
             if isinstance(statement, Mapping):
                 found.append({**base, "op": command_name, "filter": filter_shape(statement.get("q")), "sort": [],

@@ -81,8 +81,8 @@ def fill(table: str, count: int, template: str = "TRUE") -> None:
         values.append(f"'{literal}', {value}")
     kept = ", ".join("'" + f.replace("'", "''") + "'" for f in kinds)
     types = (f"jsonb_build_object('$k', (SELECT jsonb_agg(k) FROM jsonb_array_elements_text(t._jsonb->'$s'->'$k') k "
-             f"WHERE k IN ({kept})), 'p', (SELECT jsonb_object_agg(k, v) FROM jsonb_each(t._jsonb->'$s'->'p') AS e(k, v) "
-             f"WHERE k IN ({kept})))")
+             f"WHERE k IN ({kept})), 'p', (SELECT jsonb_object_agg(k, v) "
+             f"FROM jsonb_each(t._jsonb->'$s'->'p') AS e(k, v) WHERE k IN ({kept})))")
     sql(f"INSERT INTO {table} (_jsonb) SELECT jsonb_build_object('$s', {types}, {', '.join(values)}) "
         f"FROM {source} t, generate_series(1, {count}) g")
     sql(f"ANALYZE {table}")

@@ -21,8 +21,8 @@ import pytest
 
 from nrmm_kernel.codes import qr_payload
 from nrmm_kernel.eventstore import EventStore
-from nrmm_kernel.runtime import mongo_client
 from nrmm_kernel.reference import Role
+from nrmm_kernel.runtime import mongo_client
 from tests.indexes import postgres
 from tests.platform import eventually, start_platform
 from tests.sites.conftest import ADMIN_PASSWORD, ADMIN_USER, SERVICES, Sites, reported
