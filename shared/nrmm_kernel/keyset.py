@@ -75,7 +75,7 @@ async def page(collection: AsyncCollection[Any], query: dict[str, Any], sort: Se
     if after is not None:
         beyond = after_filter(order, decode(after, len(order)))
         query = {**query, **beyond} if "$or" not in query else {"$and": [query, beyond]}
-    found = collection.find(query).sort(order)
+    found = collection.find(query).sort(order).limit(limit + 1)  # to_list(n) alone sends no limit to the server
     docs = await (found.skip(skip) if skip else found).to_list(limit + 1)
     more = len(docs) > limit
     docs = docs[:limit]

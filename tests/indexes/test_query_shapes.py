@@ -36,7 +36,9 @@ def test_the_judge_of_shapes():
     assert not shapes.served({**shape, "filter": {"district": "ne"}}, declared)
     assert not shapes.served({**shape, "filter": {}}, declared)  # the whole collection
     assert shapes.served({**shape, "filter": {}, "limited": True, "sort": ["_id"]}, declared)
+    assert shapes.served({**shape, "filter": {"late": "eq"}, "limited": True, "sort": ["codes", "_id"]}, declared)
     assert not shapes.served({**shape, "filter": {}, "limited": True, "sort": ["status"]}, declared)
+    assert not shapes.served({**shape, "filter": {}, "sort": ["_id"]}, declared)  # to_list(n) sends no limit
     either = {"$or": [{"codes": "eq"}, {"district": "eq"}]}
     assert shapes.served({**shape, "filter": either}, declared)
     assert not shapes.served({**shape, "filter": {"$or": [{"codes": "eq"}, {"late": "eq"}]}}, declared)

@@ -133,7 +133,7 @@ class SitesQueries:
             query["district"] = who.district
         elif district is not None:
             query["district"] = district
-        docs = await self.db[ANOMALIES].find(query).sort("at", DESCENDING).to_list(limit)
+        docs = await self.db[ANOMALIES].find(query).sort("at", DESCENDING).limit(limit).to_list(limit)
         return [_public(d) for d in docs]
 
     async def zones(self, who: Principal, district: str | None, include_inactive: bool) -> list[dict]:
