@@ -96,6 +96,7 @@ class Sites(Projection):
 
     async def ensure_indexes(self, collection) -> None:
         await collection.create_index([("district", ASCENDING), ("department", ASCENDING), ("status", ASCENDING)])
+        await collection.create_index([("site_code", ASCENDING)])  # the lists' order (keyset pages)
 
 
 class Zones(Projection):
