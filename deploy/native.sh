@@ -36,6 +36,11 @@ RUN="$STATE/run"
 
 log() { printf '[native] %s\n' "$*" >&2; }
 
+# Data and logs hold personal data (#14): readable by their owner only. New files are made so (umask); files made
+# before are closed too. (Not $STATE itself: PostgreSQL's user must still pass through it to its own directory.)
+umask 077
+private() { local d; for d in "$@"; do if [ -e "$d" ]; then chmod -R go-rwx "$d"; fi; done; }
+
 need() {
   # Debian packages as a fallback when a tool is missing on a new machine.
   local cmd="$1" pkg="$2"
@@ -91,7 +96,7 @@ install_postgres() {
   if ! as_postgres test -x "$STATE"; then
     PG_ROOT="/var/tmp/nrmm-postgres-$(printf '%s' "$STATE" | cksum | cut -d' ' -f1)"
   fi
-  mkdir -p "$PG_ROOT" && chown postgres "$PG_ROOT"
+  mkdir -p "$PG_ROOT" && chown postgres "$PG_ROOT" && private "$PG_ROOT"
 }
 
 start_postgres() {
@@ -127,6 +132,7 @@ stop_postgres() {
 start_kafka() {
   if pid_alive kafka && port_open "$KAFKA_PORT"; then log "kafka already running"; return; fi
   mkdir -p "$KAFKA_DATA" "$LOGS" "$RUN"
+  private "$STATE/data" "$LOGS" "$RUN"
   local props="$STATE/kafka-server.properties"
   sed -e "s#@DATA@#$KAFKA_DATA#" -e "s/@PORT@/$KAFKA_PORT/g" -e "s/@CPORT@/$KAFKA_CONTROLLER_PORT/g" \
     "$ROOT/deploy/kafka/server.properties" > "$props"
@@ -145,6 +151,7 @@ start_kafka() {
 start_ferretdb() {
   if pid_alive ferretdb && port_open "$FERRETDB_PORT"; then log "ferretdb already running"; return; fi
   mkdir -p "$STATE/state/ferretdb" "$LOGS" "$RUN"
+  private "$STATE/state" "$LOGS" "$RUN"
   start_postgres
   log "starting ferretdb on 127.0.0.1:$FERRETDB_PORT (postgresql backend)"
   nohup "$FERRETDB_BIN" --handler=postgresql \

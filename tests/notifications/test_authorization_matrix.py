@@ -44,6 +44,8 @@ def endpoints() -> list[Endpoint]:
         ("pull feed", "GET", f"{FEED}/events", {}, FEED_READERS),
         ("stream feed", "GET", f"{FEED}/stream", {}, FEED_READERS),
         ("asyncapi", "GET", "/api/notifications/asyncapi.json", {}, EVERYONE),
+        ("disclosures (registry)", "GET", "/api/notifications/internal/personal/disclosures?subject_id=x", {},
+         {"service"}),
     ]
     return [Endpoint(name, method, path, frozenset(allowed), kwargs) for name, method, path, kwargs, allowed in table]
 

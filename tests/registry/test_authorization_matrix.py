@@ -11,9 +11,10 @@ from tests.registry.fixtures import PNG, registrant
 from tests.registry.test_code_life_http import apply
 
 # the code register is the ecology bureau's: another department's administrator reads and changes none of it
-CALLERS = {**BASE_CALLERS, "housing_admin_12": (Role.ADMIN, "mx-adm-hou", "12", Department.HOUSING)}
+CALLERS = {**BASE_CALLERS, "housing_admin_12": (Role.ADMIN, "mx-adm-hou", "12", Department.HOUSING),
+           "admin_city": (Role.ADMIN, "mx-adm-city", None, Department.ECOLOGY)}
 OWNERS = {"owner", "other_owner"}
-DISTRICT_12_REVIEW = {"reviewer_12", "reviewer_city", "admin_12"}
+DISTRICT_12_REVIEW = {"reviewer_12", "reviewer_city", "admin_12", "admin_city"}
 DISTRICT_12_QUEUE = DISTRICT_12_REVIEW | {"auditor_city"}
 EVERYONE = set(CALLERS) - {"anonymous", "service"}
 
@@ -61,9 +62,14 @@ def endpoints(world: dict) -> list[Endpoint]:
         ("correct", "POST", f"/api/registry/machines/{code}/corrections", {"json": {"machine": world["machine"]}},
          {"owner"}),
         ("declare other province", "POST", "/api/registry/external-machines", {"json": {"code": "2-B0000001"}},
-         OWNERS | {"reviewer_12", "reviewer_01", "reviewer_city", "admin_12", "admin_01"}),
+         OWNERS | {"reviewer_12", "reviewer_01", "reviewer_city", "admin_12", "admin_01", "admin_city"}),
         ("verify", "GET", f"/api/registry/verify?code={code}", {}, EVERYONE),
         ("gate facts (sites service)", "GET", f"/api/registry/internal/gate-facts?code={code}", {}, {"service"}),
+        # #14: only the ecology bureau's city administrator erases a person (404 here: nobody of that id)
+        ("erase a person", "POST", "/api/registry/personal-data/erasures",
+         {"json": {"subject_id": "owner-nobody", "reason": "x"}}, {"admin_city"}),
+        ("open sealed values (notifications)", "POST", "/api/registry/internal/personal/open",
+         {"json": {"values": []}}, {"service"}),
     ]
     return [Endpoint(name, method, path, frozenset(allowed), kwargs) for name, method, path, kwargs, allowed in table]
 

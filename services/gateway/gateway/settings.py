@@ -21,6 +21,8 @@ class Settings(KernelSettings):
     # failed logins to one username from all addresses together (guessing from many addresses)
     login_max_failures_per_username: int = Field(default=20, ge=1)
     sms_code_ttl_seconds: int = Field(default=300, ge=1)
+    # the server secret SMS codes are stored keyed with (HMAC, #14); unset: derived from NRMM_JWT_SECRET
+    sms_code_secret: str | None = Field(default=None, min_length=32)
     sms_resend_seconds: int = Field(default=60, ge=0)
     sms_daily_limit: int = Field(default=10, ge=1)
     sms_max_attempts: int = Field(default=5, ge=1)

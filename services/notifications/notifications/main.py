@@ -13,7 +13,9 @@ from fastapi import FastAPI
 
 from nrmm_kernel.cli import run_cli
 from nrmm_kernel.envelope import utcnow
+from nrmm_kernel.forgetting import Shredder
 from nrmm_kernel.http import create_service_app
+from nrmm_kernel.personal import SubjectKeys
 from nrmm_kernel.runtime import ServiceRuntime
 from nrmm_kernel.supervisor import Health
 
@@ -22,6 +24,7 @@ from .app.channels import make_channels
 from .app.deliveries import Deliveries
 from .app.feeds import Feeds
 from .app.notices import Notices
+from .app.personal import Disclosures, RegistryOpener
 from .app.reminders import Reminders
 from .asyncapi import build as build_asyncapi
 from .domain.events import registry
@@ -45,9 +48,14 @@ async def wire(app: FastAPI) -> None:
         return utcnow() + offset
 
     app.state.channels = make_channels(settings, runtime.db)
-    app.state.deliveries = deliveries = Deliveries(runtime.db, app.state.channels, settings, clock)
+    keys = SubjectKeys(runtime.db)  # #14: the numbers of SMS to owners, sealed under notifications' own keys
+    app.state.disclosures = disclosures = Disclosures(runtime.db)
+    await disclosures.ensure_indexes()
+    app.state.deliveries = deliveries = Deliveries(runtime.db, app.state.channels, settings, clock,
+                                                   keys=keys, disclosures=disclosures)
     app.state.notices = notices = Notices(runtime.db, deliveries, clock,
-                                          timedelta(hours=settings.notice_sms_max_age_hours))
+                                          timedelta(hours=settings.notice_sms_max_age_hours),
+                                          opener=RegistryOpener(settings.registry_url, app.state.token_verifier))
     app.state.reminders = reminders = Reminders(runtime.db, notices, clock,
                                                 timedelta(days=settings.reminder_max_lateness_days))
     await deliveries.ensure_indexes()
@@ -65,6 +73,8 @@ async def wire(app: FastAPI) -> None:
             health = Health(name, needs_broker=False)
             runtime.supervise(name, lambda stop, body=body, health=health: body(stop, health), health=health)
         feeds.supervise(runtime)
+        shredder = Shredder(runtime.db, keys)
+        runtime.supervise("shredder", shredder.run, health=shredder.health, needs_broker=False)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

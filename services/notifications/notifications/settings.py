@@ -5,6 +5,8 @@ from nrmm_kernel.settings import KernelSettings
 
 class Settings(KernelSettings):
     service_name: str = "notifications"
+    # the registry opens an owner's sealed mobile when an SMS is to be sent to it (#14)
+    registry_url: str = "http://127.0.0.1:8001"
     # outbox: messages are kept in the database for an administrator to read (development, tests);
     # sms / wechat: the outside providers (the named one must be configured)
     message_channel: Literal["outbox", "sms", "wechat"] = "outbox"

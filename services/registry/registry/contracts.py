@@ -13,6 +13,7 @@ from .domain.events import (
     OwnerChangeCancelled,
     OwnerChanged,
     OwnerChangeRequested,
+    PersonErased,
     PlateReissued,
     PlateReissueRequested,
 )
@@ -22,6 +23,6 @@ from .domain.status import IN_FORCE, Status, status_after
 __all__ = [
     "ApplicationAmended", "CodeCancelled", "CodeIssued", "CodeRejected", "CodeRequested", "ExternalMachineConfirmed",
     "ExternalMachineDeclared", "IN_FORCE", "MachineInfoCorrected", "OwnerChangeCancelled", "OwnerChangeRequested",
-    "OwnerChanged", "PlateReissueRequested",
+    "OwnerChanged", "PersonErased", "PlateReissueRequested",
     "PlateReissued", "Status", "events", "status_after",
 ]

@@ -11,13 +11,18 @@ import sys
 from fastapi import FastAPI
 
 from nrmm_kernel.cli import run_cli
+from nrmm_kernel.forgetting import Shredder
 from nrmm_kernel.http import create_service_app
+from nrmm_kernel.personal import SubjectKeys
 from nrmm_kernel.runtime import ServiceRuntime
+from nrmm_kernel.sealing import SealingStore
 
 from .api import routers
 from .app.commands import RegistryCommands
+from .app.erasure import Disclosures, PersonalData
 from .app.owners import OwnerDirectory
 from .app.queries import RegistryQueries
+from .app.sealing import SEAL_RULES
 from .domain.events import registry
 from .projections import projections
 from .projections.disclosures import disclosure_projections
@@ -34,11 +39,20 @@ def build_runtime(settings: Settings | None = None) -> ServiceRuntime:
 
 async def wire(app: FastAPI) -> None:
     runtime = app.state.runtime
-    owners = OwnerDirectory(runtime.settings.gateway_url, app.state.token_verifier)
-    app.state.registry_commands = RegistryCommands(runtime.db, runtime.store, owners=owners)
+    settings = runtime.settings
+    owners = OwnerDirectory(settings.gateway_url, app.state.token_verifier)
+    keys = SubjectKeys(runtime.db)
+    store = SealingStore(runtime.store, keys, SEAL_RULES, runtime.db)  # personal fields sealed (#14)
+    await store.ensure_indexes()
+    app.state.registry_commands = RegistryCommands(runtime.db, store, owners=owners)
     await app.state.registry_commands.identities.ensure_indexes()
     await app.state.registry_commands.uploads.ensure_indexes()
-    app.state.registry_queries = RegistryQueries(runtime.db)
+    app.state.registry_queries = RegistryQueries(runtime.db, keys)
+    app.state.personal_data = PersonalData(store, keys, Disclosures(settings.notifications_url,
+                                                                    app.state.token_verifier),
+                                           settings.personal_retention_days)
+    shredder = Shredder(runtime.db, keys)
+    runtime.supervise("shredder", shredder.run, health=shredder.health, needs_broker=False)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

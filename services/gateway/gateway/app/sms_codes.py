@@ -1,11 +1,16 @@
 """SMS verification codes: sent within the limits (sms_limits.py), spent once.
 
+Stored keyed (#14): an HMAC-SHA256 of the code under a server secret (``NRMM_SMS_CODE_SECRET``; by default one
+derived from the token secret), so a reader of the database cannot reverse six digits by trying them all.
+
 Concurrency: a code is spent by deleting it (``delete_one`` by ``_id``: of racing right answers one sees
 ``deleted_count == 1``); tries per code are numbered (numbered.py), so racing wrong answers get no more tries than
 the limit."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,11 +34,27 @@ SMS_CODES, SMS_TRIES, SMS_SENDS = "sms_codes", "sms_code_tries", "sms_sends"  # 
 PURGE_MARGIN = timedelta(hours=1)
 
 
-class SmsCodeStore:
-    """The codes sent (hashed, with their expiry), newest first per mobile and purpose."""
+def code_key(settings: Settings) -> bytes:
+    """The server secret SMS codes are keyed with: its own setting, else derived from the token secret."""
+    if settings.sms_code_secret:
+        return settings.sms_code_secret.encode()
+    if not settings.jwt_secret:
+        raise RuntimeError("NRMM_SMS_CODE_SECRET or NRMM_JWT_SECRET must be set")
+    return hmac.new(settings.jwt_secret.encode(), b"nrmm sms codes", hashlib.sha256).digest()
 
-    def __init__(self, db: AsyncDatabase[Any]):
+
+def keyed(key: bytes, code_id: str, code: str) -> str:
+    """What is hashed and compared in place of the code (rules.hash_code): a reader without the key has nothing to
+    try six digits against."""
+    return hmac.new(key, f"{code_id}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+class SmsCodeStore:
+    """The codes sent (keyed hashes, with their expiry), newest first per mobile and purpose."""
+
+    def __init__(self, db: AsyncDatabase[Any], key: bytes):
         self.coll = db[SMS_CODES]
+        self.key = key
 
     async def ensure_indexes(self) -> None:
         await self.coll.create_index([("mobile", ASCENDING), ("purpose", ASCENDING)])
@@ -41,7 +62,8 @@ class SmsCodeStore:
     async def add(self, *, code_id: str, mobile: str, purpose: str, code: str, expires_at: datetime,
                   sent_at: datetime) -> None:
         await self.coll.insert_one({"_id": code_id, "mobile": mobile, "purpose": purpose,
-                                    "code_hash": rules.hash_code(code, code_id), "expires_at": expires_at,
+                                    "code_hash": rules.hash_code(keyed(self.key, code_id, code), code_id),
+                                    "expires_at": expires_at,
                                     "sent_at": sent_at})
 
     async def newest(self, mobile: str, purpose: str) -> dict[str, Any] | None:
@@ -63,7 +85,7 @@ class SmsCodes:
         self.settings = settings
         self.notifications = notifications
         self.now = now
-        self.codes = SmsCodeStore(db)
+        self.codes = SmsCodeStore(db, code_key(settings))
         self.sends = NumberedAttempts(db[SMS_SENDS], rules.TooManyRequests(
             "请稍后再获取验证码", code="sms_rate_limited", field="mobile", details={"retry_after": 1}))
         self.tries = NumberedAttempts(db[SMS_TRIES])  # per SMS code
@@ -104,7 +126,8 @@ class SmsCodes:
         if stored is not None and stored["expires_at"] > now:
             attempt = await self.tries.take(stored["_id"], now, since=stored.get("sent_at", now))
             tries = attempt.n
-        check = rules.check_sms_code(stored, code, now, tries=tries, max_attempts=self.settings.sms_max_attempts)
+        given = keyed(self.codes.key, stored["_id"], code) if stored is not None else code
+        check = rules.check_sms_code(stored, given, now, tries=tries, max_attempts=self.settings.sms_max_attempts)
         if not check.ok or stored is None:
             error = check.error or "sms_code_invalid"
             raise ValidationFailed(rules.SMS_MESSAGES[error], code=error, field="sms_code")

@@ -8,6 +8,7 @@ from pymongo import ASCENDING
 
 from nrmm_kernel.codes import parse_code
 from nrmm_kernel.identity import mask_id_number, mask_mobile
+from nrmm_kernel.personal import ERASED, is_sealed
 from nrmm_kernel.projector import Projection, on
 from registry import contracts as reg
 from registry.contracts import IN_FORCE, Status, status_after
@@ -15,6 +16,7 @@ from sites import contracts as site
 
 from ..domain.rules import serial_key
 
+SEALED_SHOWN = "***"
 REGISTRY_MACHINES = "registry_machines"
 SITES = "sites"
 STAYS = "stays"
@@ -22,10 +24,17 @@ PHOTO_KINDS = ("photo_front", "photo_back", "photo_left", "photo_right", "photo_
                "engine_nameplate", "environmental_label")
 
 
+def _masked(value: str, mask) -> str:
+    # sealed under the registry's key (#14): inspection cannot open it, and keeps no trace of it
+    return SEALED_SHOWN if is_sealed(value) or value == ERASED else mask(value)
+
+
 def _registrant(registrant) -> dict:
-    # inspectors see ID numbers and mobiles masked: the copy never holds them in full
-    return {"kind": registrant.kind.value, "name": registrant.name,
-            "id_number": mask_id_number(registrant.id_number), "mobile": mask_mobile(registrant.mobile)}
+    # inspectors see ID numbers and mobiles masked: the copy never holds them in full; a person's name (sealed by
+    # the registry) is not shown here either: the registry's lookup by code shows it to inspectors, opened
+    return {"kind": registrant.kind.value, "name": _masked(registrant.name, str),
+            "id_number": _masked(registrant.id_number, mask_id_number),
+            "mobile": _masked(registrant.mobile, mask_mobile)}
 
 
 def _machine(machine) -> dict:

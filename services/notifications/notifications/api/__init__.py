@@ -7,6 +7,7 @@ def routers() -> list[APIRouter]:
     from .deliveries import router as deliveries
     from .feeds import router as feeds
     from .inbox import router as inbox
+    from .personal import router as personal
     from .routes import router
 
-    return [router, inbox, deliveries, feeds]
+    return [router, inbox, deliveries, feeds, personal]

@@ -20,10 +20,12 @@ from pymongo.asynchronous.database import AsyncDatabase
 from nrmm_kernel.aio import sleep_or_stop
 from nrmm_kernel.claims import claim, claim_or_existing
 from nrmm_kernel.logging import get_logger
+from nrmm_kernel.personal import ERASED, SubjectKeys
 from nrmm_kernel.supervisor import Backoff, Health
 
 from ..domain.messages import ChannelKind, Message
 from .channels import Channels, DeliveryFailed
+from .personal import Disclosures
 
 DELIVERIES, ATTEMPTS = "deliveries", "delivery_attempts"
 MAX_RETRY_DELAY = 3600.0
@@ -33,8 +35,11 @@ ATTEMPTED = Counter("nrmm_notifications_delivery_attempts_total", "Attempts to s
 
 
 class Deliveries:
-    def __init__(self, db: AsyncDatabase, channels: Channels, settings, clock: Callable[[], datetime]):
+    def __init__(self, db: AsyncDatabase, channels: Channels, settings, clock: Callable[[], datetime], *,
+                 keys: SubjectKeys | None = None, disclosures: Disclosures | None = None):
         self.coll, self.attempts = db[DELIVERIES], db[ATTEMPTS]
+        self.keys = keys or SubjectKeys(db)
+        self.disclosures = disclosures or Disclosures(db)
         self.channels, self.settings, self.now = channels, settings, clock
         self.runner_id = f"{os.getpid()}"
         self._inflight: set[str] = set()
@@ -47,9 +52,14 @@ class Deliveries:
         if self.channels.outbox is not None:
             await self.channels.outbox.ensure_indexes()
 
-    async def enqueue(self, message: Message, delivery_id: str, *, notice_id: str | None = None) -> dict:
-        """Record a delivery once per id (a second enqueue of the same id finds the first)."""
-        return await claim_or_existing(self.coll, self._new(message, delivery_id, notice_id))
+    async def enqueue(self, message: Message, delivery_id: str, *, notice_id: str | None = None,
+                      subject_id: str | None = None) -> dict:
+        """Record a delivery once per id (a second enqueue of the same id finds the first). ``subject_id``: the
+        person whose number it goes to (#14): it is kept sealed under their key, and its sending recorded."""
+        doc = self._new(message, delivery_id, notice_id)
+        if subject_id:
+            doc.update(to=await self.keys.seal(subject_id, message.to), subject_id=subject_id)
+        return await claim_or_existing(self.coll, doc)
 
     def _new(self, message: Message, delivery_id: str, notice_id: str | None) -> dict:
         return {"_id": delivery_id, **message.model_dump(mode="json"), "notice_id": notice_id, "status": "pending",
@@ -83,7 +93,11 @@ class Deliveries:
 
     async def _try(self, doc: dict, n: int, *, background: bool = False) -> dict:
         delivery_id = doc["_id"]
-        message = Message(channel=doc["channel"], to=doc["to"], template=doc["template"], params=doc["params"])
+        to = await self.keys.open(doc["to"])
+        if to == ERASED:  # the person was erased before it left: it never will
+            return await self._record(doc, n, "person_erased", "the recipient's data was erased", permanent=True,
+                                      background=background)
+        message = Message(channel=doc["channel"], to=to, template=doc["template"], params=doc["params"])
         try:
             channel = self.channels.for_kind(ChannelKind(doc["channel"]))
             provider_id = await asyncio.wait_for(channel.send(message, delivery_id),
@@ -102,6 +116,8 @@ class Deliveries:
             return await self._record(doc, n, str(code), f"{type(exc).__name__}: {exc}"[:300], permanent=False,
                                       background=background)
         ATTEMPTED.labels(doc["channel"], "sent").inc()
+        if doc.get("subject_id"):  # the person's number left the platform: an erasure lists it
+            await self.disclosures.record(delivery_id, doc["subject_id"], doc["channel"], doc["template"], self.now())
         return await self._update(doc, n, {"status": "sent", "sent_at": self.now(), "provider_id": provider_id,
                                            "error_code": None, "last_error": None}, "sent", None, background)
 

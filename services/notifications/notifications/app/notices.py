@@ -14,12 +14,14 @@ from nrmm_kernel.aio import sleep_or_stop
 from nrmm_kernel.claims import claim
 from nrmm_kernel.codes import parse_code
 from nrmm_kernel.logging import get_logger
+from nrmm_kernel.personal import is_sealed, subject_of
 from nrmm_kernel.reference import DISTRICTS
 from nrmm_kernel.supervisor import Backoff, Health
 
 from ..domain.messages import ChannelKind, Message
 from ..domain.templates import MissingParameter, UnknownTemplate, template
 from .deliveries import Deliveries
+from .personal import RegistryOpener
 
 NOTICES = "notices"
 MAX_PARAM = 500  # a message parameter's bound (Message.params: Sentence)
@@ -37,8 +39,9 @@ def district_of(code: str | None) -> str:
 
 class Notices:
     def __init__(self, db: AsyncDatabase, deliveries: Deliveries, clock: Callable[[], datetime],
-                 outside_max_age: timedelta = timedelta(hours=72)):
+                 outside_max_age: timedelta = timedelta(hours=72), opener: RegistryOpener | None = None):
         self.db, self.coll, self.deliveries, self.now = db, db[NOTICES], deliveries, clock
+        self.opener = opener  # opens an owner's mobile the registry sealed (#14)
         self.outside_max_age = outside_max_age
 
     def _recent(self, at: datetime | None) -> bool:
@@ -117,12 +120,24 @@ class Notices:
                 new += 1
             # (made before: the message below is made once too)
             if recipient["mobile"] and outside:
-                message = Message(channel=ChannelKind.SMS, to=recipient["mobile"], template=tpl.name,
+                to, subject = await self._number(recipient["mobile"])
+                if to is None:
+                    continue  # the person was erased: no SMS
+                message = Message(channel=ChannelKind.SMS, to=to, template=tpl.name,
                                   params={k: v if isinstance(v, int) else str(v)[:MAX_PARAM]
                                           for k, v in params.items()
                                           if k in tpl.parameters or k in tpl.wechat_fields.values()})
-                await self.deliveries.enqueue(message, f"{notice_id}:sms", notice_id=notice_id)
+                await self.deliveries.enqueue(message, f"{notice_id}:sms", notice_id=notice_id, subject_id=subject)
         return new
+
+    async def _number(self, mobile: str) -> tuple[str | None, str | None]:
+        """The number an SMS goes to, and its person where it was sealed (#14): the registry opens it (None once the
+        person was erased); the delivery keeps it sealed again under notifications' own key."""
+        if not is_sealed(mobile):
+            return mobile, None
+        if self.opener is None:
+            return None, None
+        return await self.opener.open(mobile), subject_of(mobile)
 
     # the fan-out of the projections' requests ---------------------------------------------------------------------
     async def fan_out_once(self, reminders) -> int:

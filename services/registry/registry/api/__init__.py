@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 
 def routers() -> list[APIRouter]:
+    from .personal import router as personal
     from .routes import router
 
-    return [router]
+    return [router, personal]

@@ -32,7 +32,7 @@ from ..app.queries import (
     view_for,
 )
 from ..domain.machine import MachineRecord
-from ..domain.model import CATEGORY_NAMES, Category, MachineInfo, Registrant, UploadKind
+from ..domain.model import CATEGORY_NAMES, Category, MachineInfo, PlainRegistrant, UploadKind
 from ..domain.status import IN_FORCE
 
 STAFF = (Role.REVIEWER, Role.INSPECTOR, Role.DEPARTMENT_VIEWER, Role.SUPERVISION_ENGINEER, Role.AUDITOR, Role.ADMIN)
@@ -54,7 +54,7 @@ class Body(BaseModel):
 
 
 class ApplicationBody(Body):
-    registrant: Registrant
+    registrant: PlainRegistrant
     machine: MachineInfo
     uploads: dict[UploadKind, Annotated[list[ShortText], Field(max_length=20)]] = Field(
         max_length=len(UploadKind),
@@ -79,7 +79,7 @@ class OwnerChange(Body):
 
 
 class OwnerChangeAcceptance(Body):
-    registrant: Registrant = Field(description="the new owner, as the record will name them")
+    registrant: PlainRegistrant = Field(description="the new owner, as the record will name them")
 
 
 class Cancellation(Body):

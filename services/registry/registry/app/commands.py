@@ -76,6 +76,12 @@ class RegistryCommands:
         else:
             self._require_reviewer(who, record)
 
+    async def _require_not_erased(self, account_id: str) -> None:
+        """#14: nothing new is recorded of an erased person (checked before anything is written)."""
+        check = getattr(self.store, "require_not_erased", None)
+        if check is not None:
+            await check(account_id)
+
     async def _save(self, record: MachineRecord, who: Principal):
         await self.records.save(record, actor=who.as_actor())
         return record
@@ -93,6 +99,7 @@ class RegistryCommands:
         # rule checks first: no database work for bad input
         record = MachineRecord.apply_for(machine_id, owner_account_id=who.account_id, registrant=registrant,
                                          machine=machine, uploads=uploads, today=self.today())
+        await self._require_not_erased(who.account_id)
         await self.uploads.check_references(who.account_id, uploads)
         await self.identities.claim(record.id, machine)  # rule C1: one machine, one code
         try:
@@ -107,6 +114,7 @@ class RegistryCommands:
         record = await self.load(machine_id)
         record.require_owner(who.account_id)
         record.amend(registrant=registrant, machine=machine, uploads=uploads, today=self.today())
+        await self._require_not_erased(who.account_id)
         await self.uploads.check_references(who.account_id, uploads)
         await self.identities.claim(record.id, machine)
         return await self._save(record, who)
@@ -152,6 +160,7 @@ class RegistryCommands:
     async def accept_owner_change(self, who: Principal, code: str, registrant: Registrant) -> MachineRecord:
         record = await self.load_by_code(code)
         record.accept_owner_change(account_id=who.account_id, registrant=registrant, today=self.today())
+        await self._require_not_erased(who.account_id)
         return await self._save(record, who)
 
     async def withdraw_owner_change(self, who: Principal, code: str) -> MachineRecord:

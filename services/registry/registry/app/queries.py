@@ -11,7 +11,9 @@ from nrmm_kernel.clock import today_in_chongqing
 from nrmm_kernel.codes import MalformedCode, parse_code
 from nrmm_kernel.errors import Forbidden, NotFound, ValidationFailed
 from nrmm_kernel.identity import mask_id_number, mask_mobile
+from nrmm_kernel.personal import ERASED, SubjectKeys
 from nrmm_kernel.reference import Department, Role, is_district
+from nrmm_kernel.sealing import open_values
 
 from ..projections.machines import MACHINES
 
@@ -43,11 +45,15 @@ def summary_of(doc: dict) -> dict:
     return {k: v for k, v in doc.items() if k != "history"}
 
 
+def _mask(value: str, mask) -> str:
+    return value if value == ERASED else mask(value)
+
+
 def masked(doc: dict) -> dict:
     out = _public(doc)
     if out.get("registrant"):
         r = dict(out["registrant"])
-        r["id_number"], r["mobile"] = mask_id_number(r["id_number"]), mask_mobile(r["mobile"])
+        r["id_number"], r["mobile"] = _mask(r["id_number"], mask_id_number), _mask(r["mobile"], mask_mobile)
         out["registrant"] = r
     return out
 
@@ -114,15 +120,24 @@ def may_read_upload(meta: dict, record: dict | None, who: Principal) -> bool:
 
 
 class RegistryQueries:
-    def __init__(self, db: AsyncDatabase):
+    """The read model holds the registrant sealed (#14): each query opens it for the reader, whose view then masks
+    it as before; a forgotten person's values read as ``ERASED``."""
+
+    def __init__(self, db: AsyncDatabase, keys: SubjectKeys | None = None):
         self.db = db
         self.machines = db[MACHINES]
+        self.keys = keys or SubjectKeys(db)
+
+    async def _opened(self, doc: dict) -> dict:
+        if doc.get("registrant"):
+            doc = {**doc, "registrant": await open_values(self.keys, doc["registrant"])}
+        return doc
 
     async def record(self, machine_id: str) -> dict:
         doc = await self.machines.find_one({"_id": f"machine-{machine_id}"})
         if doc is None:
             raise NotFound("申请不存在 (no such application)", field="machine_id")
-        return doc
+        return await self._opened(doc)
 
     async def by_code(self, code: str) -> dict:
         try:
@@ -132,14 +147,14 @@ class RegistryQueries:
         doc = await self.machines.find_one({"code": text})
         if doc is None:
             raise NotFound("编码不存在 (no such code)", field="code")
-        return doc
+        return await self._opened(doc)
 
     async def mine(self, who: Principal, *, issued_only: bool = False) -> list[dict]:
         query: dict = {"owner_account_id": who.account_id}
         if issued_only:
             query["code"] = {"$exists": True}
         docs = await self.machines.find(query).sort("updated_at", DESCENDING).to_list(500)
-        return [owner_view(d, who) for d in docs]
+        return [owner_view(await self._opened(d), who) for d in docs]
 
     async def owner_changes(self, who: Principal) -> dict:
         """Pending owner changes (rule C6): those offered to this owner, with what they need to recognise the machine
@@ -176,4 +191,4 @@ class RegistryQueries:
             query["code"] = {"$exists": True}
         docs, cursor = await keyset.page(self.machines, query, [("updated_at", DESCENDING)], limit, after, skip)
         view = _public if who.role in UNMASKED_STAFF else masked
-        return [summary_of(view(d)) for d in docs], cursor
+        return [summary_of(view(await self._opened(d))) for d in docs], cursor

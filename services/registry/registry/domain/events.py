@@ -1,12 +1,13 @@
 """Events of the registry service: the life of one machine's environmental code.
 
 Stream: ``machine-<machine id>`` (one per application, from application to cancellation), and
-``external-<code>`` for machines coded by another province (rule C3). Documented in docs/events.md.
+``external-<code>`` for machines coded by another province (rule C3), ``person-<owner account id>`` for a person's
+erasure (#14). Documented in docs/events.md.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from nrmm_kernel.envelope import DomainEvent, EventRegistry
@@ -179,6 +180,20 @@ class ExternalMachineConfirmed(DomainEvent):
 
     code: str
     confirmed_by_account_id: str
+
+
+@registry.register
+class PersonErased(DomainEvent):
+    """A person's personal data was erased (#14, PIPL art. 47): stream ``person-<owner account id>``. Their key is
+    forgotten in every service, so each sealed copy of their ID number, mobile and name reads as erased.
+    ``disclosures``: what had already left the platform with their data (SMS sent, as notifications recorded)."""
+
+    subject_id: str  # the owner account id: the data subject
+    reason: str
+    erased_by_account_id: str
+    erased_at: datetime
+    last_code_ended_on: date | None = None  # the retention period ran from here
+    disclosures: list[dict[str, Any]] = []
 
 
 __all__ = [name for name, value in globals().items() if isinstance(value, type) and issubclass(value, DomainEvent)]

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Self
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from nrmm_kernel.codes import STAGES
 from nrmm_kernel.fields import DistrictCode, MobileNumber
 from nrmm_kernel.identity import id_card_problem, normalize_id_card, normalize_uscc, uscc_problem
+from nrmm_kernel.personal import ERASED, is_sealed
+from nrmm_kernel.sealing import SEALABLE
 
 
 class Category(StrEnum):
@@ -79,17 +81,22 @@ REQUIRED_UPLOADS = frozenset(UploadKind) - {UploadKind.PHOTO_OTHER}
 
 
 class Registrant(BaseModel):
+    """Personal data (#14): in events, the ID number, the mobile and a person's name are sealed under the owner
+    account's key (registry/app/sealing.py); a sealed or erased value is taken as it is (SEALABLE)."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: RegistrantKind
-    name: str = Field(min_length=1, max_length=100)
+    name: Annotated[str, Field(min_length=1, max_length=100), SEALABLE]
     # ID card number (person, GB 11643) or unified social credit code (company, GB 32100)
-    id_number: str = Field(min_length=1, max_length=32)
-    mobile: MobileNumber
+    id_number: Annotated[str, Field(min_length=1, max_length=32), SEALABLE]
+    mobile: Annotated[MobileNumber, SEALABLE]
 
     @field_validator("id_number")
     @classmethod
     def _id_number(cls, value: str, info: ValidationInfo) -> str:
+        if is_sealed(value) or value == ERASED:
+            return value
         # rule C4: the registrant is a real person or company
         if info.data.get("kind") is RegistrantKind.COMPANY:
             value = normalize_uscc(value)
@@ -102,6 +109,18 @@ class Registrant(BaseModel):
             if problem:
                 raise PydanticCustomError("invalid_id_card", f"身份证号码无效 ({problem})")
         return value
+
+
+def _plain(registrant: Registrant) -> Registrant:
+    for field in ("name", "id_number", "mobile"):
+        value = getattr(registrant, field)
+        if is_sealed(value) or value == ERASED:
+            raise PydanticCustomError("invalid_value", "请填写真实信息 (a sealed or erased value is not accepted)")
+    return registrant
+
+
+# what a request names a registrant with: plain values only (events may carry sealed ones)
+PlainRegistrant = Annotated[Registrant, AfterValidator(_plain)]
 
 
 class Engine(BaseModel):
