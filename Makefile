@@ -13,13 +13,14 @@ test-fast:      ## the tests that need no infrastructure (no Kafka, no database)
 	uv sync --frozen --quiet
 	uv run pytest -m "not integration" $(PYTEST_ARGS)
 
-bench:          ## print figures: kernel, gate over HTTP, views, mobile pages in Chromium, data sharing, feeds
+bench:          ## print figures: kernel, gate over HTTP, views, mobile pages in Chromium, data sharing, feeds, instances
 	uv run python bench/kernel_bench.py
 	uv run python bench/gate_bench.py
 	uv run python bench/views_bench.py --sites 200
 	uv run python bench/web_bench.py
 	uv run python bench/sharing_bench.py
 	uv run python bench/feeds_bench.py
+	uv run python bench/instances_bench.py
 
 bench-scale:    ## the city generator and scale benchmark: 10k, 100k, 1 M machines (JSON + PNG in bench/results/)
 	uv run python bench/scale_bench.py $(SCALE_ARGS)

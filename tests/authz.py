@@ -88,3 +88,25 @@ def uncovered(routers, endpoints: list[Endpoint], ignore: set[tuple[str, str]] =
             if method == e.method and re.match(pattern, path):
                 covered.add((method, template))
     return routes - covered - set(ignore)
+
+
+AUDITORS = frozenset({"auditor_city", "auditor_01"})
+
+
+def audit_rows(service: str, stream: str, machine_key: str | None = None,
+               log_readers: frozenset[str] = AUDITORS) -> list[tuple]:
+    """A service's audit router (issue #21) for a matrix: ``stream`` is a district-12 stream, so a district-01
+    auditor reads the service's log, verify and reads (of their own district) but not that stream."""
+    base = f"/api/{service}/audit"
+    rows = [
+        ("audit events", "GET", f"{base}/streams/{stream}/events", {}, {"auditor_city"}),
+        ("audit state", "GET", f"{base}/streams/{stream}/state", {}, {"auditor_city"}),
+        ("audit log", "GET", f"{base}/log?limit=5", {}, AUDITORS),
+        ("audit verify", "GET", f"{base}/verify", {}, AUDITORS),
+        ("audit export", "GET", f"{base}/export?stream={stream}", {}, {"auditor_city"}),
+        # the log of audit reads: auditors and the ecology bureau's city administrator
+        ("audit reads", "GET", f"{base}/reads", {}, log_readers),
+    ]
+    if machine_key is not None:
+        rows.append(("audit timeline", "GET", f"{base}/machines/{machine_key}/timeline", {}, AUDITORS))
+    return rows

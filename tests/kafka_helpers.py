@@ -13,7 +13,7 @@ from nrmm_kernel.envelope import EventEnvelope
 async def read_topic(bootstrap: str, topic: str, *, at_least: int, timeout: float = 30.0) -> list[EventEnvelope]:
     """Every message on ``topic`` from the beginning, once ``at_least`` have arrived (or the timeout passed)."""
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                enable_auto_commit=False, group_id=None)
+                                isolation_level="read_committed", enable_auto_commit=False, group_id=None)
     await consumer.start()
     seen: list[EventEnvelope] = []
     try:

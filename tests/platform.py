@@ -62,16 +62,17 @@ class Platform:
 
 
 def start_platform(infra, services: list[str], extra_env: dict[str, str] | None = None, *,
-                   joining: Platform | None = None) -> Platform:
+                   joining: Platform | None = None, ports: dict[str, int] | None = None) -> Platform:
     """Start ``services`` in a namespace of their own, or in the namespace (and with the signing key) of the
     platform they are ``joining``: another process of a service already running there, say."""
     platform = Platform(namespace=joining.namespace if joining else f"p{uuid.uuid4().hex[:8]}",
                         secret=joining.secret if joining else secrets.token_urlsafe(32))
-    ports = {s: free_port() for s in services}
+    ports = {s: (ports or {}).get(s) or free_port() for s in services}  # given ports: known to others beforehand
     platform.urls = {s: f"http://127.0.0.1:{p}" for s, p in ports.items()}
     base_env = {
         **os.environ, "NRMM_KAFKA_BOOTSTRAP": infra.kafka_bootstrap, "NRMM_MONGODB_URL": infra.mongodb_url,
         "NRMM_NAMESPACE": platform.namespace, "NRMM_JWT_SECRET": platform.secret, "NRMM_RELAY_POLL_SECONDS": "0.05",
+        "NRMM_LEASE_SECONDS": "5",  # a killed instance's relay and jobs taken over in seconds
         "NRMM_LOG_LEVEL": "WARNING", "NRMM_OUTBOX_READABLE": "true",  # SMS codes read as a phone would
         "NRMM_SMS_MAX_PER_ADDRESS": "10000",  # every test sends from 127.0.0.1
         # where each service finds the others

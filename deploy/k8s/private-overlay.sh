@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Makes a private overlay: one of deploy/k8s/overlays (small or city) with every Secret's placeholder replaced by a
 # fresh random value, kept in files beside it (mode 600) and never committed. Apply that overlay, not the public one.
-# Until issue #25 lands it also runs one instance of each service (deploy/k8s/components/one-instance): remove the
-# `components:` lines from its kustomization.yaml once several are safe.
+# It keeps the overlay's replica counts: several instances of a service are safe (issue #25; README "Several
+# instances"). deploy/k8s/components/one-instance remains for whoever wants one of each (add it under `components:`).
 #
 #   deploy/k8s/private-overlay.sh city /srv/nrmm/city        then: kubectl apply -k /srv/nrmm/city
 #
@@ -28,8 +28,6 @@ random > "$DIR/signing-key"
   echo "kind: Kustomization"
   echo "resources:"
   echo "  - $(realpath --relative-to="$DIR" "$OVERLAY")"
-  echo "components:  # one instance per service until issue #25 (docs/capacity.md)"
-  echo "  - $(realpath --relative-to="$DIR" "$ROOT/deploy/k8s/components/one-instance")"
   echo "secretGenerator:"
   echo "  - {name: nrmm-jwt, behavior: replace, files: [signing-key]}"
   for service in gateway registry sites inspection notifications; do

@@ -6,6 +6,11 @@ store's order), and the changed documents are written in one unordered bulk writ
 ``_rev`` it was read at (an insert for a new document). Events at or below a document's ``_v`` for their stream
 change nothing, so a batch seen twice (a redelivery, a replay) writes nothing the second time.
 
+Several writers (projector instances sharing a consumer group while partitions move): each revision's write is
+claimed first by a unique insert (revisions.py), since FerretDB's conditional replace is not atomic; a document
+whose claim another writer won is left to the fallback below. A rebuild's scratch collection has one writer
+(``exclusive``) and claims nothing.
+
 If another writer changed or created one of the documents meanwhile, its guarded write misses: those documents
 are applied again one event at a time by ``apply_event`` (idempotent, so the events that did land count as
 duplicates). Nothing is written before every event of the batch has been folded, so an event that cannot be
@@ -28,6 +33,7 @@ from pymongo.errors import BulkWriteError
 
 from .envelope import EventEnvelope
 from .projection import Projection, apply_event, strip_meta, version_key
+from .revisions import claim_revisions, release
 
 Doc = dict[str, Any]
 # Writes per bulk request. FerretDB 1.24 holds a PostgreSQL connection for every update of a bulk request until it
@@ -77,9 +83,9 @@ async def _read(collection: AsyncCollection[Doc], ids: list[str], concurrency: i
 
 async def apply_batch(collection: AsyncCollection[Doc], projection: Projection, envelopes: Sequence[EventEnvelope], *,
                       cache: DocumentCache | None = None, concurrency: int = 16,
-                      applied: list[EventEnvelope] | None = None) -> Counter[str]:
+                      applied: list[EventEnvelope] | None = None, exclusive: bool = False) -> Counter[str]:
     """Apply ``envelopes`` in order; returns how many were 'applied', 'duplicate' or 'ignored', and adds the
-    applied ones to ``applied`` if given."""
+    applied ones to ``applied`` if given. ``exclusive``: this writer is the collection's only one."""
     done: list[EventEnvelope] = []
     outcomes: Counter[str] = Counter()
     handled: list[tuple[str, EventEnvelope]] = []
@@ -109,18 +115,25 @@ async def apply_batch(collection: AsyncCollection[Doc], projection: Projection, 
         done.append(envelope)
     changed = [i for i in ids if current[i] is not original[i]]
     ops: list[InsertOne[Any] | ReplaceOne[Any]] = []
+    replaced: list[Doc] = []
+    for doc_id in changed:
+        before, after = original[doc_id], current[doc_id]
+        assert after is not None
+        after["_rev"] = 1 if before is None else before["_rev"] + 1
+        if before is not None:
+            replaced.append(after)
+    # an insert is its own claim (unique _id); a replace claims its revision first
+    won = {d["_id"] for d in replaced} if exclusive else await claim_revisions(collection, replaced)
+    missed = len(replaced) - len(won)
     for doc_id in changed:
         before, after = original[doc_id], current[doc_id]
         assert after is not None
         if before is None:
-            after["_rev"] = 1
             ops.append(InsertOne(after))
-        else:
-            after["_rev"] = before["_rev"] + 1
+        elif doc_id in won:
             ops.append(ReplaceOne({"_id": doc_id, "_rev": before["_rev"]}, after))
-    if not ops:
+    if not ops and not missed:
         return outcomes
-    missed = 0
     for start in range(0, len(ops), WRITE_CHUNK):
         chunk = ops[start:start + WRITE_CHUNK]
         try:
@@ -128,6 +141,8 @@ async def apply_batch(collection: AsyncCollection[Doc], projection: Projection, 
             missed += len(chunk) - result.inserted_count - result.matched_count
         except BulkWriteError as exc:  # an insert lost to a document created meanwhile
             missed += len(exc.details.get("writeErrors", [])) or len(chunk)
+    if not exclusive:
+        await release(collection, [d for d in replaced if d["_id"] in won])
     if missed:
         # someone else wrote some of these documents: apply their events one at a time, against what is there now
         for doc_id in changed:
@@ -135,7 +150,7 @@ async def apply_batch(collection: AsyncCollection[Doc], projection: Projection, 
                 cache.drop(doc_id)
         outcomes = Counter({"ignored": outcomes["ignored"]})
         for _, envelope in handled:
-            outcome = await apply_event(collection, projection, envelope)
+            outcome = await apply_event(collection, projection, envelope, exclusive=exclusive)
             outcomes[outcome] += 1
             if outcome == "applied" and applied is not None:
                 applied.append(envelope)

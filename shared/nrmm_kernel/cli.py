@@ -7,6 +7,8 @@ import asyncio
 import json
 from collections.abc import Callable
 
+from .audit_cli import COMMANDS as AUDIT_COMMANDS
+from .audit_cli import add_audit_commands, run_audit_command
 from .logging import configure_logging
 from .outbox import Outbox
 from .runtime import ServiceRuntime
@@ -22,6 +24,7 @@ def run_cli(build_runtime: Callable[[], ServiceRuntime], argv: list[str] | None 
     outbox = commands.add_parser("outbox", help="commits the broker refused for good: list, show, re-drive")
     outbox.add_argument("action", choices=["list", "show", "redrive"])
     outbox.add_argument("position", nargs="?", type=int, help="the parked commit's position (show, redrive)")
+    add_audit_commands(commands)
     args = parser.parse_args(argv)
 
     async def run() -> int:
@@ -34,6 +37,8 @@ def run_cli(build_runtime: Callable[[], ServiceRuntime], argv: list[str] | None 
             return 0
         await runtime.start()
         try:
+            if args.command in AUDIT_COMMANDS:
+                return await run_audit_command(runtime, args)
             if args.command == "outbox":
                 if runtime.store is None:
                     print(f"{runtime.settings.service_name} has no events of its own, so no outbox")

@@ -7,7 +7,8 @@ Layout of a commit document (collection ``event_store``):
   last_version   stream version of its last event
   events         the CloudEvents envelopes, as JSON
   prev_hash      hash of the stream's previous commit ("0"*64 for the first)
-  hash           sha256 over (stream_id, version, events, prev_hash): the audit chain
+  hash           sha256 over (stream_id, version, events, prev_hash): the stream's chain
+  store_prev_hash, store_hash   the store chain over every commit by position (chain.py)
   outbox         "pending" until the outbox relay has the broker's acknowledgement, then removed
 
 Only single-document writes are used (MongoDB 7 and FerretDB 1.24 both guarantee those).
@@ -38,6 +39,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import AutoReconnect, NetworkTimeout
 
+from .chain import PositionVanished, StoreLinker
 from .claims import claim
 from .envelope import EventEnvelope, utcnow
 from .errors import AppError, ConcurrencyError
@@ -98,6 +100,8 @@ class Commit:
     hash: str
     committed_at: datetime
     published: bool
+    store_prev_hash: str | None = None  # the store chain (chain.py); None on a store not yet given it
+    store_hash: str | None = None
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Commit:
@@ -111,6 +115,8 @@ class Commit:
             hash=doc["hash"],
             committed_at=doc["committed_at"],
             published=doc.get("outbox") != PENDING,
+            store_prev_hash=doc.get("store_prev_hash"),
+            store_hash=doc.get("store_hash"),
         )
 
 
@@ -123,6 +129,7 @@ class EventStore:
         self._max_retries = max_position_retries
         self._next_position: int | None = None  # this process's guess; the unique _id index decides
         self._insert_lock = asyncio.Lock()
+        self._linker = StoreLinker(self._coll)  # the store chain: the hash of the commit before each position
         self._heads: dict[str, tuple[int, str]] = {}  # stream -> (last_version, hash) this process has seen
         self._heads_limit = 100_000
         self.appended = asyncio.Event()  # set by every append in this process: wakes the relay at once
@@ -159,6 +166,11 @@ class EventStore:
             for attempt in range(self._max_retries):
                 position = await self._position_guess()
                 doc.update(_id=position, committed_at=utcnow())
+                try:
+                    doc.update(await self._linker.link(position, str(doc["hash"])))
+                except PositionVanished:
+                    self._next_position = None  # a stale guess: start again from the head
+                    continue
                 if not await self._insert(doc):
                     # Either the stream moved (a real conflict) or another process took this position.
                     if await self._coll.find_one({"stream_id": stream_id, "version": expected_version + 1},
@@ -171,6 +183,7 @@ class EventStore:
                         await asyncio.sleep(random.uniform(0, 0.001 * min(attempt, 20)))
                     continue
                 self._next_position = position + 1
+                self._linker.wrote(position, doc["store_hash"])
                 self._remember(stream_id, expected_version + len(events), str(doc["hash"]))
                 EVENTS_APPENDED.labels(stream_id.split("-", 1)[0]).inc(len(events))
                 note_written(position)  # the request's answer says how far it wrote (read your writes)

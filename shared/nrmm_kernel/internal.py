@@ -13,6 +13,7 @@ import httpx
 from .auth import Principal, TokenVerifier
 from .errors import AppError
 from .reference import Role
+from .upstreams import Upstreams
 
 
 class AccountsUnavailable(AppError):
@@ -24,7 +25,8 @@ class AccountsUnavailable(AppError):
 
 class ServiceCaller:
     def __init__(self, base_url: str, verifier: TokenVerifier, account_id: str, timeout: float = 10.0):
-        self.base_url = base_url.rstrip("/")
+        self.upstreams = Upstreams(base_url)  # one URL, or several instances comma-separated (upstreams.py)
+        self.base_url = self.upstreams.urls[0]
         self.verifier = verifier
         self.account_id = account_id
         self.timeout = timeout
@@ -36,9 +38,21 @@ class ServiceCaller:
     async def post(self, path: str, body: dict[str, Any]) -> httpx.Response:
         """Raises httpx.HTTPError when the other service does not answer."""
         async with httpx.AsyncClient(timeout=self.timeout) as client:
-            return await client.post(f"{self.base_url}{path}", json=body, headers=self._headers())
+            return await self.upstreams.call(
+                lambda base: client.post(f"{base}{path}", json=body, headers=self._headers()))
+
+    async def get_as(self, path: str, params: dict[str, Any], authorization: str,
+                     correlation_id: str | None = None) -> httpx.Response:
+        """A read on behalf of the caller (their own bearer token): the other service checks the caller's role and
+        jurisdiction itself, and records the read under the caller's name (the gateway's audit timeline)."""
+        headers = {"Authorization": authorization}
+        if correlation_id:
+            headers["X-Correlation-Id"] = correlation_id
+        async with httpx.AsyncClient(timeout=self.timeout) as client:
+            return await client.get(f"{self.base_url}{path}", params=params, headers=headers)
 
     async def get(self, path: str, params: dict[str, Any]) -> httpx.Response:
         """Raises httpx.HTTPError when the other service does not answer."""
         async with httpx.AsyncClient(timeout=self.timeout) as client:
-            return await client.get(f"{self.base_url}{path}", params=params, headers=self._headers())
+            return await self.upstreams.call(
+                lambda base: client.get(f"{base}{path}", params=params, headers=self._headers()), safe=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 
+from .chain import GENESIS, store_hash
 from .envelope import EventEnvelope, utcnow
 from .errors import ConcurrencyError
 from .eventstore import GENESIS_HASH, Commit, EventStore, commit_events, commit_hash
@@ -38,13 +39,18 @@ class InMemoryEventStore:
             raise ConcurrencyError(stream_id, expected_version, actual)
         prev_hash = stream[-1].hash if stream else GENESIS_HASH
         version = expected_version + 1
+        position = len(self._commits) + 1
+        own_hash = commit_hash(stream_id, version, event_docs, prev_hash)
+        store_prev = self._commits[-1].store_hash if self._commits else GENESIS
         commit = Commit(
-            position=len(self._commits) + 1, stream_id=stream_id, version=version,
+            position=position, stream_id=stream_id, version=version,
             last_version=expected_version + len(events),
             # stored as the real store stores them: JSON, read back into envelopes
             events=[EventEnvelope.model_validate(doc) for doc in event_docs],
-            prev_hash=prev_hash, hash=commit_hash(stream_id, version, event_docs, prev_hash),
+            prev_hash=prev_hash, hash=own_hash,
             committed_at=utcnow(), published=False,
+            store_prev_hash=store_prev,
+            store_hash=store_hash(position, own_hash, store_prev) if store_prev is not None else None,
         )
         self._commits.append(commit)
         self._streams.setdefault(stream_id, []).append(commit)

@@ -13,7 +13,8 @@ An envelope is decoded by the producer's contract (older schema versions upcast 
 reads raw event dicts and a schema change reaches every consumer through one upcaster.
 
 Idempotent: each read document remembers, per source stream, the last stream version applied (``_v``); an
-event at or below it changes nothing. ``_rev`` guards concurrent writers of one document.
+event at or below it changes nothing. ``_rev`` guards concurrent writers of one document, each revision's write
+claimed first by a unique insert (revisions.py: FerretDB's conditional replace is not atomic).
 """
 
 from __future__ import annotations
@@ -91,13 +92,17 @@ def strip_meta(doc: dict[str, Any] | None) -> dict[str, Any] | None:
     return {k: v for k, v in doc.items() if k not in META_KEYS}
 
 
-async def apply_event(collection: AsyncCollection[Any], projection: Projection, envelope: EventEnvelope) -> str:
-    """Apply one event to a projection; returns 'applied', 'duplicate' or 'ignored'."""
+async def apply_event(collection: AsyncCollection[Any], projection: Projection, envelope: EventEnvelope, *,
+                      exclusive: bool = False) -> str:
+    """Apply one event to a projection; returns 'applied', 'duplicate' or 'ignored'. ``exclusive``: this writer
+    is the collection's only one (a rebuild's scratch collection), so its writes need no claims."""
+    from .revisions import claim_revision, release, settle
+
     if not projection.handles(envelope):
         return "ignored"
     doc_id = projection.doc_id(envelope)
     key = version_key(envelope.streamid)
-    for _ in range(100):
+    for _ in range(1000):
         current = await collection.find_one({"_id": doc_id})
         seen = (current or {}).get("_v", {}).get(key, 0)
         if seen >= envelope.streamversion:
@@ -111,7 +116,12 @@ async def apply_event(collection: AsyncCollection[Any], projection: Projection, 
                 return "applied"
             continue  # someone created it meanwhile: read again
         new["_rev"] = current["_rev"] + 1
+        if not exclusive and not await claim_revision(collection, new):
+            await settle(collection, current)  # another writer has this revision: read again once it is written
+            continue
         result = await collection.replace_one({"_id": doc_id, "_rev": current["_rev"]}, new)
+        if not exclusive:
+            await release(collection, [new])
         if result.matched_count == 1:
             return "applied"
     raise RuntimeError(f"projection {projection.name}: document {doc_id} kept changing under us")

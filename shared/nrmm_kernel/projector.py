@@ -212,6 +212,7 @@ class ProjectionRunner:
                     enable_auto_commit=False,
                     auto_offset_reset="earliest",
                     max_poll_records=self.batch_size,
+                    isolation_level="read_committed",  # the relay publishes in transactions (relay.py)
                 )
                 consumer.subscribe(self.topics, listener=_ForgetOnRebalance(self._order))
                 await consumer.start()

@@ -40,13 +40,13 @@ async def replay(store: EventStore, collection: AsyncCollection[Any], projection
             pending.append(envelope)
         last, commits = commit.position, commits + 1
         if len(pending) >= batch:
-            await apply_batch(collection, projection, pending, cache=cache)
+            await apply_batch(collection, projection, pending, cache=cache, exclusive=cache is not None)
             pending = []
             if bar is not None:
                 bar.update(commits)
             commits = 0
     if pending:
-        await apply_batch(collection, projection, pending, cache=cache)
+        await apply_batch(collection, projection, pending, cache=cache, exclusive=cache is not None)
     if bar is not None:
         bar.update(commits)
     return last
@@ -90,7 +90,7 @@ async def replay_topic(bootstrap: str, topic: str, collection: AsyncCollection[A
     if not partitions:
         return {}
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                                auto_offset_reset="earliest")
+                                auto_offset_reset="earliest", isolation_level="read_committed")
     await consumer.start()
     try:
         consumer.assign(partitions)
@@ -114,7 +114,7 @@ async def replay_topic(bootstrap: str, topic: str, collection: AsyncCollection[A
                     if order.accept(envelope):
                         accepted.append(envelope)
             # per stream the order holds: a stream lives in one partition, read in offset order
-            await apply_batch(collection, projection, accepted, cache=cache)
+            await apply_batch(collection, projection, accepted, cache=cache, exclusive=cache is not None)
             if bar is not None:
                 bar.update(len(accepted))
             remaining = {tp for tp in remaining if await consumer.position(tp) < end[tp]}

@@ -7,7 +7,12 @@ is skipped, and consumers treat the repeats as the duplicates they are.
 A commit the broker refuses for good (too large for it) is parked with a dead-letter record, and the later
 commits of its stream are held behind it (outbox.py): the other streams keep flowing, and an operator re-drives it
 (``python -m <service>.main outbox``). Any other error is retried with backoff, forever.
-Run one relay per service database: two relays could interleave one stream's events.
+
+Several instances of a service: one relay publishes, the holder of the ``relay`` lease (lease.py, run by
+runtime.py). Its producer is transactional with one ``transactional_id`` per service: each batch is one Kafka
+transaction, and a new holder's producer fences the old one's (its epoch is bumped), so an old holder paused past
+its lease can no longer publish, and a batch it left open is aborted. Consumers read ``read_committed``; the new
+holder publishes from the oldest unmarked commit, so each stream's order on the topic holds across a takeover.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import asyncio
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import MessageSizeTooLargeError, RecordTooLargeError
+from aiokafka.errors import MessageSizeTooLargeError, ProducerFenced, RecordTooLargeError
 
 from . import bus
 from .aio import wait_any
@@ -33,8 +38,10 @@ PERMANENT = (MessageSizeTooLargeError, RecordTooLargeError)
 
 class OutboxRelay:
     def __init__(self, store: EventStore, producer: AIOKafkaProducer, topic: str, *,
-                 batch_size: int = 500, poll_seconds: float = 0.2, health: Health | None = None):
+                 batch_size: int = 500, poll_seconds: float = 0.2, health: Health | None = None,
+                 transactional: bool = False):
         self.store = store
+        self.transactional = transactional  # the producer has a transactional_id: one transaction per batch
         self.outbox = Outbox(store)
         self.producer = producer
         self.topic = topic
@@ -50,6 +57,25 @@ class OutboxRelay:
             RELAY_BACKLOG.labels(self.topic).set(0)
             return 0
         blocked = await self.outbox.parked_streams()  # streams whose order waits behind a parked commit
+        if not self.transactional:
+            return await self._publish(commits, blocked)
+        await self.producer.begin_transaction()
+        try:
+            return await self._publish(commits, blocked)
+        except BaseException:
+            if self.producer._txn_manager.is_in_transaction():  # noqa: SLF001 - aiokafka has no public probe
+                await self._abort()
+            raise
+
+    async def _abort(self) -> None:
+        try:
+            await self.producer.abort_transaction()
+        except ProducerFenced:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the broker aborts it at its timeout, or the next holder's init
+            log.warning("relay.abort_failed", topic=self.topic, error=type(exc).__name__)
+
+    async def _publish(self, commits: list[Commit], blocked: dict[str, int]) -> int:
         sent: list[tuple[Commit, list[asyncio.Future[Any]]]] = []
         held: list[int] = []
         for commit in commits:
@@ -68,6 +94,12 @@ class OutboxRelay:
             failure = next((r for r in results if isinstance(r, BaseException)), None)
             if commit.position > blocked.get(commit.stream_id, commit.position):
                 held.append(commit.position)  # on the topic after a parked one: sent again after it
+            elif isinstance(failure, PERMANENT) and self.transactional:
+                # a refused record fails the whole transaction: nothing of it is read (read_committed); the
+                # commit is parked and the rest goes out again in the next batch, behind it in order
+                await self._abort()
+                await self.outbox.park(commit, f"{type(failure).__name__}: {failure}")
+                return 0
             elif isinstance(failure, PERMANENT):
                 await self.outbox.park(commit, f"{type(failure).__name__}: {failure}")
                 blocked[commit.stream_id] = commit.position
@@ -76,9 +108,12 @@ class OutboxRelay:
             else:
                 published.append(commit.position)
                 events += len(futures)
-        await self.outbox.hold(held)
         if published:
             await self._send_watermarks(commits[-1].position)
+        if self.transactional:
+            await self.producer.commit_transaction()  # fenced if another holder's producer has started since
+        await self.outbox.hold(held)
+        if published:
             await self.outbox.published(published)
         RELAY_PUBLISHED.labels(self.topic).inc(events)
         self.parked_count = len(await self.outbox.parked()) if blocked else 0
@@ -118,11 +153,13 @@ class OutboxRelay:
                 if sent == 0:
                     # woken at once by an append in this process; the poll is for other writers
                     await wait_any(stop, self.store.appended, seconds=self.poll_seconds)
-            except asyncio.CancelledError:
-                raise
+            except (asyncio.CancelledError, ProducerFenced):
+                raise  # fenced: another instance holds the relay now; this producer can publish no more
             except Exception as exc:  # noqa: BLE001 - the database or the broker: tried again, forever
                 self.health.failed(exc)
                 log.warning("relay.error", topic=self.topic, error=f"{type(exc).__name__}: {exc}"[:300])
+                if self.transactional:
+                    raise  # a transaction that failed may leave its producer unusable: the caller makes a new one
                 await backoff.wait(stop)
 
 

@@ -2,7 +2,11 @@
 
 A service with events of its own (its registry names at least one) gets an event store, a producer and the
 outbox relay; a service without (the gateway, the notifications service) gets none of them, and touches the
-broker only for the projections it runs (none: never)."""
+broker only for the projections it runs (none: never).
+
+Several instances of a service share its database and consumer groups: the projectors split the partitions (their
+writes are guarded by write claims, batch_apply.py), and one instance at a time runs the relay and each job
+started with ``leased=True`` (lease.py)."""
 
 from __future__ import annotations
 
@@ -11,20 +15,23 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import ProducerFenced
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from . import query_shapes
 from .bus import BrokerProbe, ensure_topics, make_producer
+from .checkpoints import CheckpointPublisher, checkpoint_topic
 from .envelope import EventRegistry
 from .eventstore import EventStore
+from .lease import Lease, instance_id, run_leased
 from .logging import get_logger
 from .positions import PositionWaits
 from .projector import Projection, ProjectionRunner
 from .rebuild import rebuild, rebuild_from_topic
 from .relay import OutboxRelay
 from .settings import KernelSettings
-from .supervisor import Health, supervise
+from .supervisor import Backoff, Health, supervise
 
 log = get_logger("runtime")
 
@@ -66,11 +73,14 @@ class ServiceRuntime:
         self.store: EventStore | None = None
         self.producer: AIOKafkaProducer | None = None
         self.relay: OutboxRelay | None = None
+        self.checkpoints: CheckpointPublisher | None = None
         self.runner: ProjectionRunner | None = None
         self.foreign_runners: dict[str, ProjectionRunner] = {}
         self.health: dict[str, Health] = {}  # every supervised runner, as /readyz reports it
         self.broker = BrokerProbe(settings.kafka_bootstrap)  # readiness, for a process without a producer
         self.positions = PositionWaits()  # what the read models of this process have applied, per source service
+        self.instance = instance_id()  # this process among the service's instances (lease holder name)
+        self.leases: dict[str, Lease] = {}
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -85,16 +95,19 @@ class ServiceRuntime:
         foreign_topics = {service: self.topic_of(service) for service in self.foreign}
         topics = {*(self.subscribe_to if self.projections else ()), *foreign_topics.values()}
         if self.has_events:
-            topics.add(s.topic)
+            topics.update((s.topic, checkpoint_topic(s.namespace)))
         if topics:
             await ensure_topics(s.kafka_bootstrap, sorted(topics), s.topic_partitions, s.topic_replication_factor)
         if self.has_events:
             self.store = EventStore(self.db, max_commit_bytes=s.max_commit_bytes)
             await self.store.ensure_indexes()
-            self.producer = make_producer(s.kafka_bootstrap)
-            await self.producer.start()
-            self.relay = OutboxRelay(self.store, self.producer, s.topic,
-                                     batch_size=s.relay_batch_size, poll_seconds=s.relay_poll_seconds)
+            # the relay's producer is made by the instance that holds the relay lease (_run_relay)
+            self.relay = OutboxRelay(self.store, None, s.topic,
+                                     batch_size=s.relay_batch_size, poll_seconds=s.relay_poll_seconds,
+                                     transactional=True)
+            self.checkpoints = CheckpointPublisher(self.store, s.kafka_bootstrap, service=s.service_name,
+                                                   topic=checkpoint_topic(s.namespace),
+                                                   every_seconds=s.checkpoint_seconds)
         if self.projections:
             self.runner = ProjectionRunner(
                 db=self.db, projections=self.projections, topics=self.subscribe_to,
@@ -115,21 +128,54 @@ class ServiceRuntime:
             self.foreign_runners[service] = runner
         if self.run_background:
             if self.relay is not None:
-                self.supervise("relay", self.relay.run, health=self.relay.health)
+                self.supervise("relay", self._run_relay, health=self.relay.health, leased=True)
+            if self.checkpoints is not None:  # one instance at a time takes the checkpoints
+                self.supervise("checkpoints", self.checkpoints.run, health=self.checkpoints.health, leased=True)
             if self.runner is not None:
                 self.supervise("projector", self.runner.run, health=self.runner.health)
             for service, foreign in self.foreign_runners.items():
                 self.supervise(f"projector-from-{service}", foreign.run, health=foreign.health)
         log.info("runtime.started", database=s.database_name, topic=s.topic if self.has_events else None)
 
+    async def _run_relay(self, stop: asyncio.Event) -> None:
+        """The relay, in the instance holding its lease: a transactional producer whose start fences the producer
+        of any earlier holder (same ``transactional_id``), stopped when the lease is lost."""
+        assert self.relay is not None
+        s = self.settings
+        backoff = Backoff()
+        while not stop.is_set():
+            producer = make_producer(s.kafka_bootstrap, transactional_id=f"{s.namespace}.{s.service_name}.relay")
+            try:
+                await producer.start()
+                self.producer, self.relay.producer = producer, producer
+                await self.relay.run(stop)  # returns at the stop; raises when a batch failed, or when fenced
+            except (asyncio.CancelledError, ProducerFenced):
+                raise  # fenced: the lease's next look finds the new holder
+            except Exception as exc:  # noqa: BLE001 - the broker or the database: a fresh producer, after a pause
+                self.relay.health.failed(exc)
+                await backoff.wait(stop)
+            finally:
+                self.producer = None
+                await _quietly(producer.stop())
+
     def supervise(self, name: str, body: Callable[[asyncio.Event], Awaitable[None]], *, health: Health | None = None,
-                  needs_broker: bool | None = None) -> Health:
+                  needs_broker: bool | None = None, leased: bool = False) -> Health:
         """Run ``body(stop)`` in the background for the process's life: restarted whenever it fails or ends, and
-        reported by /readyz under ``name`` (``needs_broker``: whether a broker outage explains its quiet)."""
+        reported by /readyz under ``name`` (``needs_broker``: whether a broker outage explains its quiet).
+        ``leased``: one instance of the service at a time runs it, the holder of the lease ``name`` (lease.py);
+        the others stand by, healthy, and one takes over within the lease's time to live when the holder dies."""
         health = health or Health(name)
         health.name = name
         if needs_broker is not None:
             health.needs_broker = needs_broker
+        if leased:
+            lease = self.leases[name] = Lease(self.db, name, self.instance, ttl=self.settings.lease_seconds)
+            job = body
+
+            async def holding(stop: asyncio.Event) -> None:
+                await run_leased(lease, job, stop, health)
+
+            body = holding
         health.task = asyncio.create_task(supervise(health, body, self._stop), name=name)
         self.health[name] = health
         self._tasks.append(health.task)
@@ -141,8 +187,6 @@ class ServiceRuntime:
             await asyncio.wait(self._tasks, timeout=10)
             for task in self._tasks:
                 task.cancel()
-        if self.producer is not None:
-            await self.producer.stop()
         await self.broker.close()
         if self.client is not None:
             await self.client.close()
@@ -183,13 +227,11 @@ class ServiceRuntime:
 
     @property
     def uses_broker(self) -> bool:
-        return self.producer is not None or self.runner is not None or bool(self.foreign_runners)
+        return self.relay is not None or self.runner is not None or bool(self.foreign_runners)
 
     async def _broker_ping(self) -> None:
-        if self.producer is not None:
-            await self.producer.client.fetch_all_metadata()
-        else:  # consumers only: the broker is asked through the admin client's public metadata call
-            await self.broker.ping()
+        # asked through the admin client's public metadata call (a standby instance holds no producer)
+        await self.broker.ping()
 
     def topic_of(self, service: str) -> str:
         return f"{self.settings.namespace}.{service}.events"
@@ -212,3 +254,13 @@ class ServiceRuntime:
             raise LookupError(f"{name} reads other services' topics; it cannot be replayed from this store")
         assert self.store is not None, "runtime not started"
         return await rebuild(self.db, self.store, projection, registry=self.registry, progress=progress)
+
+
+async def _quietly(closing: Awaitable[None]) -> None:
+    """A producer's stop never ends the relay's loop: a broker that is down now is simply not told."""
+    try:
+        await closing
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        log.warning("relay.producer_stop_failed", error=type(exc).__name__)

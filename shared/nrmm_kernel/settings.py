@@ -28,6 +28,9 @@ class KernelSettings(BaseSettings):
     log_json: bool = True
     relay_batch_size: int = Field(default=500, ge=1)
     relay_poll_seconds: float = Field(default=0.2, gt=0)
+    # the relay's and the schedulers' leases among a service's instances: a dead holder's job is taken over
+    # within this (lease.py)
+    lease_seconds: float = Field(default=10.0, ge=1)
     cors_origins: list[str] = []
     # addresses (or networks, e.g. "10.0.0.0/8") of the proxies whose X-Forwarded-For is believed; none by default,
     # so a client's address is the peer's. Services are started with uvicorn's --no-proxy-headers.
@@ -40,6 +43,8 @@ class KernelSettings(BaseSettings):
     max_commit_bytes: int = Field(default=262_144, ge=1024)
     # how long a query sent with X-Min-Position waits for its read models before 503 read_model_behind
     read_wait_seconds: float = Field(default=2.0, gt=0, le=30)
+    # how often the store chain's head hash is published to the checkpoint topic and recorded (checkpoints.py)
+    checkpoint_seconds: float = Field(default=300.0, gt=0)
 
     @property
     def database_name(self) -> str:

@@ -27,6 +27,7 @@ class Health:
     last_error: str | None = None
     restarts: int = 0
     lag: int | None = None  # messages (projectors) or commits (relay) known to be waiting
+    lease: str | None = None  # a leased runner (lease.py): "held" here, or "standby" while another instance runs it
     task: asyncio.Task[Any] | None = field(default=None, repr=False)
     started_at: datetime = field(default_factory=utcnow)
 
@@ -49,7 +50,7 @@ class Health:
         return status == "ok", {
             "status": status, "last_success": self.last_success.isoformat() if self.last_success else None,
             "seconds_since_success": round(quiet, 1), "error": self.last_error, "restarts": self.restarts,
-            "lag": self.lag,
+            "lag": self.lag, **({"lease": self.lease} if self.lease else {}),
         }
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from nrmm_kernel.reference import Department, Role
-from tests.authz import BASE_CALLERS, Endpoint, token_headers, uncovered, wrong_cells
+from tests.authz import BASE_CALLERS, Endpoint, audit_rows, token_headers, uncovered, wrong_cells
 from tests.registry.fixtures import credit_code
 
 OTHER_PROVINCE = "3-C77B3C4D"
@@ -39,7 +39,7 @@ def world(platform) -> dict:
     assert checked.status_code == 201, checked.text
     violation = next(v["violation_id"] for v in checked.json()["violations"] if v["kind"] == "card_missing")
     p.violation(p.token(Role.OWNER, "mx-owner-a"), violation)
-    return {"site": site, "other": other, "check": checked.json()["check_id"], "violation": violation,
+    return {"site": site, "other": other, "check": checked.json()["check_id"], "violation": violation, "code": code,
             "photo": photo}
 
 
@@ -89,6 +89,7 @@ def endpoints(world: dict) -> list[Endpoint]:
         ("withdraw", "POST", f"/api/inspection/violations/{violation}/withdrawal", {"json": {"reason": "误录"}},
          INSPECTORS),
         ("decide receipt", "POST", f"{duties}/fuel-receipts/NOSUCHRECEIPT/decision", review, {"engineer_12"}),
+        *audit_rows("inspection", f"check-{check}", world.get("code", "x")),
     ]
     return [Endpoint(name, method, path, frozenset(allowed), kwargs) for name, method, path, kwargs, allowed in table]
 

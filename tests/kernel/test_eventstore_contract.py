@@ -158,3 +158,18 @@ async def test_the_head_is_found_from_a_saved_hint_by_probing_forward_and_withou
     assert await restarted.head_position() == 150
     commit = await restarted.append("m-other", 0, [wrap("m-other", 1, MachineMoved(site="x"))])
     assert commit.position == 151
+
+
+async def test_every_commit_links_to_the_store_commit_before_it(store):
+    """The store chain (nrmm_kernel/chain.py): over every commit by position, whatever its stream."""
+    from nrmm_kernel.chain import GENESIS, store_hash
+
+    for n in range(3):
+        await store.append(f"m-{n}", 0, [wrap(f"m-{n}", 1, MachineMoved(site="a"))])
+    await store.append("m-0", 1, [wrap("m-0", 2, MachineMoved(site="b"))])
+    commits = [c async for c in store.read_all()]
+    previous = GENESIS
+    for commit in commits:
+        assert commit.store_prev_hash == previous
+        assert commit.store_hash == store_hash(commit.position, commit.hash, previous)
+        previous = commit.store_hash

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from nrmm_kernel.reference import Department, Role
-from tests.authz import BASE_CALLERS, Endpoint, token_headers, uncovered, wrong_cells
+from tests.authz import AUDITORS, BASE_CALLERS, Endpoint, audit_rows, token_headers, uncovered, wrong_cells
 from tests.registry.fixtures import PNG, registrant
 from tests.registry.test_code_life_http import apply
 
@@ -70,6 +70,7 @@ def endpoints(world: dict) -> list[Endpoint]:
          {"json": {"subject_id": "owner-nobody", "reason": "x"}}, {"admin_city"}),
         ("open sealed values (notifications)", "POST", "/api/registry/internal/personal/open",
          {"json": {"values": []}}, {"service"}),
+        *audit_rows("registry", f"machine-{world['machine_id']}", code, AUDITORS | {"admin_city"}),
     ]
     return [Endpoint(name, method, path, frozenset(allowed), kwargs) for name, method, path, kwargs, allowed in table]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nrmm_kernel.reference import Department, Role
-from tests.authz import BASE_CALLERS, Endpoint, token_headers, uncovered, wrong_cells
+from tests.authz import BASE_CALLERS, Endpoint, audit_rows, token_headers, uncovered, wrong_cells
 from tests.platform import eventually
 from tests.sites.conftest import reported
 
@@ -92,6 +92,7 @@ def endpoints(world: dict) -> list[Endpoint]:
          {"json": {"construction_company_state_owned": False}}, MANAGE_SITE),
         ("confirm state ownership", "POST", f"/api/sites/sites/{site}/state-ownership/confirmation",
          {"json": {"accepted": True}}, {"assets_admin_12"}),
+        *audit_rows("sites", f"site-{site}", INSIDE),
     ]
     return [Endpoint(name, method, path, frozenset(allowed), kwargs) for name, method, path, kwargs, allowed in table]
 

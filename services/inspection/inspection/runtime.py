@@ -27,7 +27,7 @@ class InspectionRuntime(ServiceRuntime):
             # database only (its events reach the broker through the outbox relay)
             poll = self.settings.scheduler_poll_seconds
             self.supervise("scheduler", lambda stop: self.scheduler.run(stop, poll), health=self.scheduler.health,
-                           needs_broker=False)
+                           needs_broker=False, leased=True)  # one instance runs it (several instances: lease.py)
         # data sharing (rule D5): the imports' write-side indexes; the closer of follow-ups once a code is applied for
         self.sharing = SharingImports(self.db, self.store)
         await self.sharing.ensure_indexes()
@@ -36,14 +36,13 @@ class InspectionRuntime(ServiceRuntime):
         if self.run_background:
             jobs = self.import_jobs
             self.supervise("sharing-imports", lambda stop: jobs.run(stop, self.settings.scheduler_poll_seconds),
-                           health=jobs.health, needs_broker=False)
+                           health=jobs.health, needs_broker=False, leased=True)
             closer = FollowUpCloser(self.db, self.sharing)
             self.supervise("sharing-closer", lambda stop: closer.run(stop, self.settings.scheduler_poll_seconds),
-                           health=closer.health,
-                           needs_broker=False)
+                           health=closer.health, needs_broker=False, leased=True)
         self.views = ViewsRefresher(self.db)
         await self.views.ensure_indexes()
         if self.run_background:
             # department views and rankings (rules D3, D6), recomputed from the documents the projectors wrote
             self.supervise("views", lambda stop: self.views.run(stop, self.settings.views_poll_seconds),
-                           health=self.views.health, needs_broker=False)
+                           health=self.views.health, needs_broker=False, leased=True)

@@ -71,7 +71,9 @@ async def wire(app: FastAPI) -> None:
             ("reminders", lambda stop, h: reminders.run(stop, h, settings.reminder_poll_seconds)),
         ):
             health = Health(name, needs_broker=False)
-            runtime.supervise(name, lambda stop, body=body, health=health: body(stop, health), health=health)
+            # reminders: one instance at a time runs them (a lease); fan-out and deliveries claim each item
+            runtime.supervise(name, lambda stop, body=body, health=health: body(stop, health), health=health,
+                              leased=name == "reminders")
         feeds.supervise(runtime)
         shredder = Shredder(runtime.db, keys)
         runtime.supervise("shredder", shredder.run, health=shredder.health, needs_broker=False)

@@ -1,5 +1,7 @@
 """The single entry point: /api/<service>[/...] forwarded to the service, with a size limit and the request id
-carried as the correlation id. The services check tokens, roles and jurisdiction themselves.
+carried as the correlation id. The services check tokens, roles and jurisdiction themselves. A service's URL
+setting may list several instances (comma-separated): round-robin, and the next one when one refuses the
+connection (nothing was sent; nrmm_kernel/upstreams.py).
 
 The request body is read (and counted) before anything is sent upstream, so a request over the limit reaches
 no service at all; at 12 MB that costs little memory. The response is streamed back as it arrives (plates,
@@ -16,6 +18,7 @@ from starlette.background import BackgroundTask
 
 from nrmm_kernel.errors import AppError, NotFound
 from nrmm_kernel.logging import current_correlation_id, get_logger, new_correlation_id
+from nrmm_kernel.upstreams import Upstreams
 
 from .limits import read_limited
 
@@ -63,11 +66,15 @@ async def forward(request: Request, service: str):
     # /api/sites/../../metrics is the sites service's /metrics
     if any(segment in (".", "..") for segment in unquote(raw_path).split("/")):
         raise AppError("路径无效 (dot segments)", code="invalid_path", field="path", status=400)
-    upstream = httpx.URL(getattr(settings, f"{service}_url").rstrip("/") + raw_path,
-                         query=request.scope.get("query_string", b""))
-    outgoing = client.build_request(request.method, upstream, headers=headers, content=body)
+    upstreams = _upstreams(request, service)
+
+    async def send(base: str) -> httpx.Response:
+        upstream = httpx.URL(base + raw_path, query=request.scope.get("query_string", b""))
+        outgoing = client.build_request(request.method, upstream, headers=headers, content=body)
+        return await client.send(outgoing, stream=True)
+
     try:
-        response = await client.send(outgoing, stream=True)
+        response = await upstreams.call(send, safe=request.method in ("GET", "HEAD"))
     except httpx.TimeoutException as exc:
         log.warning("upstream.timeout", service=service, error=type(exc).__name__)
         raise UpstreamTimeout(f"{service} 服务响应超时，请稍后重试") from None
@@ -79,6 +86,14 @@ async def forward(request: Request, service: str):
     passed = _forwardable(response.headers, "x-correlation-id")
     return StreamingResponse(response.aiter_raw(), status_code=response.status_code, headers=passed,
                              background=BackgroundTask(response.aclose))
+
+
+def _upstreams(request: Request, service: str) -> Upstreams:
+    """The service's instances, from its URL setting, kept on the app (the round-robin's turn lives there)."""
+    cache: dict[str, Upstreams] = request.app.state.__dict__.setdefault("_upstreams", {})
+    if service not in cache:
+        cache[service] = Upstreams(getattr(request.app.state.runtime.settings, f"{service}_url"))
+    return cache[service]
 
 
 @router.api_route("/api/{service}", methods=METHODS, include_in_schema=False)

@@ -34,12 +34,13 @@ SMS_CODES, SMS_TRIES, SMS_SENDS = "sms_codes", "sms_code_tries", "sms_sends"  # 
 PURGE_MARGIN = timedelta(hours=1)
 
 
-def code_key(settings: Settings) -> bytes:
-    """The server secret SMS codes are keyed with: its own setting, else derived from the token secret."""
+def code_key(settings: Settings) -> bytes | None:
+    """The server secret SMS codes are keyed with: its own setting, else derived from the token secret (None without
+    either: a command line tool that sends no codes)."""
     if settings.sms_code_secret:
         return settings.sms_code_secret.encode()
     if not settings.jwt_secret:
-        raise RuntimeError("NRMM_SMS_CODE_SECRET or NRMM_JWT_SECRET must be set")
+        return None
     return hmac.new(settings.jwt_secret.encode(), b"nrmm sms codes", hashlib.sha256).digest()
 
 
@@ -52,9 +53,15 @@ def keyed(key: bytes, code_id: str, code: str) -> str:
 class SmsCodeStore:
     """The codes sent (keyed hashes, with their expiry), newest first per mobile and purpose."""
 
-    def __init__(self, db: AsyncDatabase[Any], key: bytes):
+    def __init__(self, db: AsyncDatabase[Any], key: bytes | None):
         self.coll = db[SMS_CODES]
-        self.key = key
+        self._key = key
+
+    @property
+    def key(self) -> bytes:
+        if self._key is None:
+            raise RuntimeError("NRMM_SMS_CODE_SECRET or NRMM_JWT_SECRET must be set")
+        return self._key
 
     async def ensure_indexes(self) -> None:
         await self.coll.create_index([("mobile", ASCENDING), ("purpose", ASCENDING)])

@@ -36,6 +36,7 @@ class Checks(Projection):
         await collection.create_index([("site_code", ASCENDING)])
         await collection.create_index([("district", ASCENDING), ("department", ASCENDING)])
         await collection.create_index([("owner_account_id", ASCENDING)])
+        await collection.create_index([("machine_key", ASCENDING)])  # an auditor's machine timeline
 
 
 class Violations(Projection):

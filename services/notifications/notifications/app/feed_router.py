@@ -76,7 +76,7 @@ class FeedRouter:
                 await self.reload()
                 consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=self.group_id,
                                             enable_auto_commit=False, auto_offset_reset="earliest",
-                                            max_poll_records=500)
+                                            max_poll_records=500, isolation_level="read_committed")
                 consumer.subscribe(list(self.topics))
                 await consumer.start()
                 await self._consume(consumer, stop, backoff)

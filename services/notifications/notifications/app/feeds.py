@@ -38,6 +38,7 @@ class Feeds:
                 self.webhooks.wake(sub.id)
 
     def supervise(self, runtime) -> None:
-        runtime.supervise("feed-router", self.router.run, health=self.router.health)
+        # one router per service database (a lease): it numbers each feed's items from its own memory
+        runtime.supervise("feed-router", self.router.run, health=self.router.health, leased=True)
         health = Health("feed-webhooks", needs_broker=False)
-        runtime.supervise("feed-webhooks", lambda stop: self.webhooks.run(stop, health), health=health)
+        runtime.supervise("feed-webhooks", lambda stop: self.webhooks.run(stop, health), health=health, leased=True)

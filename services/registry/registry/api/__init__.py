@@ -4,7 +4,8 @@ from fastapi import APIRouter
 
 
 def routers() -> list[APIRouter]:
+    from .audit import router as audit
     from .personal import router as personal
     from .routes import router
 
-    return [router, personal]
+    return [audit, router, personal]

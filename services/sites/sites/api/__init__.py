@@ -4,7 +4,8 @@ from fastapi import APIRouter
 
 
 def routers() -> list[APIRouter]:
+    from .audit import router as audit
     from .governance import router as governance
     from .routes import router
 
-    return [router, governance]
+    return [audit, router, governance]
