@@ -34,6 +34,7 @@ from common import ROOT, endpoints  # noqa: E402
 
 from nrmm_kernel.bus import ensure_topics, make_producer  # noqa: E402
 from nrmm_kernel.eventstore import EventStore  # noqa: E402
+from nrmm_kernel.logging import configure_logging  # noqa: E402
 from nrmm_kernel.rebuild import rebuild  # noqa: E402
 from nrmm_kernel.relay import OutboxRelay  # noqa: E402
 from nrmm_kernel.runtime import mongo_client  # noqa: E402
@@ -143,12 +144,24 @@ def main() -> int:
     parser.add_argument("--fresh", action="store_true")
     parser.add_argument("--http-entries", type=int, default=2000)
     parser.add_argument("--no-http", action="store_true")
+    parser.add_argument("--lag-rates", default="100,500", help="append -> visible at these events/s ('' for none)")
+    parser.add_argument("--lag-seconds", type=float, default=10)
+    parser.add_argument("--lag-only", action="store_true", help="only the append -> visible figures")
     args = parser.parse_args()
+    configure_logging("WARNING")  # the runners' per-event debug lines would be measured too
     kafka, mongo = endpoints()
     if args.fresh:
         asyncio.run(drop_namespace(mongo, args.namespace))
+    lag = []
+    for rate in [int(r) for r in args.lag_rates.split(",") if r]:
+        from city.lag import measure
+        figures_at = asyncio.run(measure(mongo, kafka, rate, args.lag_seconds))
+        lag.append(figures_at)
+        print(f"append -> visible at {rate}/s (achieved {figures_at['achieved_per_s']}/s): "
+              f"p50 {figures_at['p50_ms']} ms  p99 {figures_at['p99_ms']} ms  max {figures_at['max_ms']} ms  "
+              f"({figures_at['visible']}/{figures_at['events']} events)", flush=True)
     runs = []
-    for size in [int(s) for s in args.sizes.split(",")]:
+    for size in [] if args.lag_only else [int(s) for s in args.sizes.split(",")]:
         print(f"\n== {size:,} machines ==", flush=True)
         figures = Figures(size)
         asyncio.run(database_figures(figures, mongo, kafka, args.namespace, size))
@@ -159,7 +172,10 @@ def main() -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = RESULTS / f"scale-{stamp}.json"
-    out.write_text(json.dumps({"at": stamp, "runs": runs}, ensure_ascii=False, indent=2))
+    out.write_text(json.dumps({"at": stamp, "runs": runs, "append_to_visible": lag}, ensure_ascii=False, indent=2))
+    if not runs:
+        print(f"\nsaved {out.relative_to(ROOT)}")
+        return 0
     from city.chart import chart
     png = chart(runs, RESULTS / f"scale-{stamp}.png")
     print(f"\nsaved {out.relative_to(ROOT)} and {png.relative_to(ROOT)}")

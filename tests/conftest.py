@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from nrmm_kernel.query_shapes import ENV as QUERY_SHAPES_ENV
 from nrmm_kernel.runtime import mongo_client
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,12 +131,23 @@ def pytest_report_header(config):
     return "infrastructure: chosen at first use (testcontainers if Docker answers, else deploy/native.sh)"
 
 
+def pytest_configure(config):
+    """Every client of this session and of the services it starts records its query shapes in one fresh file
+    (nrmm_kernel.query_shapes), which tests/indexes/test_query_shapes.py checks at the end of the run."""
+    if not os.environ.get(QUERY_SHAPES_ENV):
+        shapes = Path(os.environ.get("NRMM_VAR_DIR") or ROOT / "var") / "query-shapes" / f"{uuid.uuid4().hex}.jsonl"
+        shapes.parent.mkdir(parents=True, exist_ok=True)
+        os.environ[QUERY_SHAPES_ENV] = str(shapes)
+
+
 def pytest_collection_modifyitems(config, items):
     """A test that reaches the broker or the database (the ``infra`` fixture, directly or through another fixture)
-    carries the ``integration`` marker, so ``-m "not integration"`` is a pure subset that needs no infrastructure."""
+    carries the ``integration`` marker, so ``-m "not integration"`` is a pure subset that needs no infrastructure.
+    Tests marked ``last`` run after all others (the query-shape check reads what the whole run sent)."""
     for item in items:
         if "infra" in getattr(item, "fixturenames", ()) and item.get_closest_marker("integration") is None:
             item.add_marker(pytest.mark.integration)
+    items.sort(key=lambda item: item.get_closest_marker("last") is not None)  # stable: the order is kept otherwise
 
 
 INFRA_PORTS = frozenset({9092, 27017})  # the broker's and the database's standard ports

@@ -178,7 +178,9 @@ class StoreWriter:
         self.position = 0
 
     async def start(self) -> None:
-        self.position = await EventStore(self.db).head_position()  # a saved hint, probed forward: no sort
+        store = EventStore(self.db)
+        await store.ensure_indexes()  # (stream_id, version) unique, outbox: as the service's own store has them
+        self.position = await store.head_position()  # a saved hint, probed forward: no sort
 
     def add_stream(self, stream_id: str, commits: list[list[EventEnvelope]], *, pending: bool) -> None:
         prev_hash = GENESIS_HASH

@@ -19,6 +19,7 @@ from aiokafka.errors import ProducerFenced
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from . import query_shapes
 from .bus import BrokerProbe, ensure_topics, make_producer
 from .checkpoints import CheckpointPublisher, checkpoint_topic
 from .envelope import EventRegistry
@@ -44,7 +45,7 @@ MAX_POOL_SIZE = 24
 
 def mongo_client(url: str) -> AsyncMongoClient[Any]:
     return AsyncMongoClient(url, tz_aware=True, uuidRepresentation="standard", serverSelectionTimeoutMS=5000,
-                            maxPoolSize=MAX_POOL_SIZE)
+                            maxPoolSize=MAX_POOL_SIZE, event_listeners=query_shapes.listeners())
 
 
 class ServiceRuntime:

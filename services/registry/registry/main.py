@@ -47,6 +47,7 @@ async def wire(app: FastAPI) -> None:
     await store.ensure_indexes()
     app.state.registry_commands = RegistryCommands(runtime.db, store, owners=owners)
     await app.state.registry_commands.identities.ensure_indexes()
+    await app.state.registry_commands.uploads.ensure_indexes()
     app.state.registry_queries = RegistryQueries(runtime.db, keys)
     app.state.personal_data = PersonalData(store, keys, Disclosures(settings.notifications_url,
                                                                     app.state.token_verifier),

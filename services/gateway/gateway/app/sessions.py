@@ -55,6 +55,8 @@ class SessionStore:
     async def ensure_indexes(self) -> None:
         await self.live.create_index([("family", ASCENDING)])
         await self.live.create_index([("account_id", ASCENDING)])
+        for coll in (self.live, self.spent, self.revoked):  # the purge of expired ones (purge)
+            await coll.create_index([("expires_at", ASCENDING)])
 
     async def add(self, token_id: str, *, account_id: str, family: str, stamp: str, now: datetime,
                   expires_at: datetime) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
 from nrmm_kernel.auth import Principal, require_role
 from nrmm_kernel.fields import DistrictFilter, Skip
 from nrmm_kernel.idempotency import IDEMPOTENCY_KEY
+from nrmm_kernel.keyset import After, set_next_cursor
 
 from ..app.sharing_access import IMPORTERS, READERS, SPOT_READERS, require_importer
 from ..app.sharing_files import detect_format, read_rows, records_rows
@@ -74,9 +75,10 @@ async def import_state(import_id: str, app=Depends(state), who: Principal = Depe
 @router.get("/special-equipment/follow-ups", summary="rule D5: special equipment without a code, per district, "
                                                      "with the user unit to contact")
 async def follow_ups(district: DistrictFilter = None, state_: Literal["open", "closed"] | None = Query(None,
-                     alias="state"), limit: int = Query(100, ge=1, le=500), skip: Skip = 0, app=Depends(state),
-                     who: Principal = Depends(require_role(*READERS))):
-    return await app.sharing_queries.follow_ups(who, district=district, state=state_, limit=limit, skip=skip)
+                     alias="state"), limit: int = Query(100, ge=1, le=500), skip: Skip = 0, after: After = None,
+                     app=Depends(state), who: Principal = Depends(require_role(*READERS))):
+    return await app.sharing_queries.follow_ups(who, district=district, state=state_, limit=limit, skip=skip,
+                                                after=after)
 
 
 @router.get("/special-equipment/follow-ups/progress", summary="rule D5: follow-ups open and closed per district")
@@ -124,11 +126,14 @@ async def record_spot_check(body: SpotCheckIn, app=Depends(state), idempotency_k
 
 
 @router.get("/spot-checks", summary="rule N2: spot checks, newest first")
-async def spot_checks(district: DistrictFilter = None, manufacturer: str | None = Query(None, max_length=100),
-                      limit: int = Query(100, ge=1, le=500), skip: Skip = 0, app=Depends(state),
+async def spot_checks(response: Response, district: DistrictFilter = None,
+                      manufacturer: str | None = Query(None, max_length=100), limit: int = Query(100, ge=1, le=500),
+                      skip: Skip = 0, after: After = None, app=Depends(state),
                       who: Principal = Depends(require_role(*SPOT_READERS))):
-    return await app.sharing_queries.spot_checks(who, district=district, manufacturer=manufacturer, limit=limit,
-                                                 skip=skip)
+    found, cursor = await app.sharing_queries.spot_checks(who, district=district, manufacturer=manufacturer,
+                                                          limit=limit, skip=skip, after=after)
+    set_next_cursor(response, cursor)
+    return found
 
 
 @router.get("/spot-checks/by-manufacturer", summary="rule N2: spot-check results per manufacturer")

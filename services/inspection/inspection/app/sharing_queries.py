@@ -3,9 +3,10 @@ checks and their results per manufacturer (rule N2). Read models only."""
 
 from __future__ import annotations
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
+from nrmm_kernel import keyset
 from nrmm_kernel.auth import Principal
 from nrmm_kernel.errors import NotFound
 
@@ -26,15 +27,16 @@ class SharingQueries:
         self.spots = db[SPOT_CHECKS]
 
     async def follow_ups(self, who: Principal, *, district: str | None, state: str | None, limit: int,
-                         skip: int) -> dict:
-        """rule D5: special equipment without a code, per district, with the user unit to contact."""
+                         skip: int, after: str | None = None) -> dict:
+        """rule D5: special equipment without a code, per district, with the user unit to contact; paged by a
+        cursor (``next_cursor``, then ``after``)."""
         district = reader_district(who, district)
         query: dict = {"follow_up_state": state} if state else {"follow_up_state": {"$in": ["open", "closed"]}}
         if district:
             query["district"] = district
         total = await self.equipment.count_documents(query)
-        docs = await self.equipment.find(query).sort("_id", ASCENDING).skip(skip).to_list(limit)
-        return {"total": total, "items": [_public(d) for d in docs]}
+        docs, cursor = await keyset.page(self.equipment, query, [], limit, after, skip)
+        return {"total": total, "items": [_public(d) for d in docs], "next_cursor": cursor}
 
     async def progress(self, who: Principal, *, district: str | None) -> dict:
         """How far the follow-ups have come: open and closed per district (and in all)."""
@@ -77,15 +79,15 @@ class SharingQueries:
         return _public(doc)
 
     async def spot_checks(self, who: Principal, *, district: str | None, manufacturer: str | None, limit: int,
-                          skip: int) -> list[dict]:
+                          skip: int, after: str | None = None) -> tuple[list[dict], str | None]:
         district = reader_district(who, district)
         query: dict = {}
         if district:
             query["district"] = district
         if manufacturer:
             query["manufacturer_key"] = "".join(manufacturer.split()).upper()
-        docs = await self.spots.find(query).sort("recorded_at", DESCENDING).skip(skip).to_list(limit)
-        return [_public(d) for d in docs]
+        docs, cursor = await keyset.page(self.spots, query, [("recorded_at", DESCENDING)], limit, after, skip)
+        return [_public(d) for d in docs], cursor
 
     async def by_manufacturer(self, who: Principal, *, district: str | None) -> list[dict]:
         """rule N2: spot-check results per manufacturer: checked, passed, failed, and each finding's count."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pymongo import DESCENDING
 
+from nrmm_kernel import keyset
 from nrmm_kernel.auth import Principal, require_role
 from nrmm_kernel.errors import NotFound
+from nrmm_kernel.keyset import After, set_next_cursor
 from nrmm_kernel.reference import Role
 
 router = APIRouter(prefix="/api/notifications/inbox", tags=["inbox"])
@@ -19,15 +21,17 @@ def _view(doc: dict) -> dict:
     return {"notice_id": doc["_id"], **{k: doc.get(k) for k in FIELDS}}
 
 
-@router.get("", summary="The caller's notices, newest first, paged")
-async def inbox(request: Request, unread: bool = False, offset: int = Query(0, ge=0, le=100_000),
-                limit: int = Query(20, ge=1, le=100), who: Principal = Depends(anyone)):
+@router.get("", summary="The caller's notices, newest first, paged by a cursor (next_cursor, then ?after=)")
+async def inbox(request: Request, response: Response, unread: bool = False,
+                offset: int = Query(0, ge=0, le=100_000), limit: int = Query(20, ge=1, le=100), after: After = None,
+                who: Principal = Depends(anyone)):
     coll = request.app.state.notices.coll
     query = {"account_id": who.account_id, **({"read": False} if unread else {})}
-    docs = await coll.find(query).sort([("created_at", DESCENDING), ("_id", DESCENDING)]).skip(offset).limit(
-        limit).to_list(limit)
+    docs, cursor = await keyset.page(coll, query, [("created_at", DESCENDING)], limit, after, offset)
+    set_next_cursor(response, cursor)
     total = await coll.count_documents(query)
-    return {"items": [_view(d) for d in docs], "total": total, "offset": offset, "limit": limit}
+    return {"items": [_view(d) for d in docs], "total": total, "offset": offset, "limit": limit,
+            "next_cursor": cursor}
 
 
 @router.get("/unread-count", summary="How many of the caller's notices are unread")

@@ -47,6 +47,9 @@ class OutboxChannel:
     def __init__(self, db: AsyncDatabase):
         self._coll = db[OUTBOX]
 
+    async def ensure_indexes(self) -> None:
+        await self._coll.create_index([("to", 1), ("seq", -1)])  # a phone's messages, newest first (read)
+
     async def send(self, message: Message, dedup_key: str) -> str:
         # delivered before (at-least-once): kept once
         await claim(self._coll, {"_id": dedup_key, "seq": str(ulid.ULID()), **message.model_dump(mode="json"),

@@ -48,6 +48,9 @@ class Deliveries:
     async def ensure_indexes(self) -> None:
         await self.coll.create_index([("status", 1), ("next_attempt_at", 1)])
         await self.coll.create_index("notice_id")
+        await self.coll.create_index([("created_at", -1)])  # the administrators' list, newest first
+        if self.channels.outbox is not None:
+            await self.channels.outbox.ensure_indexes()
 
     async def enqueue(self, message: Message, delivery_id: str, *, notice_id: str | None = None,
                       subject_id: str | None = None) -> dict:

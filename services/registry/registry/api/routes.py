@@ -14,6 +14,7 @@ from nrmm_kernel.codes import STAGE_NAMES, MalformedCode, parse_code
 from nrmm_kernel.errors import Conflict, Forbidden, ValidationFailed
 from nrmm_kernel.fields import CodeFilter, DistrictFilter, MobileNumber, Sentence, ShortText, Skip, TextFilter
 from nrmm_kernel.idempotency import IDEMPOTENCY_KEY
+from nrmm_kernel.keyset import After, set_next_cursor
 from nrmm_kernel.reference import DISTRICTS, Role
 
 from ..app.commands import RegistryCommands
@@ -157,12 +158,15 @@ async def amend(machine_id: str, body: ApplicationBody, request: Request,
 
 
 @router.get("/applications", summary="Owner: my applications. Reviewers, auditors: the review queue, filtered")
-async def list_applications(request: Request, who: Principal = Depends(require_role(Role.OWNER, *QUEUE_ROLES)),
+async def list_applications(request: Request, response: Response,
+                            who: Principal = Depends(require_role(Role.OWNER, *QUEUE_ROLES)),
                             district: DistrictFilter = None, status: TextFilter = None, late: bool | None = None,
-                            limit: int = Query(100, ge=1, le=500), skip: Skip = 0):
+                            limit: int = Query(100, ge=1, le=500), skip: Skip = 0, after: After = None):
     if who.role is Role.OWNER:
         return await queries(request).mine(who)
-    found = await queries(request).search(who, district=district, status=status, late=late, limit=limit, skip=skip)
+    found, cursor = await queries(request).search(who, district=district, status=status, late=late, limit=limit,
+                                                  skip=skip, after=after)
+    set_next_cursor(response, cursor)
     return await with_disclosure_flags(request.app.state.runtime.db, found)  # rule N1: flagged against disclosures
 
 
@@ -190,13 +194,17 @@ async def reject(machine_id: str, body: Rejection, request: Request,
 
 # machines ---------------------------------------------------------------------------------------
 @router.get("/machines", summary="Owner: my machines. Staff: search by district, category, stage, status")
-async def list_machines(request: Request, who: Principal = Depends(require_role(Role.OWNER, *SEARCH_ROLES)),
+async def list_machines(request: Request, response: Response,
+                        who: Principal = Depends(require_role(Role.OWNER, *SEARCH_ROLES)),
                         district: DistrictFilter = None, category: TextFilter = None, stage: TextFilter = None,
-                        status: TextFilter = None, limit: int = Query(100, ge=1, le=500), skip: Skip = 0):
+                        status: TextFilter = None, limit: int = Query(100, ge=1, le=500), skip: Skip = 0,
+                        after: After = None):
     if who.role is Role.OWNER:
         return await queries(request).mine(who, issued_only=True)
-    return await queries(request).search(who, district=district, category=category, stage=stage, status=status,
-                                         issued_only=True, limit=limit, skip=skip)
+    found, cursor = await queries(request).search(who, district=district, category=category, stage=stage,
+                                                  status=status, issued_only=True, limit=limit, skip=skip, after=after)
+    set_next_cursor(response, cursor)
+    return found
 
 
 @router.get("/machines/{code}", summary="One machine by code, as this role may see it")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
+from nrmm_kernel import keyset
 from nrmm_kernel.auth import Principal
 from nrmm_kernel.clock import today_in_chongqing
 from nrmm_kernel.codes import MalformedCode, parse_code
@@ -37,6 +38,11 @@ INCOMING_MACHINE_FIELDS = ("category", "brand", "model", "factory_serial", "emis
 
 def _public(doc: dict) -> dict:
     return {k: v for k, v in doc.items() if not k.startswith("_")}
+
+
+def summary_of(doc: dict) -> dict:
+    """A list's row: the record without its history (GET of the one record has it)."""
+    return {k: v for k, v in doc.items() if k != "history"}
 
 
 def _mask(value: str, mask) -> str:
@@ -165,7 +171,10 @@ class RegistryQueries:
 
     async def search(self, who: Principal, *, district: str | None = None, status: str | None = None,
                      late: bool | None = None, category: str | None = None, stage: str | None = None,
-                     issued_only: bool = False, limit: int = 100, skip: int = 0) -> list[dict]:
+                     issued_only: bool = False, limit: int = 100, skip: int = 0,
+                     after: str | None = None) -> tuple[list[dict], str | None]:
+        """A page of summaries (the history is on the detail), newest change first, and the next page's cursor
+        (keyset: ``after``; ``skip`` is kept for old clients)."""
         require_registry_department(who)
         if district is not None and not is_district(district):
             raise ValidationFailed("区县代码不存在 (01-41)", code="unknown_district", field="district")
@@ -180,6 +189,6 @@ class RegistryQueries:
                 query[key] = value
         if issued_only:
             query["code"] = {"$exists": True}
-        docs = await self.machines.find(query).sort("updated_at", DESCENDING).skip(skip).to_list(limit)
+        docs, cursor = await keyset.page(self.machines, query, [("updated_at", DESCENDING)], limit, after, skip)
         view = _public if who.role in UNMASKED_STAFF else masked
-        return [view(await self._opened(d)) for d in docs]
+        return [summary_of(view(await self._opened(d))) for d in docs], cursor

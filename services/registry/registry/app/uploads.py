@@ -23,6 +23,9 @@ class UploadStore:
         self._stored = StoredFiles(db)
         self._files = self._stored.files
 
+    async def ensure_indexes(self) -> None:
+        await self._files.create_index([("metadata.owner_account_id", 1)])  # an owner's count, at each upload
+
     async def save(self, owner_account_id: str, kind: UploadKind, upload: UploadFile) -> dict:
         data, content_type = await self._stored.receive(upload, image_only=kind.value.startswith("photo_"))
         if await self._files.count_documents({"metadata.owner_account_id": owner_account_id}) >= MAX_UPLOADS_PER_OWNER:

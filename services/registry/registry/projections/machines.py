@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, DESCENDING
 
 from nrmm_kernel.codes import parse_code
 from nrmm_kernel.envelope import EventEnvelope
@@ -151,6 +151,7 @@ class MachineRecords(Projection):
         await collection.create_index([("code", ASCENDING)])
         await collection.create_index([("codes", ASCENDING)])
         await collection.create_index([("district", ASCENDING), ("status", ASCENDING)])
+        await collection.create_index([("updated_at", DESCENDING)])  # the city-wide list, newest change first
 
 
 class ExternalMachines(Projection):

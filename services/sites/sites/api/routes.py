@@ -6,7 +6,7 @@ from datetime import date
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
@@ -15,6 +15,7 @@ from nrmm_kernel.codes import STAGES
 from nrmm_kernel.errors import ValidationFailed
 from nrmm_kernel.fields import CodeFilter, DistrictFilter, Skip, TextFilter
 from nrmm_kernel.idempotency import IDEMPOTENCY_KEY
+from nrmm_kernel.keyset import After, set_next_cursor
 from nrmm_kernel.reference import MACHINE_TYPES, Role
 
 from ..app.access import SITE_READERS, ZONE_MANAGERS
@@ -145,11 +146,15 @@ async def register(body: Registration, request: Request):
 
 
 @router.get("/sites", summary="Sites by district, department and status (a site admin: their own)")
-async def list_sites(request: Request, who: Principal = Depends(require_role(*STAFF_AND_GATES)),
+async def list_sites(request: Request, response: Response,
+                     who: Principal = Depends(require_role(*STAFF_AND_GATES)),
                      district: DistrictFilter = None, department: TextFilter = None, status: SiteStatus | None = None,
-                     limit: int = Query(100, ge=1, le=500), skip: Skip = 0):
-    return await queries(request).search(who, district=district, department=department,
-                                         status=status.value if status else None, limit=limit, skip=skip)
+                     limit: int = Query(100, ge=1, le=500), skip: Skip = 0, after: After = None):
+    found, cursor = await queries(request).search(who, district=district, department=department,
+                                                  status=status.value if status else None, limit=limit, skip=skip,
+                                                  after=after)
+    set_next_cursor(response, cursor)
+    return found
 
 
 @router.get("/sites/{site_code}", summary="One site")
@@ -217,12 +222,15 @@ async def roster(site_code: str, request: Request, who: Principal = Depends(requ
 
 
 @router.get("/sites/{site_code}/movements", summary="The site's entries and exits, by date and by machine")
-async def movements(site_code: str, request: Request, who: Principal = Depends(require_role(*STAFF_AND_GATES)),
+async def movements(site_code: str, request: Request, response: Response,
+                    who: Principal = Depends(require_role(*STAFF_AND_GATES)),
                     date_from: date | None = Query(None, alias="from"), date_to: date | None = Query(None, alias="to"),
                     code: CodeFilter = None, limit: int = Query(200, ge=1, le=1000),
-                    skip: Skip = 0):
-    return await queries(request).movements(who, path_code(site_code), date_from=date_from, date_to=date_to,
-                                            code=code, limit=limit, skip=skip)
+                    skip: Skip = 0, after: After = None):
+    found, cursor = await queries(request).movements(who, path_code(site_code), date_from=date_from, date_to=date_to,
+                                                     code=code, limit=limit, skip=skip, after=after)
+    set_next_cursor(response, cursor)
+    return found
 
 
 @router.get("/sites/{site_code}/refusals", summary="Entries refused at this site's gate")

@@ -7,6 +7,7 @@ from datetime import date
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
+from nrmm_kernel import keyset
 from nrmm_kernel.auth import Principal
 from nrmm_kernel.codes import MalformedCode, parse_code
 from nrmm_kernel.errors import Forbidden, NotFound, ValidationFailed
@@ -55,9 +56,10 @@ class SitesQueries:
         return site_view(doc, who)
 
     async def search(self, who: Principal, *, district: str | None, department: str | None, status: str | None,
-                     limit: int, skip: int) -> list[dict]:
+                     limit: int, skip: int, after: str | None = None) -> tuple[list[dict], str | None]:
+        """A page of sites in code order, and the next page's cursor (keyset: ``after``)."""
         if who.role is Role.SITE_ADMIN:
-            return [await self.site(who, who.site_id)] if who.site_id else []
+            return ([await self.site(who, who.site_id)] if who.site_id else []), None
         if who.role not in access.SITE_READERS:
             raise Forbidden("无权查看场地 (role not allowed)", code="role_not_allowed")
         if district is not None and district not in DISTRICTS:
@@ -71,8 +73,8 @@ class SitesQueries:
                 query[key] = value
         if status is not None:
             query["status"] = status
-        docs = await self.db[SITES].find(query).sort("site_code", ASCENDING).skip(skip).to_list(limit)
-        return [site_view(d, who) for d in docs]
+        docs, cursor = await keyset.page(self.db[SITES], query, [("site_code", ASCENDING)], limit, after, skip)
+        return [site_view(d, who) for d in docs], cursor
 
     async def roster(self, who: Principal, site_code: str) -> list[dict]:
         access.require_read_site(who, await self._site_doc(site_code))
@@ -81,15 +83,16 @@ class SitesQueries:
         return [_public(d) for d in docs]
 
     async def movements(self, who: Principal, site_code: str, *, date_from: date | None, date_to: date | None,
-                        code: str | None, limit: int, skip: int) -> list[dict]:
+                        code: str | None, limit: int, skip: int,
+                        after: str | None = None) -> tuple[list[dict], str | None]:
         access.require_read_site(who, await self._site_doc(site_code))
         query: dict = {"site_code": site_code}
         if date_from or date_to:
             query["entered_on"] = {k: v.isoformat() for k, v in (("$gte", date_from), ("$lte", date_to)) if v}
         if code:
             query["code"] = _code(code)
-        docs = await self.db[STAYS].find(query).sort("entered_at", DESCENDING).skip(skip).to_list(limit)
-        return [_public(d) for d in docs]
+        docs, cursor = await keyset.page(self.db[STAYS], query, [("entered_at", DESCENDING)], limit, after, skip)
+        return [_public(d) for d in docs], cursor
 
     async def refusals(self, who: Principal, site_code: str, limit: int) -> list[dict]:
         access.require_read_site(who, await self._site_doc(site_code))
@@ -130,7 +133,7 @@ class SitesQueries:
             query["district"] = who.district
         elif district is not None:
             query["district"] = district
-        docs = await self.db[ANOMALIES].find(query).sort("at", DESCENDING).to_list(limit)
+        docs = await self.db[ANOMALIES].find(query).sort("at", DESCENDING).limit(limit).to_list(limit)
         return [_public(d) for d in docs]
 
     async def zones(self, who: Principal, district: str | None, include_inactive: bool) -> list[dict]:

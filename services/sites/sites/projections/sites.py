@@ -96,6 +96,7 @@ class Sites(Projection):
 
     async def ensure_indexes(self, collection) -> None:
         await collection.create_index([("district", ASCENDING), ("department", ASCENDING), ("status", ASCENDING)])
+        await collection.create_index([("site_code", ASCENDING)])  # the lists' order (keyset pages)
 
 
 class Zones(Projection):
@@ -178,3 +179,8 @@ class Anomalies(Projection):
     def two_sites(self, doc, e: MachineOnTwoSites, envelope: EventEnvelope):
         return {"kind": "machine_on_two_sites", "code": e.code, "site_code": e.site_code, "district": e.district,
                 "inside_site_codes": e.inside_site_codes, "admitted": e.admitted, "at": envelope.time.isoformat()}
+
+    async def ensure_indexes(self, collection) -> None:
+        # a district's newest, or the city's newest (sites/app/queries.py anomalies)
+        await collection.create_index([("district", ASCENDING), ("at", DESCENDING)])
+        await collection.create_index([("at", DESCENDING)])
