@@ -7,7 +7,7 @@ service's database is read from here.
   /api/audit/machines/{key}/timeline    a machine's whole timeline across services, by any code or record id
   /api/audit/verify                     every store verified, the first broken link of each
   /api/audit/reads?day=YYYY-MM-DD       the log of audit reads of every service, one day
-  /api/audit/accounts/...               the gateway's own store (accounts), once accounts are event-sourced
+  /api/audit/accounts/...               the gateway's own store (accounts' streams)
 """
 
 from __future__ import annotations
@@ -28,15 +28,15 @@ from nrmm_kernel.internal import ServiceCaller
 from nrmm_kernel.logging import current_correlation_id
 from nrmm_kernel.reference import Role
 
+from ..domain.account_stream import AccountStream
 from .proxy import UpstreamTimeout, UpstreamUnavailable
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
 AUDITED = ("registry", "sites", "inspection")  # the services with an event store of their own
 auditor = require_role(Role.AUDITOR)
 
-# The gateway's own store: account histories (issue #22 makes accounts event-sourced). Add the account aggregate
-# to ``kinds`` (e.g. {"account": Account}) and its streams are read, folded, verified and exported here.
-accounts = audit_router(AuditConfig("gateway", kinds={}), prefix="/api/audit/accounts")
+# The gateway's own store: account streams (issue #22), read, folded, verified and exported like any service's.
+accounts = audit_router(AuditConfig("gateway", kinds={"account": AccountStream}), prefix="/api/audit/accounts")
 
 
 def _caller(request: Request, service: str) -> ServiceCaller:
