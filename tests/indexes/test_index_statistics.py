@@ -39,7 +39,9 @@ FILLED = {  # (service, collection): what the hot paths read there
     ("sites", "stays"): "the stays read model (projector version guard)",
     ("registry", "code_index"): "verify: code -> machine (the registry's write-side index)",
     ("registry", "event_store"): "verify: the machine's stream; the registry's commands",
-    ("gateway", "accounts"): "login",
+    ("gateway", "account_logins"): "login: the account by the keyed hash of its username",
+    ("gateway", "account_views"): "login and refresh: the account",
+    ("gateway", "credentials"): "login: the password hash",
     ("gateway", "refresh_tokens"): "token refresh",
 }
 
@@ -164,7 +166,9 @@ def test_hot_paths_are_served_by_indexes_at_100k_documents(platform, infra):
     assert again.status_code == 200, again.text
     refreshed = p.gateway.post("/api/auth/refresh", json={"refresh_token": again.json()["refresh_token"]})
     assert refreshed.status_code == 200, refreshed.text
-    wait_for_scans(names, before, {(tables["gateway", "accounts"], "username"),
+    wait_for_scans(names, before, {(tables["gateway", "account_logins"], "_id"),
+                                   (tables["gateway", "account_views"], "_id"),
+                                   (tables["gateway", "credentials"], "_id"),
                                    (tables["gateway", "refresh_tokens"], "_id")}, "login and token refresh")
 
     # and nothing read a table of 100k rows from end to end meanwhile
