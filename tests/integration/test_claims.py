@@ -23,6 +23,7 @@ async def test_a_second_claim_finds_the_first(db):
 
 
 async def test_numbered_claims_are_taken_once_each_in_one_order(db):
+    await db["claims"].create_index([("key", 1), ("n", 1)], unique=True)  # as every user of NumberedClaims does
     claims = NumberedClaims(db["claims"], prefix=digest_prefix)
     taken = await asyncio.gather(*[claims.claim_next("user|10.0.0.0", {"n_by": i}) for i in range(15)])
     assert sorted(t.n for t in taken if t) == list(range(1, 16))
@@ -32,6 +33,7 @@ async def test_numbered_claims_are_taken_once_each_in_one_order(db):
 
 
 async def test_a_judge_sees_the_highest_claim_and_may_refuse(db):
+    await db["identities"].create_index([("key", 1), ("n", 1)], unique=True)
     claims = NumberedClaims(db["identities"])
     seen = []
 

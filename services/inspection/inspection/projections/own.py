@@ -37,6 +37,7 @@ class Checks(Projection):
         await collection.create_index([("district", ASCENDING), ("department", ASCENDING)])
         await collection.create_index([("owner_account_id", ASCENDING)])
         await collection.create_index([("machine_key", ASCENDING)])  # an auditor's machine timeline
+        await collection.create_index([("at", ASCENDING)])  # the city's latest checks
 
 
 class Violations(Projection):
