@@ -7,6 +7,7 @@ tokens are refused at once; other services refuse the access tokens within secon
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from nrmm_kernel.auth import Principal
@@ -41,38 +42,29 @@ class AccountAdmin:
         return stream
 
     async def disable(self, who: Principal, account_id: str, reason: str) -> dict[str, Any]:
-        await self._managed(who, account_id)
-        await self.store.new_stamp(account_id)  # refresh tokens: refused from now on, even once enabled again
-
-        def decide(stream: AccountStream) -> None:
-            rules.may_manage(who, account_id, stream.district)
-            stream.disable(reason)
-
-        stream = await change(self.store, account_id, who.as_actor(), decide)
-        log.info("account.disabled", account_id=account_id, by=who.account_id)
-        return standing(stream)
+        # refresh tokens: refused from now on, even once enabled again
+        return await self._standing(who, account_id, lambda s: s.disable(reason), "account.disabled", new_stamp=True)
 
     async def enable(self, who: Principal, account_id: str, reason: str | None) -> dict[str, Any]:
-        await self._managed(who, account_id)
-
-        def decide(stream: AccountStream) -> None:
-            rules.may_manage(who, account_id, stream.district)
-            stream.enable(reason)
-
-        stream = await change(self.store, account_id, who.as_actor(), decide)
-        log.info("account.enabled", account_id=account_id, by=who.account_id)
-        return standing(stream)
+        return await self._standing(who, account_id, lambda s: s.enable(reason), "account.enabled", new_stamp=False)
 
     async def revoke_sessions(self, who: Principal, account_id: str, reason: str) -> dict[str, Any]:
+        return await self._standing(who, account_id, lambda s: s.revoke_sessions(reason), "account.sessions_revoked",
+                                    new_stamp=True)
+
+    async def _standing(self, who: Principal, account_id: str, act: Callable[[AccountStream], None], logged: str, *,
+                        new_stamp: bool) -> dict[str, Any]:
+        """Disable, enable or revoke: checked before anything is written, and again on the stream as it is now."""
         await self._managed(who, account_id)
-        await self.store.new_stamp(account_id)
+        if new_stamp:
+            await self.store.new_stamp(account_id)
 
         def decide(stream: AccountStream) -> None:
             rules.may_manage(who, account_id, stream.district)
-            stream.revoke_sessions(reason)
+            act(stream)
 
         stream = await change(self.store, account_id, who.as_actor(), decide)
-        log.info("account.sessions_revoked", account_id=account_id, by=who.account_id)
+        log.info(logged, account_id=account_id, by=who.account_id)
         return standing(stream)
 
     async def grant_role(self, who: Principal, account_id: str, role: Role, department: Department | None,
