@@ -27,10 +27,13 @@ from pymongo.asynchronous.database import AsyncDatabase
 from tqdm import tqdm
 
 from nrmm_kernel import bus
+from nrmm_kernel.chain import store_hash
 from nrmm_kernel.codes import SERIAL_ALPHABET, SERIAL_LENGTH, compose_chongqing
 from nrmm_kernel.envelope import Actor, EventEnvelope
-from nrmm_kernel.eventstore import COLLECTION, GENESIS_HASH, HEAD_HINT, PENDING, EventStore, commit_hash
+from nrmm_kernel.eventstore import COLLECTION, GENESIS_HASH, HEAD_HINT, EventStore, commit_hash
 from nrmm_kernel.identity import id_card_check_char, uscc_check_char
+from nrmm_kernel.outbox import PROGRESS
+from nrmm_kernel.pages import page_of
 from nrmm_kernel.reference import Role
 from registry.app.code_index import COLLECTION as CODE_INDEX
 from registry.app.identities import COLLECTION as IDENTITIES
@@ -176,11 +179,15 @@ class StoreWriter:
         self.buffer: list[dict] = []
         self.sends: list[EventEnvelope] = []
         self.position = 0
+        self.store_prev: str | None = None  # the store chain (nrmm_kernel.chain): the hash of the commit before
+        self.first_pending: int | None = None
 
     async def start(self) -> None:
         store = EventStore(self.db)
-        await store.ensure_indexes()  # (stream_id, version) unique, outbox: as the service's own store has them
+        await store.ensure_indexes()  # (stream_id, version) unique, outbox, page: as the service's own store has
         self.position = await store.head_position()  # a saved hint, probed forward: no sort
+        head = await self.coll.find_one({"_id": self.position}, projection={"store_hash": 1})
+        self.store_prev = GENESIS_HASH if head is None else head.get("store_hash")
 
     def add_stream(self, stream_id: str, commits: list[list[EventEnvelope]], *, pending: bool) -> None:
         prev_hash = GENESIS_HASH
@@ -188,11 +195,15 @@ class StoreWriter:
             docs = [e.to_json_dict() for e in events]
             version = events[0].streamversion
             self.position += 1
-            doc = {"_id": self.position, "stream_id": stream_id, "version": version,
-                   "last_version": events[-1].streamversion, "events": docs, "prev_hash": prev_hash,
-                   "hash": commit_hash(stream_id, version, docs, prev_hash), "committed_at": events[-1].time}
+            doc = {"_id": self.position, "page": page_of(self.position), "stream_id": stream_id,
+                   "version": version, "last_version": events[-1].streamversion, "events": docs,
+                   "prev_hash": prev_hash, "hash": commit_hash(stream_id, version, docs, prev_hash),
+                   "committed_at": events[-1].time, "store_prev_hash": self.store_prev, "store_hash": None}
+            if self.store_prev is not None:
+                doc["store_hash"] = self.store_prev = store_hash(self.position, doc["hash"], self.store_prev)
             if pending or self.producer is None:
-                doc["outbox"] = PENDING
+                if self.first_pending is None:
+                    self.first_pending = self.position
             else:
                 self.sends.extend(events)
             prev_hash = doc["hash"]
@@ -210,6 +221,15 @@ class StoreWriter:
             await self.coll.bulk_write([InsertOne(d) for d in self.buffer], ordered=True)
             self.buffer = []
             await self.db[HEAD_HINT].replace_one({"_id": COLLECTION}, {"position": self.position}, upsert=True)
+
+    async def finish(self) -> None:
+        """The relay's watermark (nrmm_kernel.outbox) before the first commit left to it, else at the head."""
+        await self.flush(force=True)
+        through = self.position if self.first_pending is None else self.first_pending - 1
+        progress = await self.db[PROGRESS].find_one({"_id": COLLECTION})
+        if progress is not None:
+            through = min(through, progress["through"])
+        await self.db[PROGRESS].replace_one({"_id": COLLECTION}, {"through": through}, upsert=True)
 
 
 async def existing(db: AsyncDatabase, prefix: str) -> int:
@@ -246,7 +266,7 @@ async def seed_machines(db: AsyncDatabase, total: int, *, producer: AIOKafkaProd
             await writer.flush()
             await db["city_generator"].replace_one({"_id": "machines"}, {"count": i + 1}, upsert=True)
     await _flush_side(db, side)
-    await writer.flush(force=True)
+    await writer.finish()
     await db["city_generator"].replace_one({"_id": "machines"}, {"count": total}, upsert=True)
     return total - start
 
@@ -269,7 +289,7 @@ async def seed_sites(db: AsyncDatabase, total: int, *, progress: bool = True) ->
         code, events = site(i)
         writer.add_stream(f"site-{code}", [events], pending=True)
         await writer.flush()
-    await writer.flush(force=True)
+    await writer.finish()
     await db["city_generator"].replace_one({"_id": "sites"}, {"count": total}, upsert=True)
     return total - start
 

@@ -82,7 +82,7 @@ async def projection_as_of(runtime: ServiceRuntime, name: str, at: datetime, *, 
     bar = tqdm(total=last, desc=f"{name} as of {at.isoformat()}", unit="commit", disable=not progress)
     try:
         cache, pending = DocumentCache(), list[EventEnvelope]()
-        async for commit in store.read_all(1, page=256):
+        async for commit in store.read_all(1):
             if commit.position > last:
                 break
             pending.extend(runtime.registry.upcast(e) if runtime.registry.knows(e.type) else e for e in commit.events)

@@ -21,6 +21,8 @@ from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 
+from .pages import PAGE, commit_docs
+
 GENESIS = "0" * 64
 
 
@@ -64,22 +66,14 @@ class PositionVanished(RuntimeError):
     """The commit before the position a writer guessed is not there: the guess is retried from the head."""
 
 
-async def raw_commits(collection: AsyncCollection[Any], from_position: int = 1, *, page: int = 64,
+async def raw_commits(collection: AsyncCollection[Any], from_position: int = 1, *,
                       on_page: Callable[[int], None] | None = None) -> AsyncIterator[dict[str, Any]]:
-    """The stored commit documents in position order, by pages of ``_id`` equality lookups (no range, no sort);
-    ends at the first missing position."""
-    import asyncio
-
-    position = from_position
-    while True:
-        docs = await asyncio.gather(*(collection.find_one({"_id": p}) for p in range(position, position + page)))
-        for doc in docs:
-            if doc is None:
-                return
-            yield doc
-        position += page
-        if on_page is not None:
-            on_page(position - 1)
+    """The stored commit documents in position order (pages.py: no range, no sort); ends at the first missing
+    position. ``on_page`` is told the position reached at the end of each page."""
+    async for doc in commit_docs(collection, from_position):
+        yield doc
+        if on_page is not None and (doc["_id"] + 1) % PAGE == 0:
+            on_page(doc["_id"])
 
 
 async def backfill(collection: AsyncCollection[Any], *, progress: Callable[[int], None] | None = None) -> int:

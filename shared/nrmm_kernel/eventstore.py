@@ -9,7 +9,9 @@ Layout of a commit document (collection ``event_store``):
   prev_hash      hash of the stream's previous commit ("0"*64 for the first)
   hash           sha256 over (stream_id, version, events, prev_hash): the stream's chain
   store_prev_hash, store_hash   the store chain over every commit by position (chain.py)
-  outbox         "pending" until the outbox relay has the broker's acknowledgement, then removed
+  page           position // pages.PAGE: read_all reads a page of commits with one equality query (pages.py)
+  outbox         only where the relay needs it: parked, held, or re-driven (outbox.py; the relay's progress is a
+                 watermark, not a mark on each commit)
 
 Only single-document writes are used (MongoDB 7 and FerretDB 1.24 both guarantee those).
 
@@ -44,6 +46,7 @@ from .claims import claim
 from .envelope import EventEnvelope, utcnow
 from .errors import AppError, ConcurrencyError
 from .metrics import APPEND_CONFLICTS, EVENTS_APPENDED
+from .pages import commit_docs, page_of
 from .positions import note_written
 
 GENESIS_HASH = "0" * 64
@@ -99,7 +102,6 @@ class Commit:
     prev_hash: str
     hash: str
     committed_at: datetime
-    published: bool
     store_prev_hash: str | None = None  # the store chain (chain.py); None on a store not yet given it
     store_hash: str | None = None
 
@@ -114,7 +116,6 @@ class Commit:
             prev_hash=doc["prev_hash"],
             hash=doc["hash"],
             committed_at=doc["committed_at"],
-            published=doc.get("outbox") != PENDING,
             store_prev_hash=doc.get("store_prev_hash"),
             store_hash=doc.get("store_hash"),
         )
@@ -143,6 +144,7 @@ class EventStore:
             [("stream_id", ASCENDING), ("version", ASCENDING)], unique=True, name="stream_version_unique"
         )
         await self._coll.create_index([("outbox", ASCENDING), ("_id", ASCENDING)], name="outbox")
+        await self._coll.create_index([("page", ASCENDING)], name="page")
 
     # writing -------------------------------------------------------------------------------
     async def append(self, stream_id: str, expected_version: int, events: Sequence[EventEnvelope]) -> Commit:
@@ -159,13 +161,12 @@ class EventStore:
             "events": event_docs,
             "prev_hash": prev_hash,
             "hash": commit_hash(stream_id, expected_version + 1, event_docs, prev_hash),
-            "outbox": PENDING,
         }
         # One insert at a time per process: concurrent writers here would only collide on positions.
         async with self._insert_lock:
             for attempt in range(self._max_retries):
                 position = await self._position_guess()
-                doc.update(_id=position, committed_at=utcnow())
+                doc.update(_id=position, page=page_of(position), committed_at=utcnow())
                 try:
                     doc.update(await self._linker.link(position, str(doc["hash"])))
                 except PositionVanished:
@@ -283,20 +284,11 @@ class EventStore:
         cursor = self._coll.find({"stream_id": stream_id}, sort=[("version", ASCENDING)])
         return [Commit.from_doc(d) async for d in cursor]
 
-    async def read_all(self, from_position: int = 1, *, page: int = 64) -> AsyncIterator[Commit]:
-        """Every commit in commit order, starting at ``from_position``.
-
-        By pages of ``_id`` equality lookups (positions are gapless: the first missing one is the end), each served
-        by the ``_id`` index on MongoDB and FerretDB alike; a range or a sort over the whole store would be a scan
-        that FerretDB holds in memory."""
-        position = from_position
-        while True:
-            docs = await asyncio.gather(*(self._coll.find_one({"_id": p}) for p in range(position, position + page)))
-            for doc in docs:
-                if doc is None:
-                    return
-                yield Commit.from_doc(doc)
-            position += page
+    async def read_all(self, from_position: int = 1) -> AsyncIterator[Commit]:
+        """Every commit in commit order, starting at ``from_position``: by pages of positions, each one equality
+        query (pages.py); never a range or a sort over the whole store, which FerretDB would hold in memory."""
+        async for doc in commit_docs(self._coll, from_position):
+            yield Commit.from_doc(doc)
 
     async def head_position(self) -> int:
         """The last position taken: from a saved hint, probed forward by ``_id`` existence (no sort)."""

@@ -48,7 +48,7 @@ class InMemoryEventStore:
             # stored as the real store stores them: JSON, read back into envelopes
             events=[EventEnvelope.model_validate(doc) for doc in event_docs],
             prev_hash=prev_hash, hash=own_hash,
-            committed_at=utcnow(), published=False,
+            committed_at=utcnow(),
             store_prev_hash=store_prev,
             store_hash=store_hash(position, own_hash, store_prev) if store_prev is not None else None,
         )
@@ -70,7 +70,7 @@ class InMemoryEventStore:
     async def read_commits(self, stream_id: str) -> list[Commit]:
         return list(self._streams.get(stream_id, []))
 
-    async def read_all(self, from_position: int = 1, *, page: int = 64) -> AsyncIterator[Commit]:
+    async def read_all(self, from_position: int = 1) -> AsyncIterator[Commit]:
         position = max(from_position, 1)
         while position <= len(self._commits):  # commits appended while reading are read too, as by the real one
             yield self._commits[position - 1]

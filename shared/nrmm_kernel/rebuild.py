@@ -22,7 +22,6 @@ from .swap import swap_in
 log = get_logger("projector")
 
 REPLAY_BATCH = 2000  # events per bulk write
-REPLAY_PAGE = 256  # commits read concurrently by their positions
 
 
 async def replay(store: EventStore, collection: AsyncCollection[Any], projection: Projection, *,
@@ -33,7 +32,7 @@ async def replay(store: EventStore, collection: AsyncCollection[Any], projection
     last = from_position - 1
     pending: list[EventEnvelope] = []
     commits = 0
-    async for commit in store.read_all(from_position, page=REPLAY_PAGE):
+    async for commit in store.read_all(from_position):
         for envelope in commit.events:
             if registry is not None and registry.knows(envelope.type):
                 envelope = registry.upcast(envelope)

@@ -12,7 +12,7 @@ Several instances of a service: one relay publishes, the holder of the ``relay``
 runtime.py). Its producer is transactional with one ``transactional_id`` per service: each batch is one Kafka
 transaction, and a new holder's producer fences the old one's (its epoch is bumped), so an old holder paused past
 its lease can no longer publish, and a batch it left open is aborted. Consumers read ``read_committed``; the new
-holder publishes from the oldest unmarked commit, so each stream's order on the topic holds across a takeover.
+holder publishes from the watermark (outbox.py), so each stream's order on the topic holds across a takeover.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from .aio import wait_any
 from .eventstore import Commit, EventStore
 from .logging import get_logger
 from .metrics import RELAY_BACKLOG, RELAY_PARKED, RELAY_PUBLISHED
-from .outbox import Outbox
+from .outbox import Batch, Outbox
 from .supervisor import Backoff, Health
 
 log = get_logger("relay")
@@ -52,16 +52,17 @@ class OutboxRelay:
 
     async def publish_batch(self) -> int:
         """Publish the oldest unpublished commits; returns how many events went out."""
-        commits = await self.outbox.unpublished(self.batch_size)
-        if not commits:
+        batch = await self.outbox.next_batch(self.batch_size)
+        if not batch.commits:
+            await self.outbox.advance(batch.through)  # past commits parked or held already, if any
             RELAY_BACKLOG.labels(self.topic).set(0)
             return 0
         blocked = await self.outbox.parked_streams()  # streams whose order waits behind a parked commit
         if not self.transactional:
-            return await self._publish(commits, blocked)
+            return await self._publish(batch, blocked)
         await self.producer.begin_transaction()
         try:
-            return await self._publish(commits, blocked)
+            return await self._publish(batch, blocked)
         except BaseException:
             if self.producer._txn_manager.is_in_transaction():  # noqa: SLF001 - aiokafka has no public probe
                 await self._abort()
@@ -75,7 +76,8 @@ class OutboxRelay:
         except Exception as exc:  # noqa: BLE001 - the broker aborts it at its timeout, or the next holder's init
             log.warning("relay.abort_failed", topic=self.topic, error=type(exc).__name__)
 
-    async def _publish(self, commits: list[Commit], blocked: dict[str, int]) -> int:
+    async def _publish(self, batch: Batch, blocked: dict[str, int]) -> int:
+        commits = batch.commits
         sent: list[tuple[Commit, list[asyncio.Future[Any]]]] = []
         held: list[int] = []
         for commit in commits:
@@ -109,12 +111,11 @@ class OutboxRelay:
                 published.append(commit.position)
                 events += len(futures)
         if published:
-            await self._send_watermarks(commits[-1].position)
+            await self._send_watermarks(max(published))
         if self.transactional:
             await self.producer.commit_transaction()  # fenced if another holder's producer has started since
         await self.outbox.hold(held)
-        if published:
-            await self.outbox.published(published)
+        await self.outbox.published(batch, published)
         RELAY_PUBLISHED.labels(self.topic).inc(events)
         self.parked_count = len(await self.outbox.parked()) if blocked else 0
         RELAY_PARKED.labels(self.topic).set(self.parked_count)

@@ -174,8 +174,8 @@ class SealingStore:
     async def read_commits(self, stream_id: str) -> list[Commit]:
         return await self.inner.read_commits(stream_id)
 
-    def read_all(self, from_position: int = 1, *, page: int = 64) -> AsyncIterator[Commit]:
-        return self.inner.read_all(from_position, page=page)
+    def read_all(self, from_position: int = 1) -> AsyncIterator[Commit]:
+        return self.inner.read_all(from_position)
 
     async def head_position(self) -> int:
         return await self.inner.head_position()
