@@ -35,7 +35,7 @@ from common import ROOT, endpoints  # noqa: E402
 from nrmm_kernel.bus import ensure_topics, make_producer  # noqa: E402
 from nrmm_kernel.eventstore import EventStore  # noqa: E402
 from nrmm_kernel.logging import configure_logging  # noqa: E402
-from nrmm_kernel.rebuild import rebuild  # noqa: E402
+from nrmm_kernel.rebuild import rebuild, rebuild_from_topic  # noqa: E402
 from nrmm_kernel.relay import OutboxRelay  # noqa: E402
 from nrmm_kernel.runtime import mongo_client  # noqa: E402
 from registry.domain.events import registry as registry_events  # noqa: E402
@@ -46,7 +46,8 @@ SITES_PER_MACHINE = 0.05  # 50k active sites for 1 M machines
 RELAY_TAIL = 10_000  # machines (about 21k commits) of each size left for the relay to publish
 
 
-async def database_figures(figures: Figures, mongo_url: str, kafka: str, namespace: str, size: int) -> None:
+async def database_figures(figures: Figures, mongo_url: str, kafka: str, namespace: str, size: int,
+                           store_rebuild_max: int) -> None:
     client = mongo_client(mongo_url)
     registry_db, sites_db = client[f"{namespace}_registry"], client[f"{namespace}_sites"]
     store = EventStore(registry_db)
@@ -117,11 +118,15 @@ async def database_figures(figures: Figures, mongo_url: str, kafka: str, namespa
     finally:
         await producer.stop()
 
-    # a rebuild of the machine records, then a raw bulk write of the documents it made
+    # a rebuild of the machine records (from the registry's topic; from its event store up to a size), then a raw
+    # bulk write of the documents it made
+    if size <= store_rebuild_max:
+        began = time.perf_counter()
+        await rebuild(registry_db, store, MachineRecords(), registry=registry_events, progress=True)
+        figures.rate("rebuild from the event store: machine records", head, time.perf_counter() - began, "commits")
     began = time.perf_counter()
-    await rebuild(registry_db, store, MachineRecords(), registry=registry_events, progress=True)
-    seconds = time.perf_counter() - began
-    figures.rate("rebuild: registry machine records", head, seconds, "commits")
+    events = await rebuild_from_topic(registry_db, kafka, topic, MachineRecords(), progress=True)
+    figures.rate("rebuild from the topic: machine records", events, time.perf_counter() - began, "events")
     figures.note("peak RSS after rebuild (MB)", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, "")
     sample = await registry_db["machine_records"].find({}).limit(20_000).to_list(None)
     raw = client[f"{namespace}_scratch"]["records"]
@@ -144,6 +149,8 @@ def main() -> int:
     parser.add_argument("--fresh", action="store_true")
     parser.add_argument("--http-entries", type=int, default=2000)
     parser.add_argument("--no-http", action="store_true")
+    parser.add_argument("--store-rebuild-max", type=int, default=100_000,
+                        help="rebuild from the event store too up to this size (always from the topic)")
     parser.add_argument("--lag-rates", default="100,500", help="append -> visible at these events/s ('' for none)")
     parser.add_argument("--lag-seconds", type=float, default=10)
     parser.add_argument("--lag-only", action="store_true", help="only the append -> visible figures")
@@ -164,7 +171,7 @@ def main() -> int:
     for size in [] if args.lag_only else [int(s) for s in args.sizes.split(",")]:
         print(f"\n== {size:,} machines ==", flush=True)
         figures = Figures(size)
-        asyncio.run(database_figures(figures, mongo, kafka, args.namespace, size))
+        asyncio.run(database_figures(figures, mongo, kafka, args.namespace, size, args.store_rebuild_max))
         if not args.no_http:
             from city.http import http_figures
             http_figures(figures, kafka, mongo, args.namespace, size, args.http_entries)

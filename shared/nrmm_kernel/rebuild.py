@@ -3,6 +3,7 @@ service's topic, into a scratch copy that is swapped in (swap.py)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -32,22 +33,31 @@ async def replay(store: EventStore, collection: AsyncCollection[Any], projection
     last = from_position - 1
     pending: list[EventEnvelope] = []
     commits = 0
-    async for commit in store.read_all(from_position):
-        for envelope in commit.events:
-            if registry is not None and registry.knows(envelope.type):
-                envelope = registry.upcast(envelope)
-            pending.append(envelope)
-        last, commits = commit.position, commits + 1
-        if len(pending) >= batch:
-            await apply_batch(collection, projection, pending, cache=cache, exclusive=cache is not None)
-            pending = []
-            if bar is not None:
-                bar.update(commits)
-            commits = 0
-    if pending:
-        await apply_batch(collection, projection, pending, cache=cache, exclusive=cache is not None)
-    if bar is not None:
-        bar.update(commits)
+    writing: asyncio.Task[Any] | None = None  # the previous batch's write, while the next one is read
+
+    async def write(envelopes: list[EventEnvelope], count: int) -> None:
+        await apply_batch(collection, projection, envelopes, cache=cache, exclusive=cache is not None)
+        if bar is not None:
+            bar.update(count)
+
+    try:
+        async for commit in store.read_all(from_position):
+            for envelope in commit.events:
+                if registry is not None and registry.knows(envelope.type):
+                    envelope = registry.upcast(envelope)
+                pending.append(envelope)
+            last, commits = commit.position, commits + 1
+            if len(pending) >= batch:
+                if writing is not None:
+                    await writing  # one write in flight, in order: a batch folds onto what the one before wrote
+                writing = asyncio.create_task(write(pending, commits))
+                pending, commits = [], 0
+        if writing is not None:
+            await writing
+        await write(pending, commits)
+    finally:
+        if writing is not None and not writing.done():
+            writing.cancel()
     return last
 
 
