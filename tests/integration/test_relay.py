@@ -138,3 +138,50 @@ async def test_relay_process_killed_with_sigkill_and_restarted_loses_nothing(db,
     envelopes = await read_topic(infra.kafka_bootstrap, topic_name, at_least=total)
     assert len(envelopes) >= total
     assert_complete_and_ordered(envelopes)
+
+
+async def test_a_store_from_before_the_watermark_is_published_from_its_first_pending_commit(db, infra, topic_name):
+    """A store written when every commit was marked ``pending`` until published (and had no pages): the relay starts
+    where the marks start, publishes what they mark, once, and removes the marks."""
+    store = EventStore(db)
+    await store.ensure_indexes()
+    total = await fill(store)
+    published_before = 40  # commits 1..40 were published by the older relay: their marks were removed
+    await store.collection.update_many({}, {"$unset": {"page": ""}})
+    await store.collection.update_many({"_id": {"$gt": published_before}}, {"$set": {"outbox": "pending"}})
+    assert await Outbox(store).backlog() == total // 2 - published_before
+    await ensure_topics(infra.kafka_bootstrap, [topic_name], partitions=3)
+    producer = make_producer(infra.kafka_bootstrap)
+    await producer.start()
+    try:
+        relay = OutboxRelay(store, producer, topic_name, batch_size=7)
+        while await relay.publish_batch():
+            pass
+    finally:
+        await producer.stop()
+    assert await Outbox(store).backlog() == 0
+    assert await store.collection.count_documents({"outbox": "pending"}) == 0
+    unpublished_events = (total // 2 - published_before) * 2
+    envelopes = await read_topic(infra.kafka_bootstrap, topic_name, at_least=unpublished_events)
+    assert len(envelopes) == unpublished_events  # the older relay's commits are not sent again
+    # positions 1..36 are versions 1-6 of every stream, 37..40 versions 7-8 of streams 0-3
+    expected = {f"machine-{s}": [9, 10] if s < 4 else [7, 8, 9, 10] for s in range(STREAMS)}
+    assert first_seen_versions(envelopes) == expected
+
+
+async def test_new_commits_carry_no_mark_and_the_watermark_follows_the_batches(db, infra, topic_name):
+    store = EventStore(db)
+    await store.ensure_indexes()
+    total = await fill(store)
+    assert await store.collection.count_documents({"outbox": {"$exists": True}}) == 0
+    assert await Outbox(store).through() == 0
+    await ensure_topics(infra.kafka_bootstrap, [topic_name], partitions=3)
+    producer = make_producer(infra.kafka_bootstrap)
+    await producer.start()
+    try:
+        relay = OutboxRelay(store, producer, topic_name, batch_size=25)
+        assert await relay.publish_batch() == 50  # 25 commits of two events
+        assert await Outbox(store).through() == 25
+        assert await Outbox(store).backlog() == total // 2 - 25
+    finally:
+        await producer.stop()
