@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from aiokafka.admin import AIOKafkaAdminClient  # noqa: E402
 from city import seed  # noqa: E402
 from city.measure import Figures, timed_lookups  # noqa: E402
 from common import ROOT, endpoints  # noqa: E402
@@ -158,7 +159,7 @@ def main() -> int:
     configure_logging("WARNING")  # the runners' per-event debug lines would be measured too
     kafka, mongo = endpoints()
     if args.fresh:
-        asyncio.run(drop_namespace(mongo, args.namespace))
+        asyncio.run(drop_namespace(mongo, kafka, args.namespace))
     lag = []
     for rate in [int(r) for r in args.lag_rates.split(",") if r]:
         from city.lag import measure
@@ -201,12 +202,21 @@ def growth(runs: list[dict]) -> None:
             print(f"  {name:<46} x{figures['p99_ms'] / first[name]['p99_ms']:5.1f}")
 
 
-async def drop_namespace(mongo_url: str, namespace: str) -> None:
+async def drop_namespace(mongo_url: str, kafka: str, namespace: str) -> None:
+    """The namespace's databases and topics (a topic left behind would give a rebuild from it an older history)."""
     client = mongo_client(mongo_url)
     for name in await client.list_database_names():
         if name.startswith(f"{namespace}_"):
             await client.drop_database(name)
     await client.close()
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
+    await admin.start()
+    try:
+        topics = [t for t in await admin.list_topics() if t.startswith(f"{namespace}.")]
+        if topics:
+            await admin.delete_topics(topics)
+    finally:
+        await admin.close()
 
 
 if __name__ == "__main__":
