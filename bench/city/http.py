@@ -16,10 +16,10 @@ import time
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from common import ROOT  # bench/ is on sys.path
 
 from nrmm_kernel import bus
-from nrmm_kernel.runtime import mongo_client
 
 from . import seed
 from .measure import Figures
@@ -95,16 +95,28 @@ async def _verify(url: str, headers: dict, codes: list[str]) -> list[float]:
     return samples
 
 
-async def _wait_for_codes(mongo_url: str, namespace: str, expected: int, figures: Figures) -> None:
-    client = mongo_client(mongo_url)
-    codes = client[f"{namespace}_sites"]["registry_codes"]
-    began, count = time.perf_counter(), 0
-    while count < expected:
-        await asyncio.sleep(2)  # a benchmark's progress poll, not a test's synchronisation
-        count = await codes.count_documents({})
-    figures.rate("sites projector: registry records copied (catch-up)", count, time.perf_counter() - began,
-                 "records")
-    await client.close()
+async def _wait_for_catch_up(kafka: str, namespace: str, began: float, figures: Figures) -> None:
+    """Until the sites service's consumer group has committed the registry topic's end (its offsets: counting the
+    copy's documents would be a scan of the copy on FerretDB, every poll)."""
+    topic = f"{namespace}.registry.events"
+    partitions = [TopicPartition(topic, p) for p in await bus.topic_partitions(kafka, topic)]
+    reader = AIOKafkaConsumer(bootstrap_servers=kafka, group_id=None, enable_auto_commit=False)
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
+    await reader.start()
+    await admin.start()
+    try:
+        end = await reader.end_offsets(partitions)
+        first = await reader.beginning_offsets(partitions)
+        while True:
+            committed = await admin.list_consumer_group_offsets(f"{namespace}.sites.from-registry")
+            if all(tp in committed and committed[tp].offset >= end[tp] for tp in partitions):
+                break
+            await asyncio.sleep(1)  # a benchmark's progress poll, not a test's synchronisation
+    finally:
+        await admin.close()
+        await reader.stop()
+    messages = sum(end[tp] - first[tp] for tp in partitions)
+    figures.rate("sites projector: the registry topic caught up", messages, time.perf_counter() - began, "messages")
 
 
 async def _skip_to_end(kafka: str, namespace: str) -> None:
@@ -126,6 +138,7 @@ async def _skip_to_end(kafka: str, namespace: str) -> None:
 
 def http_figures(figures: Figures, kafka: str, mongo: str, namespace: str, size: int, count: int) -> None:
     asyncio.run(_skip_to_end(kafka, namespace))
+    began = time.perf_counter()
     platform = start_platform(Infra(kafka, mongo, "bench"), SERVICES, {
         "NRMM_BOOTSTRAP_ADMIN_USERNAME": ADMIN_USER, "NRMM_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "NRMM_LOG_LEVEL": "WARNING"}, joining=Platform(namespace=namespace, secret=_secret(namespace)))
@@ -134,7 +147,7 @@ def http_figures(figures: Figures, kafka: str, mongo: str, namespace: str, size:
                              "--no-access-log", "--log-level", "warning"], cwd=ROOT / "bench",
                             env={**os.environ, "NRMM_JWT_SECRET": platform.secret})
     try:
-        asyncio.run(_wait_for_codes(mongo, namespace, int(figures.notes["machine records"]), figures))
+        asyncio.run(_wait_for_catch_up(kafka, namespace, began, figures))
         site, admin = Sites(platform).register_site(district="04")
         gate = f"{platform.urls['sites']}/api/sites/sites/{site}/entries"
         bare_url = f"http://127.0.0.1:{bare_port}/entries"
