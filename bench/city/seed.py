@@ -181,11 +181,12 @@ class StoreWriter:
         self.position = 0
         self.store_prev: str | None = None  # the store chain (nrmm_kernel.chain): the hash of the commit before
         self.first_pending: int | None = None
+        self.started_at = 0
 
     async def start(self) -> None:
         store = EventStore(self.db)
         await store.ensure_indexes()  # (stream_id, version) unique, outbox, page: as the service's own store has
-        self.position = await store.head_position()  # a saved hint, probed forward: no sort
+        self.position = self.started_at = await store.head_position()  # a saved hint, probed forward: no sort
         head = await self.coll.find_one({"_id": self.position}, projection={"store_hash": 1})
         self.store_prev = GENESIS_HASH if head is None else head.get("store_hash")
 
@@ -223,12 +224,13 @@ class StoreWriter:
             await self.db[HEAD_HINT].replace_one({"_id": COLLECTION}, {"position": self.position}, upsert=True)
 
     async def finish(self) -> None:
-        """The relay's watermark (nrmm_kernel.outbox) before the first commit left to it, else at the head."""
+        """The relay's watermark (nrmm_kernel.outbox): before the first commit left to it, else at the head; unless
+        the relay had not published everything written before this run (it stays where it was)."""
         await self.flush(force=True)
         through = self.position if self.first_pending is None else self.first_pending - 1
         progress = await self.db[PROGRESS].find_one({"_id": COLLECTION})
-        if progress is not None:
-            through = min(through, progress["through"])
+        if progress is not None and progress["through"] < self.started_at:
+            through = progress["through"]
         await self.db[PROGRESS].replace_one({"_id": COLLECTION}, {"through": through}, upsert=True)
 
 
