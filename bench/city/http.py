@@ -107,9 +107,12 @@ async def _verify(url: str, headers: dict, codes: list[str]) -> list[float]:
     return samples
 
 
+CATCH_UP_SECONDS = 360  # then the gate is measured while the copy goes on (the machines it admits come first)
+
+
 async def _wait_for_catch_up(kafka: str, namespace: str, began: float, figures: Figures) -> None:
     """Until the sites service's consumer group has committed the registry topic's end (its offsets: counting the
-    copy's documents would be a scan of the copy on FerretDB, every poll)."""
+    copy's documents would be a scan of the copy on FerretDB, every poll), or CATCH_UP_SECONDS."""
     topic = f"{namespace}.registry.events"
     partitions = [TopicPartition(topic, p) for p in await bus.topic_partitions(kafka, topic)]
     reader = AIOKafkaConsumer(bootstrap_servers=kafka, group_id=None, enable_auto_commit=False)
@@ -121,14 +124,18 @@ async def _wait_for_catch_up(kafka: str, namespace: str, began: float, figures: 
         first = await reader.beginning_offsets(partitions)
         while True:
             committed = await admin.list_consumer_group_offsets(f"{namespace}.sites.from-registry")
+            done = sum(committed[tp].offset - first[tp] for tp in partitions if tp in committed)
             if all(tp in committed and committed[tp].offset >= end[tp] for tp in partitions):
+                break
+            if time.perf_counter() - began > CATCH_UP_SECONDS:
+                figures.note("sites projector: still catching up when the gate was measured",
+                             sum(end[tp] - first[tp] for tp in partitions) - done, "messages left")
                 break
             await asyncio.sleep(1)  # a benchmark's progress poll, not a test's synchronisation
     finally:
         await admin.close()
         await reader.stop()
-    messages = sum(end[tp] - first[tp] for tp in partitions)
-    figures.rate("sites projector: the registry topic caught up", messages, time.perf_counter() - began, "messages")
+    figures.rate("sites projector: registry topic messages applied", done, time.perf_counter() - began, "messages")
 
 
 async def _skip_to_end(kafka: str, namespace: str) -> None:
