@@ -1,14 +1,11 @@
 """The city generator: a Chongqing-shaped history written in bulk straight into the services' event stores.
 
-Commits are the ones the services would have written: CloudEvents envelopes of the services' own event classes
-(validated by their pydantic models), gapless positions, per-stream hash chains, and the registry's write-side
-indexes (code index, serials, machine identities) its handlers write before they append. Machine ``i`` is the
-same machine in every run (its draws come from ``Random(i)``), so sizes grow by adding machines: 10k, then
-100k, then 1 M, each run writing only the machines it lacks.
-
-Most of the history goes straight to the service's topic as well (as its relay would have published it); the
-newest commits are left ``pending`` for the service's own relay, and the read models are built by the services'
-own projectors or by ``rebuild``: that is what the scale benchmark measures.
+Commits are the ones the services would have written: CloudEvents envelopes of the services' own event classes,
+gapless positions, pages, both hash chains (per stream, and the store's), and the registry's write-side indexes
+(code index, serials, machine identities). Machine ``i`` is the same machine in every run (``Random(i)``), so
+sizes grow by adding machines, each run writing only the machines it lacks. Most of the history goes straight to
+the service's topic as well (as its relay would have); the relay's watermark is left before the newest commits,
+for the service's own relay; read models are built by the services' projectors or by a rebuild.
 """
 
 from __future__ import annotations
