@@ -90,15 +90,8 @@ async def database_figures(figures: Figures, mongo_url: str, kafka: str, namespa
         await store.append(stream, 0, [envelope])
     figures.rate("event store: append (new stream)", appended, time.perf_counter() - began, "commits")
 
-    machines = [seed.machine(i) for i in range(0, size, max(1, size // 400))]
-    coded = [m for m in machines if m.code]
-    await timed_lookups(figures, "code index by code", coded,
-                        lambda m: registry_db["code_index"].find_one({"_id": m.code}))
-    await timed_lookups(figures, "event store: stream version", machines,
-                        lambda m: store.stream_version(m.stream_id))
-    await timed_lookups(figures, "event store: read stream", machines, lambda m: store.read_stream(m.stream_id))
-    await timed_lookups(figures, "event store: head position (fresh process)", machines[:50],
-                        lambda m: EventStore(registry_db).head_position())
+    machines = sampled_machines(size)
+    await store_lookups(figures, registry_db, machines)
 
     # the relay: the backlog of new commits to the registry's own topic, and raw batched produce of the same messages
     producer = make_producer(kafka)
@@ -137,9 +130,39 @@ async def database_figures(figures: Figures, mongo_url: str, kafka: str, namespa
         await raw.insert_many(sample[i:i + 1000], ordered=False)
     figures.rate("raw: bulk write of machine record documents", len(sample), time.perf_counter() - began, "docs")
     records = registry_db["machine_records"]
-    await timed_lookups(figures, "machine records by id", machines, lambda m: records.find_one({"_id": m.stream_id}))
-    await timed_lookups(figures, "machine records by code", coded, lambda m: records.find_one({"codes": m.code}))
+    await record_lookups(figures, registry_db, machines)
     figures.note("machine records", await records.count_documents({}), "")
+    await client.close()
+
+
+def sampled_machines(size: int) -> list[seed.Machine]:
+    return [seed.machine(i) for i in range(0, size, max(1, size // 400))]
+
+
+async def store_lookups(figures: Figures, registry_db, machines: list[seed.Machine]) -> None:
+    store = EventStore(registry_db)
+    await timed_lookups(figures, "code index by code", [m for m in machines if m.code],
+                        lambda m: registry_db["code_index"].find_one({"_id": m.code}))
+    await timed_lookups(figures, "event store: stream version", machines,
+                        lambda m: store.stream_version(m.stream_id))
+    await timed_lookups(figures, "event store: read stream", machines, lambda m: store.read_stream(m.stream_id))
+    await timed_lookups(figures, "event store: head position (fresh process)", machines[:50],
+                        lambda m: EventStore(registry_db).head_position())
+
+
+async def record_lookups(figures: Figures, registry_db, machines: list[seed.Machine]) -> None:
+    records = registry_db["machine_records"]
+    await timed_lookups(figures, "machine records by id", machines, lambda m: records.find_one({"_id": m.stream_id}))
+    await timed_lookups(figures, "machine records by code", [m for m in machines if m.code],
+                        lambda m: records.find_one({"codes": m.code}))
+
+
+async def lookups_only(mongo_url: str, namespace: str, size: int) -> None:
+    """The hot-path lookups again on a city already grown (a quiet machine: after the seeding's autovacuum)."""
+    client = mongo_client(mongo_url)
+    figures, machines = Figures(size), sampled_machines(size)
+    await store_lookups(figures, client[f"{namespace}_registry"], machines)
+    await record_lookups(figures, client[f"{namespace}_registry"], machines)
     await client.close()
 
 
@@ -155,9 +178,15 @@ def main() -> int:
     parser.add_argument("--lag-rates", default="100,500", help="append -> visible at these events/s ('' for none)")
     parser.add_argument("--lag-seconds", type=float, default=10)
     parser.add_argument("--lag-only", action="store_true", help="only the append -> visible figures")
+    parser.add_argument("--lookups-only", action="store_true", help="only the lookups, on the city already grown")
     args = parser.parse_args()
     configure_logging("WARNING")  # the runners' per-event debug lines would be measured too
     kafka, mongo = endpoints()
+    if args.lookups_only:
+        for size in [int(s) for s in args.sizes.split(",")]:
+            print(f"\n== lookups, {size:,} machines ==", flush=True)
+            asyncio.run(lookups_only(mongo, args.namespace, size))
+        return 0
     if args.fresh:
         asyncio.run(drop_namespace(mongo, kafka, args.namespace))
     lag = []
