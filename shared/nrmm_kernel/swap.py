@@ -63,7 +63,7 @@ async def swap_in(db: AsyncDatabase[Any], projection: Projection, scratch: Async
         try:
             if await _exists(db, name):
                 await db[name].rename(retired.name)
-            if await scratch.estimated_document_count() > 0:
+            if await scratch.find_one({}, projection={"_id": 1}) is not None:  # a count is a scan on FerretDB
                 await scratch.rename(name)
             await projection.ensure_indexes(db[name])
         except BaseException:
