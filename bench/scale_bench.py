@@ -157,10 +157,10 @@ async def record_lookups(figures: Figures, registry_db, machines: list[seed.Mach
                         lambda m: records.find_one({"codes": m.code}))
 
 
-async def lookups_only(mongo_url: str, namespace: str, size: int) -> None:
+async def lookups(figures: Figures, mongo_url: str, namespace: str, size: int) -> None:
     """The hot-path lookups again on a city already grown (a quiet machine: after the seeding's autovacuum)."""
     client = mongo_client(mongo_url)
-    figures, machines = Figures(size), sampled_machines(size)
+    machines = sampled_machines(size)
     await store_lookups(figures, client[f"{namespace}_registry"], machines)
     await record_lookups(figures, client[f"{namespace}_registry"], machines)
     await client.close()
@@ -179,13 +179,20 @@ def main() -> int:
     parser.add_argument("--lag-seconds", type=float, default=10)
     parser.add_argument("--lag-only", action="store_true", help="only the append -> visible figures")
     parser.add_argument("--lookups-only", action="store_true", help="only the lookups, on the city already grown")
+    parser.add_argument("--grown", action="store_true",
+                        help="the city already grown to each size: the lookups and the HTTP figures only (no "
+                             "seeding, relay or rebuild), saved as JSON and PNG")
+    parser.add_argument("--catch-up-seconds", type=float, default=360,
+                        help="how long the gate waits for the sites copy of the registry's codes to catch up")
+    parser.add_argument("--entries-from", type=int, default=0,
+                        help="the first machine to enter a site (past the machines earlier runs left inside sites)")
     args = parser.parse_args()
     configure_logging("WARNING")  # the runners' per-event debug lines would be measured too
     kafka, mongo = endpoints()
     if args.lookups_only:
         for size in [int(s) for s in args.sizes.split(",")]:
             print(f"\n== lookups, {size:,} machines ==", flush=True)
-            asyncio.run(lookups_only(mongo, args.namespace, size))
+            asyncio.run(lookups(Figures(size), mongo, args.namespace, size))
         return 0
     if args.fresh:
         asyncio.run(drop_namespace(mongo, kafka, args.namespace))
@@ -201,10 +208,14 @@ def main() -> int:
     for size in [] if args.lag_only else [int(s) for s in args.sizes.split(",")]:
         print(f"\n== {size:,} machines ==", flush=True)
         figures = Figures(size)
-        asyncio.run(database_figures(figures, mongo, kafka, args.namespace, size, args.store_rebuild_max))
+        if args.grown:
+            asyncio.run(lookups(figures, mongo, args.namespace, size))
+        else:
+            asyncio.run(database_figures(figures, mongo, kafka, args.namespace, size, args.store_rebuild_max))
         if not args.no_http:
             from city.http import http_figures
-            http_figures(figures, kafka, mongo, args.namespace, size, args.http_entries)
+            http_figures(figures, kafka, mongo, args.namespace, size, args.http_entries,
+                         args.catch_up_seconds, args.entries_from)
         runs.append(figures.as_dict())
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -35,7 +35,7 @@ def LIMITS(connections: int) -> httpx.Limits:  # noqa: N802 - reads as the const
     return httpx.Limits(max_connections=connections, keepalive_expiry=4)
 
 
-_used = 0  # machines that have entered a site in this process (each enters once)
+_used = 0  # the next machine to enter a site (each enters once; a run on a grown city starts past earlier runs')
 
 
 def entries(count: int, size: int) -> list[dict]:
@@ -107,12 +107,10 @@ async def _verify(url: str, headers: dict, codes: list[str]) -> list[float]:
     return samples
 
 
-CATCH_UP_SECONDS = 360  # then the gate is measured while the copy goes on (the machines it admits come first)
-
-
-async def _wait_for_catch_up(kafka: str, namespace: str, began: float, figures: Figures) -> None:
+async def _wait_for_catch_up(kafka: str, namespace: str, began: float, figures: Figures, limit: float) -> None:
     """Until the sites service's consumer group has committed the registry topic's end (its offsets: counting the
-    copy's documents would be a scan of the copy on FerretDB, every poll), or CATCH_UP_SECONDS."""
+    copy's documents would be a scan of the copy on FerretDB, every poll), or ``limit`` seconds: then the gate is
+    measured while the copy goes on (the machines it admits come first in the topic)."""
     topic = f"{namespace}.registry.events"
     partitions = [TopicPartition(topic, p) for p in await bus.topic_partitions(kafka, topic)]
     reader = AIOKafkaConsumer(bootstrap_servers=kafka, group_id=None, enable_auto_commit=False)
@@ -127,7 +125,7 @@ async def _wait_for_catch_up(kafka: str, namespace: str, began: float, figures: 
             done = sum(committed[tp].offset - first[tp] for tp in partitions if tp in committed)
             if all(tp in committed and committed[tp].offset >= end[tp] for tp in partitions):
                 break
-            if time.perf_counter() - began > CATCH_UP_SECONDS:
+            if time.perf_counter() - began > limit:
                 figures.note("sites projector: still catching up when the gate was measured",
                              sum(end[tp] - first[tp] for tp in partitions) - done, "messages left")
                 break
@@ -155,7 +153,10 @@ async def _skip_to_end(kafka: str, namespace: str) -> None:
             await consumer.stop()
 
 
-def http_figures(figures: Figures, kafka: str, mongo: str, namespace: str, size: int, count: int) -> None:
+def http_figures(figures: Figures, kafka: str, mongo: str, namespace: str, size: int, count: int,
+                 catch_up_seconds: float = 360, entries_from: int = 0) -> None:
+    global _used
+    _used = max(_used, entries_from)
     asyncio.run(_skip_to_end(kafka, namespace))
     began = time.perf_counter()
     platform = start_platform(Infra(kafka, mongo, "bench"), SERVICES, {
@@ -166,7 +167,7 @@ def http_figures(figures: Figures, kafka: str, mongo: str, namespace: str, size:
                              "--no-access-log", "--log-level", "warning"], cwd=ROOT / "bench",
                             env={**os.environ, "NRMM_JWT_SECRET": platform.secret})
     try:
-        asyncio.run(_wait_for_catch_up(kafka, namespace, began, figures))
+        asyncio.run(_wait_for_catch_up(kafka, namespace, began, figures, catch_up_seconds))
         site, admin = Sites(platform).register_site(district="04")
         gate = f"{platform.urls['sites']}/api/sites/sites/{site}/entries"
         bare_url = f"http://127.0.0.1:{bare_port}/entries"
