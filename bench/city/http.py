@@ -138,12 +138,24 @@ async def _wait_for_catch_up(kafka: str, namespace: str, began: float, figures: 
 
 async def _skip_to_end(kafka: str, namespace: str) -> None:
     """The consumer groups of the registry's topic whose read models this benchmark does not read (the registry's
-    own were rebuilt; notifications' and the gateway's copies are not used here) start at its end, so that the
-    sites service's catch-up is measured alone, not against three others replaying the same history."""
+    own were rebuilt; the copies of notifications and the gateway, and the department feeds, are not used here)
+    start at its end, so that the sites service's catch-up is measured alone, not against others replaying the same
+    history. The groups are the ones named here and any other that has read the topic; a group's offsets on other
+    topics are left as they are."""
     topic = f"{namespace}.registry.events"
     partitions = [TopicPartition(topic, p) for p in await bus.topic_partitions(kafka, topic)]
-    for group in (f"{namespace}.registry.projections", f"{namespace}.notifications.from-registry",
-                  f"{namespace}.gateway.from-registry"):
+    groups = {f"{namespace}.registry.projections", f"{namespace}.notifications.from-registry",
+              f"{namespace}.gateway.from-registry", f"{namespace}.notifications.feeds"}
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
+    await admin.start()
+    try:
+        for group, _ in await admin.list_consumer_groups():
+            if group.startswith(f"{namespace}.") and any(
+                    tp.topic == topic for tp in await admin.list_consumer_group_offsets(group)):
+                groups.add(group)
+    finally:
+        await admin.close()
+    for group in sorted(groups - {f"{namespace}.sites.from-registry"}):
         consumer = AIOKafkaConsumer(bootstrap_servers=kafka, group_id=group, enable_auto_commit=False)
         await consumer.start()
         try:
