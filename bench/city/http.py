@@ -21,7 +21,7 @@ from common import ROOT  # bench/ is on sys.path
 
 from nrmm_kernel import bus
 
-from . import seed
+from . import cpu, seed
 from .measure import Figures
 
 sys.path.insert(0, str(ROOT))
@@ -179,14 +179,21 @@ def http_figures(figures: Figures, kafka: str, mongo: str, namespace: str, size:
                              "--no-access-log", "--log-level", "warning"], cwd=ROOT / "bench",
                             env={**os.environ, "NRMM_JWT_SECRET": platform.secret})
     try:
+        spent = cpu.snapshot()
         asyncio.run(_wait_for_catch_up(kafka, namespace, began, figures, catch_up_seconds))
+        applied = figures.rates["sites projector: registry topic messages applied"]["count"]
+        figures.note("sites projector: CPU ms per message", cpu.per_item(spent, cpu.snapshot(), applied))
         site, admin = Sites(platform).register_site(district="04")
         gate = f"{platform.urls['sites']}/api/sites/sites/{site}/entries"
         bare_url = f"http://127.0.0.1:{bare_port}/entries"
+        spent = cpu.snapshot()
         admitted, seconds = asyncio.run(_post_all(gate, admin, entries(count, size), 16))
         figures.rate("gate: entries admitted over HTTP, closed loop", admitted, seconds, "entries")
+        figures.note("gate: CPU ms per entry, closed loop", cpu.per_item(spent, cpu.snapshot(), admitted))
+        spent = cpu.snapshot()
         done, bare_seconds = asyncio.run(_post_all(bare_url, admin, entries(count, size), 16))
         figures.rate("bare endpoint (same token check), closed loop", done, bare_seconds, "requests")
+        figures.note("bare endpoint: CPU ms per request", cpu.per_item(spent, cpu.snapshot(), done))
         rate = max(1.0, done / bare_seconds / 2)
         latencies, failures = asyncio.run(_at_rate(gate, admin, entries(int(rate * 15), size), rate))
         figures.latency("gate: entries at half the bare closed-loop rate", latencies, failures, rate=round(rate))
