@@ -157,6 +157,16 @@ async def record_lookups(figures: Figures, registry_db, machines: list[seed.Mach
                         lambda m: records.find_one({"codes": m.code}))
 
 
+async def rebuild_alone(figures: Figures, mongo_url: str, kafka: str, namespace: str) -> None:
+    client = mongo_client(mongo_url)
+    began = time.perf_counter()
+    events = await rebuild_from_topic(client[f"{namespace}_registry"], kafka, f"{namespace}.registry.events",
+                                      MachineRecords(), progress=True)
+    figures.rate("rebuild from the topic: machine records", events, time.perf_counter() - began, "events")
+    figures.note("peak RSS of the rebuilding process (MB)", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+    await client.close()
+
+
 async def lookups(figures: Figures, mongo_url: str, namespace: str, size: int) -> None:
     """The hot-path lookups again on a city already grown (a quiet machine: after the seeding's autovacuum)."""
     client = mongo_client(mongo_url)
@@ -182,6 +192,9 @@ def main() -> int:
     parser.add_argument("--grown", action="store_true",
                         help="the city already grown to each size: the lookups and the HTTP figures only (no "
                              "seeding, relay or rebuild), saved as JSON and PNG")
+    parser.add_argument("--rebuild-only", action="store_true",
+                        help="the city already grown: only the rebuild of the machine records from the topic, with "
+                             "its peak RSS (a process that does nothing else)")
     parser.add_argument("--catch-up-seconds", type=float, default=360,
                         help="how long the gate waits for the sites copy of the registry's codes to catch up")
     parser.add_argument("--entries-from", type=int, default=0,
@@ -193,6 +206,11 @@ def main() -> int:
         for size in [int(s) for s in args.sizes.split(",")]:
             print(f"\n== lookups, {size:,} machines ==", flush=True)
             asyncio.run(lookups(Figures(size), mongo, args.namespace, size))
+        return 0
+    if args.rebuild_only:
+        for size in [int(s) for s in args.sizes.split(",")]:
+            print(f"\n== rebuild, {size:,} machines ==", flush=True)
+            asyncio.run(rebuild_alone(Figures(size), mongo, kafka, args.namespace))
         return 0
     if args.fresh:
         asyncio.run(drop_namespace(mongo, kafka, args.namespace))
