@@ -4,6 +4,7 @@ service, the benchmark's client) between two snapshots, from /proc (Linux)."""
 from __future__ import annotations
 
 import os
+import subprocess
 from collections import Counter
 from pathlib import Path
 
@@ -53,3 +54,20 @@ def per_item(before: Counter[str], after: Counter[str], items: int) -> dict[str,
     """CPU milliseconds per item of each role over the phase, largest first."""
     spent = {role: (after[role] - before[role]) * 1000 / max(1, items) for role in after}
     return {role: round(ms, 2) for role, ms in sorted(spent.items(), key=lambda kv: -kv[1]) if ms > 0}
+
+
+def transactions() -> int | None:
+    """PostgreSQL transactions so far in FerretDB's database (each FerretDB command is one or more): None without
+    the native stack's PostgreSQL (NRMM_NATIVE_PG_PORT) or psql."""
+    port = os.environ.get("NRMM_NATIVE_PG_PORT", "5433")
+    try:
+        out = subprocess.run(["psql", "-h", "127.0.0.1", "-p", port, "-U", "postgres", "-d", "ferretdb", "-tAc",
+                              "select xact_commit + xact_rollback from pg_stat_database where datname = 'ferretdb'"],
+                             capture_output=True, text=True, timeout=10, check=True)
+        return int(out.stdout.strip())
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+
+
+def transactions_per_item(before: int | None, after: int | None, items: int) -> float | None:
+    return None if before is None or after is None else round((after - before) / max(1, items), 1)

@@ -186,10 +186,12 @@ def http_figures(figures: Figures, kafka: str, mongo: str, namespace: str, size:
         site, admin = Sites(platform).register_site(district="04")
         gate = f"{platform.urls['sites']}/api/sites/sites/{site}/entries"
         bare_url = f"http://127.0.0.1:{bare_port}/entries"
-        spent = cpu.snapshot()
+        spent, statements = cpu.snapshot(), cpu.transactions()
         admitted, seconds = asyncio.run(_post_all(gate, admin, entries(count, size), 16))
         figures.rate("gate: entries admitted over HTTP, closed loop", admitted, seconds, "entries")
         figures.note("gate: CPU ms per entry, closed loop", cpu.per_item(spent, cpu.snapshot(), admitted))
+        figures.note("gate: PostgreSQL transactions per entry",
+                     cpu.transactions_per_item(statements, cpu.transactions(), admitted))
         spent = cpu.snapshot()
         done, bare_seconds = asyncio.run(_post_all(bare_url, admin, entries(count, size), 16))
         figures.rate("bare endpoint (same token check), closed loop", done, bare_seconds, "requests")
