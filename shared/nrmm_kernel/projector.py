@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
+from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -24,6 +24,7 @@ from .logging import correlation, get_logger
 from .metrics import CONSUMER_LAG, PROJECTION_APPLIED
 from .positions import Watermarks
 from .projection import Projection, apply_event, on, strip_meta
+from .stream_order import ForgetOnRebalance, StreamOrder
 from .supervisor import Backoff, Health
 from .swap import CONTROL, RUNNERS, _aware, restore_interrupted_swap
 
@@ -35,50 +36,6 @@ POSITIONS = "projection_positions"  # per consumer group: the relay watermarks a
 PARKED_EVENTS = "projection_parked"  # events a projection could never apply, for an operator
 # an event whose data does not fit the contract: applying it again would fail again
 POISON = (ValidationError, UnknownEventType, LookupError, TypeError, ValueError)
-
-
-class StreamOrder:
-    """Skips an event that arrives after a gap in its stream.
-
-    A relay whose send failed halfway may have put v(n+1) on the topic before republishing v(n):
-    applying v(n+1) then would make v(n) look like a duplicate. The republished run brings v(n+1)
-    again, in order, so an early one is skipped.
-    """
-
-    LIMIT = 200_000  # streams remembered; the oldest is forgotten first
-
-    def __init__(self) -> None:
-        self._last_seen: dict[str, int] = {}
-
-    def accept(self, envelope: EventEnvelope) -> bool:
-        stream, version = envelope.streamid, envelope.streamversion
-        last = self._last_seen.get(stream)
-        if last is not None and version > last + 1:
-            log.warning("projector.gap", stream=stream, version=version, last_seen=last)
-            return False
-        if last is None or version > last:
-            self._last_seen.pop(stream, None)
-            self._last_seen[stream] = version
-            if len(self._last_seen) > self.LIMIT:
-                self._last_seen.pop(next(iter(self._last_seen)))
-        return True
-
-    def forget(self) -> None:
-        self._last_seen.clear()
-
-
-class _ForgetOnRebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka has no types
-    """What this runner saw of a stream says nothing once its partition may have been served elsewhere:
-    another runner may have applied later versions meanwhile, so the gap check starts afresh."""
-
-    def __init__(self, order: StreamOrder):
-        self._order = order
-
-    async def on_partitions_revoked(self, revoked: object) -> None:
-        self._order.forget()
-
-    async def on_partitions_assigned(self, assigned: object) -> None:
-        self._order.forget()
 
 
 class ProjectionRunner:
@@ -214,7 +171,7 @@ class ProjectionRunner:
                     max_poll_records=self.batch_size,
                     isolation_level="read_committed",  # the relay publishes in transactions (relay.py)
                 )
-                consumer.subscribe(self.topics, listener=_ForgetOnRebalance(self._order))
+                consumer.subscribe(self.topics, listener=ForgetOnRebalance(self._order))
                 await consumer.start()
                 await self._heartbeat(paused=False, force=True)  # known to rebuilds before the first batch
                 await self._consume(consumer, stop, backoff)

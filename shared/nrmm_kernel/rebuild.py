@@ -17,7 +17,7 @@ from .envelope import EventEnvelope, EventRegistry
 from .eventstore import EventStore
 from .logging import get_logger
 from .projection import Projection
-from .projector import StreamOrder
+from .stream_order import StreamOrder
 from .swap import swap_in
 
 log = get_logger("projector")

@@ -1,6 +1,7 @@
 """The projector's gap check, pure: early events are skipped, and a rebalance forgets what was seen."""
 
-from nrmm_kernel.projector import ProjectionRunner, _ForgetOnRebalance
+from nrmm_kernel.projector import ProjectionRunner
+from nrmm_kernel.stream_order import ForgetOnRebalance
 from tests.sample import MachineMoved, registry
 
 
@@ -24,5 +25,5 @@ async def test_after_a_rebalance_later_versions_applied_elsewhere_are_not_taken_
     r = runner()
     assert r._in_order(moved(1))
     # the partition went to another runner, which applied v2..v4, and came back
-    await _ForgetOnRebalance(r._order).on_partitions_assigned(set())
+    await ForgetOnRebalance(r._order).on_partitions_assigned(set())
     assert r._in_order(moved(5))
