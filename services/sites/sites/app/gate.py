@@ -7,6 +7,7 @@ overturn) the registry itself is asked, so a code issued a moment ago is never r
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import ulid
@@ -123,6 +124,9 @@ class GateCommands:
                                                 longitude=coordinates.longitude if coordinates else None,
                                                 latitude=coordinates.latitude if coordinates else None))
 
+    async def _given_or_gate_site(self, who: Principal, site_code: str, site: SiteAtGate | None) -> SiteAtGate:
+        return site or await self._gate_site(who, site_code)
+
     async def _machine(self, code: EnvironmentalCode) -> tuple[MachineFacts | None, str | None]:
         """From this service's copy of the registry's codes."""
         if code.is_chongqing:
@@ -176,9 +180,9 @@ class GateCommands:
         except MalformedCode as exc:
             raise ValidationFailed(exc.message, code="malformed_code", field="code",
                                    details={"reason": exc.reason, "colour": "red"}) from None
-        facts, current = await self._machine(code)
-        presence = await self.presences.load(code.machine_key) or MachinePresence(code.machine_key)
-        zones = await self._zones(site.district)
+        (facts, current), loaded, zones = await asyncio.gather(
+            self._machine(code), self.presences.load(code.machine_key), self._zones(site.district))
+        presence = loaded or MachinePresence(code.machine_key)
         verdict, _, _ = await self._decide(site, code, facts, current, zones, list(presence.inside), [False])
         return verdict_body(verdict, code.text)
 
@@ -186,10 +190,11 @@ class GateCommands:
                     batch_size: int = 1, site: SiteAtGate | None = None, request_key: str | None = None) -> dict:
         """``request_key``: the client's idempotency key. Sent again (the answer was lost on a poor connection),
         the request gets the answer its first sending got, and nothing is recorded twice."""
-        site = site or await self._gate_site(who, site_code)
+        access.require_site_admin_of(who, site_code)  # before anything is read or recorded
         try:
             code = self._parse(report.scanned)
         except MalformedCode as exc:
+            site = site or await self._gate_site(who, site_code)
             verdict = Verdict(admitted=False, colour=GateColour.RED, reason="malformed_code", message=exc.message)
             # sent again, the same text is refused the same way (422) and recorded once
             refusal_id = request_id(site_code, request_key, f"malformed:{report.scanned.strip()}")
@@ -199,11 +204,16 @@ class GateCommands:
         stay_id = refusal_id = request_id(site_code, request_key, f"code:{code.text}")
         if request_key is not None and (earlier := await self.refusals.load(refusal_id)) is not None:
             raise EntryRefusedError(refused_body(earlier.refused))
-        facts, current = await self._machine(code)
+        # independent reads at once: a gate's answer waits for the slowest, not for their sum
+        site, (facts, current), loaded = await asyncio.gather(
+            self._given_or_gate_site(who, site_code, site), self._machine(code),
+            self.presences.load(code.machine_key))
         zones = await self._zones(site.district)
         asked = [False]
-        for _ in range(5):
-            presence = await self.presences.load(code.machine_key) or MachinePresence(code.machine_key)
+        for attempt in range(5):
+            if attempt:  # another gate moved this machine: decide again on what it did
+                loaded = await self.presences.load(code.machine_key)
+            presence = loaded or MachinePresence(code.machine_key)
             if stay_id in presence.entries:
                 return entered_body(presence.entries[stay_id], presence.elsewhere.get(stay_id, []))
             verdict, facts, current = await self._decide(site, code, facts, current, zones, list(presence.inside),
