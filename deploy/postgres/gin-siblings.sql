@@ -6,6 +6,10 @@ SET client_min_messages = warning;
 -- Here every such index gets a GIN (jsonb_path_ops) sibling per key, which serves @>, created by an event
 -- trigger when FerretDB creates the index, and once for the indexes that already exist. Generic plans of
 -- FerretDB's prepared statements can fall back to scans, so plans are made per execution.
+-- The siblings are made without GIN's pending list (fastupdate = off): with it, every search also read the list
+-- of entries not yet merged, up to 4 MB (measured: 82 pages, 33,000 entries on the 1 M-commit event store, and a
+-- lookup by stream took 1.8 ms instead of 0.17 ms); each row has one key per sibling, so the merge it defers is
+-- one entry per insert, cheap to make at once.
 -- Idempotent: run it again at every start.
 
 CREATE OR REPLACE FUNCTION nrmm_gin_for_index(index_oid oid) RETURNS integer
@@ -25,7 +29,8 @@ BEGIN
   FOR field IN
     SELECT DISTINCT (regexp_matches(pg_get_indexdef(index_oid), '\(_jsonb -> ''([^'']+)''::text\)', 'g'))[1]
   LOOP
-    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s USING gin ((_jsonb -> %L) jsonb_path_ops)',
+    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s USING gin ((_jsonb -> %L) jsonb_path_ops) '
+                   'WITH (fastupdate = off)',
                    'nrmm_gin_' || md5(tbl::text || '|' || field), tbl, field);
     made := made + 1;
   END LOOP;
@@ -56,5 +61,20 @@ SELECT count(*) AS gin_siblings_checked FROM (
    WHERE a.amname = 'btree' AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
      AND pg_get_indexdef(i.indexrelid) LIKE '%_jsonb -> %'
 ) made;
+
+-- siblings made before they were made without a pending list: turned off, and their list merged
+DO $$
+DECLARE
+  idx regclass;
+BEGIN
+  FOR idx IN
+    SELECT c.oid::regclass FROM pg_class c JOIN pg_am a ON a.oid = c.relam
+     WHERE a.amname = 'gin' AND c.relname LIKE 'nrmm_gin_%'
+       AND NOT coalesce(c.reloptions @> ARRAY['fastupdate=off'], false)
+  LOOP
+    EXECUTE format('ALTER INDEX %s SET (fastupdate = off)', idx);
+    PERFORM gin_clean_pending_list(idx);
+  END LOOP;
+END $$;
 
 ALTER DATABASE ferretdb SET plan_cache_mode = force_custom_plan;

@@ -116,3 +116,14 @@ def usage(tables: list[str]) -> Usage:
 def setting(name: str) -> str:
     """A setting as a new session of FerretDB's database gets it (``ALTER DATABASE ... SET`` included)."""
     return sql(f"SELECT current_setting('{name}')")[0][0]
+
+
+def siblings_with_pending_list(tables: list[str]) -> list[str]:
+    """The GIN siblings on ``tables`` that keep GIN's pending list (``fastupdate`` on, PostgreSQL's default): every
+    search of such an index reads the entries not yet merged too."""
+    names = ", ".join(f"'{t.replace(chr(39), chr(39) * 2)}'" for t in tables)
+    rows = sql("SELECT format('%I.%I', s.schemaname, s.indexrelname) FROM pg_stat_user_indexes s "
+               "JOIN pg_class c ON c.oid = s.indexrelid "
+               f"WHERE format('%I.%I', s.schemaname, s.relname) IN ({names}) AND s.indexrelname LIKE 'nrmm_gin_%' "
+               "AND NOT coalesce(c.reloptions @> ARRAY['fastupdate=off'], false)")
+    return sorted(row[0] for row in rows)

@@ -119,6 +119,9 @@ def test_hot_paths_are_served_by_indexes_at_100k_documents(platform, infra):
         # commits already published: a copy left pending would go to the broker
         postgres.fill(table, ROWS, "NOT _jsonb ? 'outbox'" if collection == "event_store" else "TRUE")
     names = list(tables.values())
+    # the siblings merge each insert at once: a search that also read GIN's list of unmerged entries took 10x as
+    # long at 1 M commits (deploy/postgres/gin-siblings.sql)
+    assert postgres.siblings_with_pending_list(names) == []
     began = postgres.usage(names)
 
     # gate exit: the machine's presence stream, the site's occupancy
