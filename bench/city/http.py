@@ -107,7 +107,17 @@ async def _verify(url: str, headers: dict, codes: list[str]) -> list[float]:
     return samples
 
 
-async def _wait_for_catch_up(kafka: str, namespace: str, began: float, figures: Figures, limit: float) -> None:
+async def _committed(kafka: str, group: str) -> dict[TopicPartition, int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
+    await admin.start()
+    try:
+        return {tp: meta.offset for tp, meta in (await admin.list_consumer_group_offsets(group)).items()}
+    finally:
+        await admin.close()
+
+
+async def _wait_for_catch_up(kafka: str, namespace: str, began: float, figures: Figures, limit: float,
+                             start: dict[TopicPartition, int]) -> None:
     """Until the sites service's consumer group has committed the registry topic's end (its offsets: counting the
     copy's documents would be a scan of the copy on FerretDB, every poll), or ``limit`` seconds: then the gate is
     measured while the copy goes on (the machines it admits come first in the topic)."""
@@ -122,12 +132,14 @@ async def _wait_for_catch_up(kafka: str, namespace: str, began: float, figures: 
         first = await reader.beginning_offsets(partitions)
         while True:
             committed = await admin.list_consumer_group_offsets(f"{namespace}.sites.from-registry")
-            done = sum(committed[tp].offset - first[tp] for tp in partitions if tp in committed)
+            done = sum(committed[tp].offset - max(first[tp], start.get(tp, 0)) for tp in partitions
+                       if tp in committed)  # applied in this run: from where the group stood
             if all(tp in committed and committed[tp].offset >= end[tp] for tp in partitions):
                 break
             if time.perf_counter() - began > limit:
                 figures.note("sites projector: still catching up when the gate was measured",
-                             sum(end[tp] - first[tp] for tp in partitions) - done, "messages left")
+                             sum(end[tp] - (committed[tp].offset if tp in committed else first[tp])
+                                 for tp in partitions), "messages left")
                 break
             await asyncio.sleep(1)  # a benchmark's progress poll, not a test's synchronisation
     finally:
@@ -170,6 +182,7 @@ def http_figures(figures: Figures, kafka: str, mongo: str, namespace: str, size:
     global _used
     _used = max(_used, entries_from)
     asyncio.run(_skip_to_end(kafka, namespace))
+    start = asyncio.run(_committed(kafka, f"{namespace}.sites.from-registry"))
     began = time.perf_counter()
     platform = start_platform(Infra(kafka, mongo, "bench"), SERVICES, {
         "NRMM_BOOTSTRAP_ADMIN_USERNAME": ADMIN_USER, "NRMM_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
@@ -180,7 +193,7 @@ def http_figures(figures: Figures, kafka: str, mongo: str, namespace: str, size:
                             env={**os.environ, "NRMM_JWT_SECRET": platform.secret})
     try:
         spent = cpu.snapshot()
-        asyncio.run(_wait_for_catch_up(kafka, namespace, began, figures, catch_up_seconds))
+        asyncio.run(_wait_for_catch_up(kafka, namespace, began, figures, catch_up_seconds, start))
         applied = figures.rates["sites projector: registry topic messages applied"]["count"]
         figures.note("sites projector: CPU ms per message", cpu.per_item(spent, cpu.snapshot(), applied))
         site, admin = Sites(platform).register_site(district="04")
