@@ -22,6 +22,8 @@ KAFKA_PORT="${NRMM_NATIVE_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${NRMM_NATIVE_KAFKA_CONTROLLER_PORT:-9093}"
 FERRETDB_PORT="${NRMM_NATIVE_FERRETDB_PORT:-27017}"
 PG_PORT="${NRMM_NATIVE_PG_PORT:-5433}"
+# PostgreSQL's own cache (its default is 128 MB): the hot paths' index and heap pages at city scale
+PG_SHARED_BUFFERS="${NRMM_NATIVE_PG_SHARED_BUFFERS:-1GB}"
 
 # where a running instance keeps its data, logs and pids: another directory (with other ports) runs a second,
 # separate instance from the same binaries (the fault tests start their own broker and database so)
@@ -111,7 +113,8 @@ start_postgres() {
   else
     log "starting postgresql on 127.0.0.1:$PG_PORT"
     as_postgres "$bin/pg_ctl" -D "$PG_ROOT/data" -w -t 60 -l "$PG_ROOT/postgres.log" \
-      -o "-p $PG_PORT -k $PG_ROOT -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200" start >/dev/null
+      -o "-p $PG_PORT -k $PG_ROOT -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200 \
+          -c shared_buffers=$PG_SHARED_BUFFERS" start >/dev/null
   fi
   as_postgres "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc \
     "SELECT 1 FROM pg_database WHERE datname='ferretdb'" | grep -q 1 \

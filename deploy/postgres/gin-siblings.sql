@@ -74,6 +74,7 @@ BEGIN
   LOOP
     EXECUTE format('ALTER INDEX %s SET (fastupdate = off)', idx);
     PERFORM gin_clean_pending_list(idx);
+    COMMIT;  -- one index at a time: a database with many would run out of lock slots in one transaction
   END LOOP;
 END $$;
 
