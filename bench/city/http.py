@@ -195,7 +195,8 @@ def http_figures(figures: Figures, kafka: str, mongo: str, namespace: str, size:
         spent = cpu.snapshot()
         asyncio.run(_wait_for_catch_up(kafka, namespace, began, figures, catch_up_seconds, start))
         applied = figures.rates["sites projector: registry topic messages applied"]["count"]
-        figures.note("sites projector: CPU ms per message", cpu.per_item(spent, cpu.snapshot(), applied))
+        if applied:
+            figures.note("sites projector: CPU ms per message", cpu.per_item(spent, cpu.snapshot(), applied))
         site, admin = Sites(platform).register_site(district="04")
         gate = f"{platform.urls['sites']}/api/sites/sites/{site}/entries"
         bare_url = f"http://127.0.0.1:{bare_port}/entries"
