@@ -68,8 +68,18 @@ urls_of() {  # every instance of a service, comma-separated
   fi
   echo "$list"
 }
-# every pid file there is (a stop or status after a run with more instances finds them all)
-known() { local f; for f in "$VAR"/run/*.pid; do [ -e "$f" ] && basename "$f" .pid; done; }
+# every service's pid file there is (a stop or status after a run with more instances finds them all); the
+# infrastructure's (deploy/native.sh keeps kafka.pid and ferretdb.pid in the same directory) are not the services'
+known() {
+  local f name s
+  for f in "$VAR"/run/*.pid; do
+    [ -e "$f" ] || continue
+    name="$(basename "$f" .pid)"
+    for s in "${SERVICES[@]}"; do
+      if [ "$(service_of "$name")" = "$s" ]; then echo "$name"; break; fi
+    done
+  done
+}
 
 alive() { [ -f "$VAR/run/$1.pid" ] && kill -0 "$(cat "$VAR/run/$1.pid")" 2>/dev/null; }
 

@@ -18,6 +18,11 @@ def test_run_command_starts_every_service_and_each_answers_readyz(infra, tmp_pat
            "NRMM_PORT_BASE": "18100", "NRMM_VAR_DIR": str(tmp_path), "NRMM_NAMESPACE": namespace,
            "NRMM_BOOTSTRAP_ADMIN_USERNAME": "e2e-admin", "NRMM_BOOTSTRAP_ADMIN_PASSWORD": "E2e-Admin-Passw0rd"}
     script = str(ROOT / "deploy" / "run.sh")
+    # deploy/native.sh keeps the infrastructure's pid files in the same directory: a stop of the services leaves
+    # those processes alone (here a stand-in for Kafka)
+    (tmp_path / "run").mkdir()
+    infrastructure = subprocess.Popen(["sleep", "300"])
+    (tmp_path / "run" / "kafka.pid").write_text(str(infrastructure.pid))
     try:
         subprocess.run([script, "start"], env=env, check=True, timeout=180)
         for offset, service in enumerate(SERVICES):
@@ -46,3 +51,5 @@ def test_run_command_starts_every_service_and_each_answers_readyz(infra, tmp_pat
         subprocess.run([script, "stop"], env=env, check=False, timeout=60)
     status = subprocess.run([script, "status"], env=env, capture_output=True, text=True).stdout
     assert status.count("stopped") == len(SERVICES)
+    assert infrastructure.poll() is None, "run.sh stop killed a process that is not a service"
+    infrastructure.kill()
