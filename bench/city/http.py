@@ -15,6 +15,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -109,6 +111,22 @@ async def _verify(url: str, headers: dict, codes: list[str]) -> list[float]:
     return samples
 
 
+@asynccontextmanager
+async def _offsets(kafka: str, topic: str) -> AsyncIterator[tuple[list[TopicPartition], AIOKafkaConsumer,
+                                                                   AIOKafkaAdminClient]]:
+    """A topic's partitions, a reader of its offsets (no group) and an admin client for the groups' offsets."""
+    partitions = [TopicPartition(topic, p) for p in await bus.topic_partitions(kafka, topic)]
+    reader = AIOKafkaConsumer(bootstrap_servers=kafka, group_id=None, enable_auto_commit=False)
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
+    await reader.start()
+    await admin.start()
+    try:
+        yield partitions, reader, admin
+    finally:
+        await admin.close()
+        await reader.stop()
+
+
 async def _committed(kafka: str, group: str) -> dict[TopicPartition, int]:
     admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
     await admin.start()
@@ -123,13 +141,7 @@ async def _wait_for_catch_up(kafka: str, namespace: str, began: float, figures: 
     """Until the sites service's consumer group has committed the registry topic's end (its offsets: counting the
     copy's documents would be a scan of the copy on FerretDB, every poll), or ``limit`` seconds: then the gate is
     measured while the copy goes on (the machines it admits come first in the topic)."""
-    topic = f"{namespace}.registry.events"
-    partitions = [TopicPartition(topic, p) for p in await bus.topic_partitions(kafka, topic)]
-    reader = AIOKafkaConsumer(bootstrap_servers=kafka, group_id=None, enable_auto_commit=False)
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
-    await reader.start()
-    await admin.start()
-    try:
+    async with _offsets(kafka, f"{namespace}.registry.events") as (partitions, reader, admin):
         end = await reader.end_offsets(partitions)
         first = await reader.beginning_offsets(partitions)
         while True:
@@ -144,22 +156,13 @@ async def _wait_for_catch_up(kafka: str, namespace: str, began: float, figures: 
                                  for tp in partitions), "messages left")
                 break
             await asyncio.sleep(1)  # a benchmark's progress poll, not a test's synchronisation
-    finally:
-        await admin.close()
-        await reader.stop()
     figures.rate("sites projector: registry topic messages applied", done, time.perf_counter() - began, "messages")
 
 
 async def _settle(kafka: str, namespace: str, limit: float = 180) -> None:
     """Until every consumer group of the sites service's topic has committed the end it has now (at most ``limit``
     seconds): the events of the entries just made are through the projectors, notices and feeds."""
-    topic = f"{namespace}.sites.events"
-    partitions = [TopicPartition(topic, p) for p in await bus.topic_partitions(kafka, topic)]
-    reader = AIOKafkaConsumer(bootstrap_servers=kafka, group_id=None, enable_auto_commit=False)
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
-    await reader.start()
-    await admin.start()
-    try:
+    async with _offsets(kafka, f"{namespace}.sites.events") as (partitions, reader, admin):
         end = await reader.end_offsets(partitions)
         groups = [g for g, _ in await admin.list_consumer_groups() if g.startswith(f"{namespace}.")]
         began = time.perf_counter()
@@ -172,9 +175,6 @@ async def _settle(kafka: str, namespace: str, limit: float = 180) -> None:
             if not behind:
                 return
             await asyncio.sleep(0.5)  # a benchmark's progress poll, not a test's synchronisation
-    finally:
-        await admin.close()
-        await reader.stop()
 
 
 async def _skip_to_end(kafka: str, namespace: str) -> None:
