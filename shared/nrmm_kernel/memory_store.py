@@ -13,9 +13,10 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 
 from .chain import GENESIS, store_hash
+from .commits import GENESIS_HASH, Commit, commit_events, commit_hash
 from .envelope import EventEnvelope, utcnow
 from .errors import ConcurrencyError
-from .eventstore import GENESIS_HASH, Commit, EventStore, commit_events, commit_hash
+from .eventstore import EventStore
 from .positions import note_written
 from .store_api import StreamStore
 
